@@ -1,0 +1,22 @@
+/*
+ * What a channel model provides. Only channels/ includes this header.
+ */
+#ifndef CHANNELS_CHAN_IMPL_H
+#define CHANNELS_CHAN_IMPL_H
+
+#include "channels/chan.h"
+
+typedef struct chan_vtable {
+    const char *name;
+    /* Reads its parameters (unknown keys are checked by the caller). */
+    int (*create)(util_params *params, void **state, size_t *payload,
+                  char *label, size_t label_len, util_err *err);
+    int (*transmit)(const void *state, const size_t *len, size_t n,
+                    util_rng *rng, chan_arrival *out, chan_stats *stats,
+                    util_err *err);
+    void (*destroy)(void *state);
+} chan_vtable;
+
+extern const chan_vtable chan_link_vtable;
+
+#endif
