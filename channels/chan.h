@@ -9,7 +9,7 @@
  * gives the same arrivals.
  *
  * Time starts at 0 when the sender begins the first packet. Models are
- * registered in channels/registry.c.
+ * registered in channels/chan.c.
  */
 #ifndef CHANNELS_CHAN_H
 #define CHANNELS_CHAN_H

@@ -9,7 +9,7 @@
  * usable it returns flat grey. It must never crash or read out of bounds,
  * whatever the bytes: in the real system they come from a radio.
  *
- * Codecs are registered in codec/registry.c; adding one is one file and one
+ * Codecs are registered in codec/codec.c; adding one is one file and one
  * line there. A codec handle is not shared between threads: create one per
  * worker (creation is cheap).
  */

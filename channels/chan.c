@@ -1,0 +1,112 @@
+/* The channel interface: model registry, creation, and the checks every
+ * model shares. */
+#include "channels/chan_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Every file-name-safe label a model writes must fit here. */
+#define CHAN_LABEL_LEN 256
+
+/* Adding a model: one file defining chan_<name>_vtable (whose .name is
+ * "<name>"), its extern in chan_impl.h, and one X(name) here. The X-macro
+ * gives both the vtable array and chan_names() from that one line. */
+#define CHAN_MODELS(X) \
+    X(link)
+
+#define VTABLE_PTR(m) &chan_##m##_vtable,
+#define MODEL_NAME(m) #m,
+
+static const chan_vtable *const registry[] = {CHAN_MODELS(VTABLE_PTR)};
+static const char *const names[] = {CHAN_MODELS(MODEL_NAME) NULL};
+
+#define NMODELS (sizeof registry / sizeof registry[0])
+
+struct chan {
+    const chan_vtable *vt;
+    void *state;
+    size_t payload;
+    char label[CHAN_LABEL_LEN];
+};
+
+static const chan_vtable *lookup(const char *model)
+{
+    for (size_t i = 0; i < NMODELS; i++)
+        if (strcmp(registry[i]->name, model) == 0)
+            return registry[i];
+    return NULL;
+}
+
+static int unknown_model(const char *model, util_err *err)
+{
+    char list[256] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < NMODELS && off < sizeof list; i++)
+        off += (size_t)snprintf(list + off, sizeof list - off, "%s\"%s\"",
+                                i ? ", " : "", registry[i]->name);
+    return util_errf(err, "unknown channel model \"%s\" (known: %s)", model,
+                     list);
+}
+
+int chan_create(const char *model, util_params *params, chan **out,
+                util_err *err)
+{
+    *out = NULL;
+    const chan_vtable *vt = lookup(model);
+    if (!vt)
+        return unknown_model(model, err);
+    chan *c = calloc(1, sizeof *c);
+    if (!c)
+        return util_errf(err, "%s: out of memory", model);
+    c->vt = vt;
+    if (vt->create(params, &c->state, &c->payload, c->label, sizeof c->label,
+                   err)) {
+        free(c);
+        return -1;
+    }
+    if (util_params_check_used(params, err)) {
+        chan_destroy(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+void chan_destroy(chan *c)
+{
+    if (!c)
+        return;
+    if (c->vt->destroy)
+        c->vt->destroy(c->state);
+    free(c);
+}
+
+size_t chan_payload(const chan *c)
+{
+    return c->payload;
+}
+
+const char *chan_label(const chan *c)
+{
+    return c->label;
+}
+
+int chan_transmit(const chan *c, const size_t *len, size_t n, util_rng *rng,
+                  chan_arrival *out, chan_stats *stats, util_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (len[i] > c->payload)
+            return util_errf(err,
+                             "packet %zu: %zu bytes exceed the channel's "
+                             "payload size of %zu bytes", i, len[i],
+                             c->payload);
+    chan_stats local;
+    return c->vt->transmit(c->state, len, n, rng, out, stats ? stats : &local,
+                           err);
+}
+
+const char *const *chan_names(void)
+{
+    return names;
+}

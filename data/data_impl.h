@@ -1,0 +1,30 @@
+/*
+ * What a dataset reader provides. Only data/ includes this header.
+ */
+#ifndef DATA_DATA_IMPL_H
+#define DATA_DATA_IMPL_H
+
+#include <stdint.h>
+
+#include "data/data.h"
+
+/* Every reader fills the same in-memory layout: items stored back to back,
+ * each w*h*c bytes, labels one byte each. */
+struct data_set {
+    int w, h, c, classes;
+    size_t n;
+    uint8_t *px;
+    uint8_t *labels;
+};
+
+/* Reads the items [first, first+count) of split from dir into ds. */
+int data_fmnist_read(const char *dir, const char *split, size_t first,
+                     size_t count, struct data_set *ds, util_err *err);
+
+/* Reads one IDX file (gzip'd or not) with the given magic and dimension
+ * count: checks the header, the counts and the exact file length. On
+ * success *data holds the whole payload (free it) and dims the sizes. */
+int data_idx_read(const char *path, uint32_t magic, int ndims, uint32_t *dims,
+                  uint8_t **data, size_t *len, util_err *err);
+
+#endif

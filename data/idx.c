@@ -1,0 +1,93 @@
+/*
+ * IDX files (LeCun's MNIST format, also used by Fashion-MNIST): a big-endian
+ * u32 magic 0x000008NN whose low byte is the number of dimensions and 0x08
+ * the unsigned-byte type, then one big-endian u32 per dimension, then the
+ * data. Read through zlib's gzread so the gzip'd files Debian ships are read
+ * as they are (gzread also reads an uncompressed file unchanged).
+ */
+#include "data/data_impl.h"
+
+#include <stdlib.h>
+#include <zlib.h>
+
+/* The largest payload we accept: guards the allocation against a corrupt
+ * header that claims absurd dimensions. */
+#define IDX_MAX_BYTES ((size_t)1 << 31)
+
+static int read_exact(gzFile f, const char *path, void *buf, size_t len,
+                      const char *what, util_err *err)
+{
+    size_t got = 0;
+    while (got < len) {
+        unsigned chunk = (len - got) > (1u << 30) ? (1u << 30) : (unsigned)(len - got);
+        int n = gzread(f, (uint8_t *)buf + got, chunk);
+        if (n < 0) {
+            int code;
+            const char *msg = gzerror(f, &code);
+            return util_errf(err, "%s: cannot read %s: %s", path, what, msg);
+        }
+        if (n == 0)
+            return util_errf(err, "%s: file is truncated: %s ends after %zu of "
+                             "%zu bytes", path, what, got, len);
+        got += (size_t)n;
+    }
+    return 0;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int read_header(gzFile f, const char *path, uint32_t magic, int ndims,
+                       uint32_t *dims, size_t *len, util_err *err)
+{
+    uint8_t head[4 + 4 * 4];
+    if (read_exact(f, path, head, 4, "the magic number", err))
+        return -1;
+    uint32_t got = be32(head);
+    if (got != magic)
+        return util_errf(err, "%s: wrong magic number 0x%08x (expected 0x%08x: "
+                         "an IDX file of %d dimensions)", path, got, magic, ndims);
+    if (read_exact(f, path, head + 4, 4 * (size_t)ndims, "the header", err))
+        return -1;
+    size_t total = 1;
+    for (int i = 0; i < ndims; i++) {
+        dims[i] = be32(head + 4 + 4 * i);
+        if (dims[i] == 0 || total > IDX_MAX_BYTES / dims[i])
+            return util_errf(err, "%s: dimension %d is %u, which is out of range",
+                             path, i, dims[i]);
+        total *= dims[i];
+    }
+    *len = total;
+    return 0;
+}
+
+int data_idx_read(const char *path, uint32_t magic, int ndims, uint32_t *dims,
+                  uint8_t **data, size_t *len, util_err *err)
+{
+    *data = NULL;
+    if (ndims < 1 || ndims > 4)
+        return util_errf(err, "%s: unsupported IDX rank %d", path, ndims);
+    gzFile f = gzopen(path, "rb");
+    if (!f)
+        return util_errf(err, "%s: cannot open (is the dataset-fashion-mnist "
+                         "package installed?)", path);
+    int rc = read_header(f, path, magic, ndims, dims, len, err);
+    uint8_t *buf = rc ? NULL : malloc(*len);
+    if (!rc && !buf)
+        rc = util_errf(err, "%s: out of memory for %zu bytes", path, *len);
+    if (!rc)
+        rc = read_exact(f, path, buf, *len, "the data", err);
+    uint8_t extra;
+    if (!rc && gzread(f, &extra, 1) != 0)
+        rc = util_errf(err, "%s: file is longer than its header says (%zu data "
+                       "bytes)", path, *len);
+    gzclose(f);
+    if (rc) {
+        free(buf);
+        return -1;
+    }
+    *data = buf;
+    return 0;
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Plots a results directory written by `limitnet run`:
+#   quality-vs-bytes.{png,svg}     quality against mean payload bytes received
+#   quality-vs-deadline.{png,svg}  quality against the deadline
+# Quality is top-1 accuracy (when the scenario had a classifier), PSNR and
+# SSIM; one line per codec setting.
+set -euo pipefail
+dir=${1:?usage: scripts/plot.sh RESULTS_DIR}
+csv="$dir/results.csv"
+[ -r "$csv" ] || { echo "plot.sh: $csv: cannot read (run the scenario first)" >&2; exit 1; }
+head -n 1 "$csv" | grep -q '^codec,channel,cut,limit,' ||
+  { echo "plot.sh: $csv: not a limitnet results file" >&2; exit 1; }
+command -v gnuplot >/dev/null || { echo "plot.sh: gnuplot is not installed (scripts/install-deps.sh)" >&2; exit 1; }
+
+has_acc=$(awk -F, 'NR > 1 && $15 != "" { print 1; exit }' "$csv")
+has_deadline=$(awk -F, 'NR > 1 && $3 == "deadline" { print 1; exit }' "$csv")
+bytes_cut=${has_deadline:+deadline}; bytes_cut=${bytes_cut:-budget}
+name=$(basename "$dir")
+
+for fmt in png svg; do
+  if [ $fmt = png ]; then term="pngcairo size ${has_acc:+1800}${has_acc:-1200},480 font ',10'"; else term="svg size ${has_acc:+1800}${has_acc:-1200},480 dynamic font ',10'"; fi
+  for xaxis in bytes deadline; do
+    [ $xaxis = deadline ] && [ -z "$has_deadline" ] && continue
+    gnuplot <<GP
+set terminal $term
+set output "$dir/quality-vs-$xaxis.$fmt"
+set datafile separator ","
+set key inside right bottom font ",8" box opaque
+set grid
+file = "$csv"
+codecs = system("awk -F, 'NR > 1 && !seen[\$1]++ { printf \"%s \", \$1 }' " . file)
+xcol = "$xaxis" eq "bytes" ? 9 : 4
+cut = "$xaxis" eq "bytes" ? "$bytes_cut" : "deadline"
+set xlabel ("$xaxis" eq "bytes" ? "mean payload bytes received" : "deadline (s)")
+set multiplot layout 1,${has_acc:+3}${has_acc:-2} title "$name: quality vs $xaxis (" . cut . " cuts)"
+sel(c, col) = (strcol(1) eq c && strcol(3) eq cut) ? column(col) : NaN
+if ("$has_acc" ne "") {
+  set ylabel "top-1 accuracy (%)"
+  plot for [c in codecs] file using (sel(c, xcol)):(100 * sel(c, 15)) with linespoints title c
+}
+set ylabel "PSNR (dB)"
+plot for [c in codecs] file using (sel(c, xcol)):(sel(c, 13)) with linespoints title c
+set ylabel "SSIM"
+plot for [c in codecs] file using (sel(c, xcol)):(sel(c, 14)) with linespoints title c
+unset multiplot
+GP
+  done
+done
+echo "plots: $dir/quality-vs-bytes.png $dir/quality-vs-deadline.png (and .svg)"

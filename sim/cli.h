@@ -1,0 +1,11 @@
+/*
+ * Subcommands of bin/limitnet that live in their own files. Each takes the
+ * arguments from its own name on (argv[0] is the subcommand) and returns
+ * the process exit status: 0 success, 1 failure, 2 bad usage or input.
+ */
+#ifndef SIM_CLI_H
+#define SIM_CLI_H
+
+int sim_cmd_train(int argc, char **argv);
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * bin/limitnet: the command line. Results go to files, a short summary to
+ * stdout, progress and errors to stderr.
+ */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim/cli.h"
+#include "sim/sim.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: limitnet <command> [options]\n"
+        "\n"
+        "  run SCENARIO.json [-j N] [--force] [--quiet]\n"
+        "        run an experiment; results go to the scenario's output directory\n"
+        "        -j N      worker threads (default: all cores)\n"
+        "        --force   recompute cells that an earlier run completed\n"
+        "        --quiet   no progress lines on stderr\n"
+        "  check SCENARIO.json\n"
+        "        check a scenario and list its codec settings; writes nothing\n"
+        "  train MODEL --config FILE [--resume]\n"
+        "        train a model (see models/README.md)\n"
+        "  version\n");
+}
+
+static void progress(void *ctx, const sim_cell *cell, size_t index, size_t total)
+{
+    (void)ctx;
+    fprintf(stderr, "[%zu/%zu] %-28s %s (%.2f s)\n", index + 1, total,
+            cell->codec, cell->reused ? "reused" : "done", cell->seconds);
+}
+
+/* One line per codec setting, one column per cut: accuracy (%) when a
+ * classifier is configured, PSNR (dB) otherwise. */
+static void print_table(const sim_scenario *sc, const sim_result *res)
+{
+    int acc = sc->classifier[0] != 0;
+    printf("%s: %s over %s (%zu images), %s\n", sc->name,
+           acc ? "top-1 accuracy %" : "PSNR dB", res->ncells ? res->cells[0].channel : "",
+           res->ncells ? res->cells[0].rows[0].images : 0,
+           "rows: codec setting, columns: deadline (s) or budget (B)");
+    printf("%-26s %8s", "codec", "bytes");
+    for (size_t i = 0; i < sc->ndeadlines; i++)
+        printf(" %6gs", sc->deadlines[i]);
+    for (size_t i = 0; i < sc->nbudgets; i++)
+        printf(" %6ldB", sc->budgets[i]);
+    printf("\n");
+    for (size_t c = 0; c < res->ncells; c++) {
+        const sim_cell *cell = &res->cells[c];
+        printf("%-26s %8.1f", cell->codec, cell->rows[0].encoded_bytes);
+        for (size_t i = 0; i < cell->nrows; i++)
+            printf(" %7.1f", acc ? 100 * cell->rows[i].accuracy
+                                 : cell->rows[i].psnr);
+        printf("\n");
+    }
+    printf("results: %s/results.csv, %s/summary.json (%.1f s, %d threads)\n",
+           sc->output, sc->output, res->seconds, res->threads);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    sim_options opt = {.progress = progress};
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-j") == 0 && i + 1 < argc) {
+            char *end;
+            long j = strtol(argv[++i], &end, 10);
+            if (*end || j < 1 || j > 1024) {
+                fprintf(stderr, "limitnet run: -j wants a thread count, got %s\n",
+                        argv[i]);
+                return 2;
+            }
+            opt.threads = (int)j;
+        } else if (strcmp(argv[i], "--force") == 0) {
+            opt.force = 1;
+        } else if (strcmp(argv[i], "--quiet") == 0) {
+            opt.progress = NULL;
+        } else if (argv[i][0] == '-' || file) {
+            fprintf(stderr, "limitnet run: unexpected argument %s\n", argv[i]);
+            return 2;
+        } else {
+            file = argv[i];
+        }
+    }
+    if (!file) {
+        usage(stderr);
+        return 2;
+    }
+    if (opt.progress && !isatty(STDERR_FILENO))
+        opt.progress = NULL;
+    util_err err;
+    sim_scenario *sc;
+    if (sim_scenario_load(file, &sc, &err)) {
+        fprintf(stderr, "limitnet: %s\n", err.msg);
+        return 2;
+    }
+    /* Workers already run in parallel; OpenBLAS threads inside each would
+     * only oversubscribe the cores. */
+    openblas_set_num_threads(1);
+    sim_result res;
+    int rc = sim_run(sc, &opt, &res, &err);
+    if (rc)
+        fprintf(stderr, "limitnet: %s\n", err.msg);
+    else
+        print_table(sc, &res);
+    sim_result_free(&res);
+    sim_scenario_free(sc);
+    return rc ? 1 : 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    if (argc != 2) {
+        usage(stderr);
+        return 2;
+    }
+    util_err err;
+    sim_scenario *sc;
+    if (sim_scenario_load(argv[1], &sc, &err)) {
+        fprintf(stderr, "limitnet: %s\n", err.msg);
+        return 2;
+    }
+    printf("%s: ok: %zu codec settings, %zu deadlines, %zu budgets, output %s\n",
+           sc->file, sc->ncodecs, sc->ndeadlines, sc->nbudgets, sc->output);
+    for (size_t i = 0; i < sc->ncodecs; i++)
+        printf("  %s (%s)\n", sc->codecs[i].label, sc->codecs[i].where);
+    sim_scenario_free(sc);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "train") == 0)
+        return sim_cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("limitnet %s\n", SIM_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "limitnet: unknown command \"%s\"\n", cmd);
+    usage(stderr);
+    return 2;
+}

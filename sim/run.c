@@ -1,0 +1,510 @@
+/*
+ * The batch runner. For each codec setting (a cell) and each image: encode
+ * once, transmit once, then cut the arrivals at every deadline and byte
+ * budget (arrivals are sorted once; each cut is a prefix of that order, so
+ * a cut that adds no packet reuses the previous decode). Images are shared
+ * among worker threads; each image's channel draws from a generator seeded
+ * by (scenario seed, item index) and results are aggregated in item order,
+ * so the numbers do not depend on the thread count.
+ */
+#include "sim/sim_impl.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "channels/chan.h"
+#include "codec/codec.h"
+#include "data/data.h"
+#include "tasks/task.h"
+
+/* What one image contributes to one cut. */
+typedef struct metrics {
+    double sent_bytes, sent_packets, recv_bytes, recv_packets, lost, complete;
+    double psnr, ssim, correct;
+} metrics;
+
+/* Everything shared by the workers of one cell. */
+typedef struct job {
+    const sim_scenario *sc;
+    const sim_codec_setting *set;
+    const data_set *ds;
+    const chan *ch;
+    const task_classifier *cls;
+    size_t ncuts;           /* deadlines, then budgets */
+    metrics *out;           /* [image][cut] */
+    double *encoded;        /* [image] */
+    pthread_mutex_t lock;
+    size_t next, done;
+    int failed;
+    util_err err;
+} job;
+
+/* Per-worker scratch, grown as needed. */
+typedef struct scratch {
+    codec *codec;
+    codec_stream stream;
+    size_t cap;
+    size_t *lens;
+    size_t *order;
+    chan_arrival *arr;
+    uint8_t *mask;
+    util_image recon;
+} scratch;
+
+static int grow(scratch *s, size_t n, util_err *err)
+{
+    if (n <= s->cap)
+        return 0;
+    size_t cap = n * 2;
+    size_t *lens = realloc(s->lens, cap * sizeof *lens);
+    if (lens)
+        s->lens = lens;
+    size_t *order = realloc(s->order, cap * sizeof *order);
+    if (order)
+        s->order = order;
+    chan_arrival *arr = realloc(s->arr, cap * sizeof *arr);
+    if (arr)
+        s->arr = arr;
+    uint8_t *mask = realloc(s->mask, cap);
+    if (mask)
+        s->mask = mask;
+    if (!lens || !order || !arr || !mask)
+        return util_errf(err, "out of memory");
+    s->cap = cap;
+    return 0;
+}
+
+/* Indices of the arrived packets by arrival time, ties by send order.
+ * Insertion sort: arrivals come nearly in send order, so this is linear in
+ * practice, and it is stable. Returns how many arrived. */
+static size_t sort_arrivals(const chan_arrival *arr, size_t n, size_t *order)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!arr[i].arrived)
+            continue;
+        size_t j = k++;
+        while (j > 0 && arr[order[j - 1]].t_arrive > arr[i].t_arrive) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    return k;
+}
+
+/* Decodes the packets in s->mask and scores the reconstruction. */
+static int score(job *jb, scratch *s, const util_image *img, int label,
+                 metrics *m, util_err *err)
+{
+    if (codec_decode(s->codec, &s->stream, s->mask, &s->recon, err))
+        return -1;
+    m->psnr = task_psnr(img, &s->recon);
+    m->ssim = task_ssim(img, &s->recon);
+    m->correct = 0;
+    if (jb->cls) {
+        int pred;
+        if (task_classifier_predict(jb->cls, &s->recon, 1, &pred, err))
+            return -1;
+        m->correct = pred == label;
+    }
+    return 0;
+}
+
+/* Fills m's traffic figures for a receiver that stops at time t and has
+ * taken the first k packets of the arrival order. */
+static void traffic(const scratch *s, size_t n, size_t k, double t, metrics *m)
+{
+    memset(s->mask, 0, n);
+    m->recv_bytes = 0;
+    for (size_t j = 0; j < k; j++) {
+        s->mask[s->order[j]] = 1;
+        m->recv_bytes += (double)s->lens[s->order[j]];
+    }
+    m->recv_packets = (double)k;
+    m->sent_bytes = m->sent_packets = 0;
+    for (size_t j = 0; j < n; j++)
+        if (s->arr[j].t_start < t) {
+            m->sent_bytes += (double)s->lens[j];
+            m->sent_packets++;
+        }
+    m->lost = m->sent_packets - m->recv_packets;
+    m->complete = k == n;
+}
+
+/* How many packets of the arrival order a cut keeps, and when it stops. */
+static size_t cut_prefix(const job *jb, const scratch *s, size_t narrived,
+                         size_t cut, double *t)
+{
+    const sim_scenario *sc = jb->sc;
+    size_t k = 0;
+    if (cut < sc->ndeadlines) {
+        *t = sc->deadlines[cut];
+        while (k < narrived && s->arr[s->order[k]].t_arrive <= *t)
+            k++;
+        return k;
+    }
+    double budget = (double)sc->budgets[cut - sc->ndeadlines], used = 0;
+    while (k < narrived && used + (double)s->lens[s->order[k]] <= budget)
+        used += (double)s->lens[s->order[k++]];
+    *t = k ? s->arr[s->order[k - 1]].t_arrive : 0;
+    return k;
+}
+
+static int process_image(job *jb, scratch *s, size_t i, util_err *err)
+{
+    util_image img;
+    int label;
+    data_get(jb->ds, i, &img, &label);
+    if (codec_encode(s->codec, &img, chan_payload(jb->ch), &s->stream, err))
+        return -1;
+    size_t n = s->stream.n;
+    if (grow(s, n + 1, err))
+        return -1;
+    for (size_t j = 0; j < n; j++)
+        s->lens[j] = s->stream.pkt[j].len;
+    util_rng rng;
+    util_rng_seed(&rng, util_seed_mix(jb->sc->seed, jb->sc->first + i));
+    if (chan_transmit(jb->ch, s->lens, n, &rng, s->arr, NULL, err))
+        return -1;
+    size_t narrived = sort_arrivals(s->arr, n, s->order);
+    jb->encoded[i] = (double)codec_stream_bytes(&s->stream);
+
+    metrics *row = jb->out + i * jb->ncuts;
+    size_t prev_k = SIZE_MAX;
+    for (size_t c = 0; c < jb->ncuts; c++) {
+        double t;
+        size_t k = cut_prefix(jb, s, narrived, c, &t);
+        traffic(s, n, k, t, &row[c]);
+        /* Every cut keeps a prefix of the same arrival order, so the same
+         * count means the same packets: reuse the decode. */
+        if (k == prev_k) {
+            row[c].psnr = row[c - 1].psnr;
+            row[c].ssim = row[c - 1].ssim;
+            row[c].correct = row[c - 1].correct;
+        } else if (score(jb, s, &img, label, &row[c], err)) {
+            return -1;
+        }
+        prev_k = k;
+    }
+    return 0;
+}
+
+static void scratch_free(scratch *s)
+{
+    codec_destroy(s->codec);
+    codec_stream_free(&s->stream);
+    free(s->lens);
+    free(s->order);
+    free(s->arr);
+    free(s->mask);
+    util_image_free(&s->recon);
+}
+
+static int scratch_init(job *jb, scratch *s, util_err *err)
+{
+    memset(s, 0, sizeof *s);
+    codec_stream_init(&s->stream);
+    util_params p = jb->set->params;
+    int w, h, c;
+    data_dims(jb->ds, &w, &h, &c);
+    if (codec_create(jb->set->codec, &p, &s->codec, err) ||
+        util_image_alloc(&s->recon, w, h, c, err))
+        return -1;
+    return 0;
+}
+
+static void fail(job *jb, const util_err *err)
+{
+    pthread_mutex_lock(&jb->lock);
+    if (!jb->failed)
+        jb->err = *err;
+    jb->failed = 1;
+    pthread_mutex_unlock(&jb->lock);
+}
+
+static void *worker(void *arg)
+{
+    job *jb = arg;
+    scratch s;
+    util_err err;
+    if (scratch_init(jb, &s, &err)) {
+        fail(jb, &err);
+        scratch_free(&s);
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&jb->lock);
+        size_t i = jb->next++;
+        int stop = jb->failed || i >= data_count(jb->ds);
+        pthread_mutex_unlock(&jb->lock);
+        if (stop)
+            break;
+        if (process_image(jb, &s, i, &err)) {
+            util_err_prefix(&err, "item %zu: ", jb->sc->first + i);
+            fail(jb, &err);
+            break;
+        }
+    }
+    scratch_free(&s);
+    return NULL;
+}
+
+/* Means over images, in item order so that sums do not depend on threads. */
+static void aggregate(const job *jb, sim_cell *cell)
+{
+    const sim_scenario *sc = jb->sc;
+    size_t n = data_count(jb->ds);
+    for (size_t c = 0; c < jb->ncuts; c++) {
+        sim_row *r = &cell->rows[c];
+        metrics sum = {0};
+        double enc = 0;
+        for (size_t i = 0; i < n; i++) {
+            const metrics *m = &jb->out[i * jb->ncuts + c];
+            sum.sent_bytes += m->sent_bytes;
+            sum.sent_packets += m->sent_packets;
+            sum.recv_bytes += m->recv_bytes;
+            sum.recv_packets += m->recv_packets;
+            sum.lost += m->lost;
+            sum.complete += m->complete;
+            sum.psnr += m->psnr;
+            sum.ssim += m->ssim;
+            sum.correct += m->correct;
+            enc += jb->encoded[i];
+        }
+        double dn = (double)n;
+        r->is_budget = c >= sc->ndeadlines;
+        r->limit = r->is_budget ? (double)sc->budgets[c - sc->ndeadlines]
+                                : sc->deadlines[c];
+        r->images = n;
+        r->encoded_bytes = enc / dn;
+        r->sent_bytes = sum.sent_bytes / dn;
+        r->sent_packets = sum.sent_packets / dn;
+        r->received_bytes = sum.recv_bytes / dn;
+        r->received_packets = sum.recv_packets / dn;
+        r->lost_packets = sum.lost / dn;
+        r->complete = sum.complete / dn;
+        r->psnr = sum.psnr / dn;
+        r->ssim = sum.ssim / dn;
+        r->accuracy = jb->cls ? sum.correct / dn : NAN;
+    }
+}
+
+static int compute_cell(job *jb, int threads, sim_cell *cell, util_err *err)
+{
+    size_t n = data_count(jb->ds);
+    jb->out = calloc(n * jb->ncuts, sizeof *jb->out);
+    jb->encoded = calloc(n, sizeof *jb->encoded);
+    pthread_t *tid = calloc((size_t)threads, sizeof *tid);
+    int rc = 0;
+    if (!jb->out || !jb->encoded || !tid)
+        rc = util_errf(err, "out of memory");
+    int started = 0;
+    for (; !rc && started < threads; started++)
+        if (pthread_create(&tid[started], NULL, worker, jb) != 0)
+            break;
+    if (!rc && started == 0)
+        rc = util_errf(err, "cannot start a worker thread");
+    for (int t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    if (!rc && jb->failed) {
+        *err = jb->err;
+        rc = -1;
+    }
+    if (!rc)
+        aggregate(jb, cell);
+    free(tid);
+    free(jb->out);
+    free(jb->encoded);
+    return rc;
+}
+
+/* ---- cells and their fingerprints ---------------------------------------------- */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+    return fnv(h, s, strlen(s) + 1);
+}
+
+static uint64_t fnv_params(uint64_t h, const util_params *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        char v[UTIL_PARAM_STR_LEN + 40];
+        const util_param *it = &p->items[i];
+        snprintf(v, sizeof v, "%s=%d:%.17g:%s", it->key, (int)it->type, it->num,
+                 it->type == UTIL_PARAM_STR ? it->str : "");
+        h = fnv_str(h, v);
+    }
+    return h;
+}
+
+/* Hash of the file's bytes, so retrained weights invalidate old cells. */
+static int fnv_file(uint64_t *h, const char *path, util_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return util_errf(err, "%s: cannot open", path);
+    uint8_t buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        *h = fnv(*h, buf, n);
+    int bad = ferror(f);
+    fclose(f);
+    return bad ? util_errf(err, "%s: cannot read", path) : 0;
+}
+
+/* Everything but the codec setting that decides a cell's numbers. */
+static int scenario_fingerprint(const sim_scenario *sc, uint64_t *out,
+                                util_err *err)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    char buf[2 * SIM_PATH_LEN + 256];
+    snprintf(buf, sizeof buf, "%s|%s|%s|%s|%zu|%zu|%llu", SIM_VERSION,
+             sc->dataset, sc->split, sc->data_dir, sc->first, sc->count,
+             (unsigned long long)sc->seed);
+    h = fnv_str(h, buf);
+    h = fnv_str(h, sc->chan_model);
+    h = fnv_params(h, &sc->chan_params);
+    h = fnv(h, sc->deadlines, sc->ndeadlines * sizeof *sc->deadlines);
+    h = fnv(h, sc->budgets, sc->nbudgets * sizeof *sc->budgets);
+    if (sc->classifier[0] && fnv_file(&h, sc->classifier, err))
+        return -1;
+    *out = h;
+    return 0;
+}
+
+static void cell_path(char *buf, size_t len, const sim_scenario *sc,
+                      const sim_codec_setting *set, uint64_t base)
+{
+    uint64_t h = fnv_params(fnv_str(base, set->codec), &set->params);
+    snprintf(buf, len, "%s/cells/%s-%016llx.csv", sc->output, set->label,
+             (unsigned long long)h);
+}
+
+/* ---- the run ------------------------------------------------------------------- */
+
+typedef struct context {
+    data_set *ds;
+    chan *ch;
+    task_classifier *cls;
+} context;
+
+static void context_free(context *cx)
+{
+    data_free(cx->ds);
+    chan_destroy(cx->ch);
+    task_classifier_free(cx->cls);
+}
+
+/* Opens what every cell needs. Done before the output directory is made, so
+ * a bad dataset or weight file leaves nothing behind. */
+static int context_open(const sim_scenario *sc, context *cx, util_err *err)
+{
+    memset(cx, 0, sizeof *cx);
+    util_params cp = sc->chan_params;
+    if (data_open(sc->dataset, sc->split, sc->data_dir[0] ? sc->data_dir : NULL,
+                  sc->first, sc->count, &cx->ds, err))
+        return util_err_prefix(err, "dataset: ");
+    if (chan_create(sc->chan_model, &cp, &cx->ch, err))
+        return util_err_prefix(err, "channel.");
+    if (sc->classifier[0] &&
+        task_classifier_load(sc->classifier, &cx->cls, err))
+        return util_err_prefix(err, "task.classifier: ");
+    if (cx->cls) {
+        int w, h, c, cw, ch, cc, classes;
+        data_dims(cx->ds, &w, &h, &c);
+        task_classifier_shape(cx->cls, &cw, &ch, &cc, &classes);
+        if (w != cw || h != ch || c != cc || classes < data_classes(cx->ds))
+            return util_errf(err, "task.classifier: %s takes %dx%dx%d images "
+                             "and %d classes; the dataset has %dx%dx%d and %d",
+                             sc->classifier, cw, ch, cc, classes, w, h, c,
+                             data_classes(cx->ds));
+    }
+    return 0;
+}
+
+static int run_cell(const sim_scenario *sc, const context *cx, size_t k,
+                    uint64_t base, const sim_options *opt, int threads,
+                    sim_cell *cell, util_err *err)
+{
+    const sim_codec_setting *set = &sc->codecs[k];
+    char path[SIM_PATH_LEN + 2 * SIM_NAME_LEN];
+    cell_path(path, sizeof path, sc, set, base);
+    snprintf(cell->codec, sizeof cell->codec, "%s", set->label);
+    snprintf(cell->channel, sizeof cell->channel, "%s", chan_label(cx->ch));
+    cell->nrows = sc->ndeadlines + sc->nbudgets;
+    cell->rows = calloc(cell->nrows, sizeof *cell->rows);
+    if (!cell->rows)
+        return util_errf(err, "out of memory");
+    if (!opt->force && sim_cell_read(path, cell->nrows, cell) == 0) {
+        cell->reused = 1;
+        return 0;
+    }
+    job jb = {.sc = sc, .set = set, .ds = cx->ds, .ch = cx->ch, .cls = cx->cls,
+              .ncuts = cell->nrows};
+    pthread_mutex_init(&jb.lock, NULL);
+    double t0 = util_now();
+    int rc = compute_cell(&jb, threads, cell, err);
+    pthread_mutex_destroy(&jb.lock);
+    cell->seconds = util_now() - t0;
+    if (rc)
+        return util_err_prefix(err, "%s: ", set->label);
+    return sim_cell_write(path, cell, err);
+}
+
+int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
+            util_err *err)
+{
+    memset(res, 0, sizeof *res);
+    double t0 = util_now();
+    res->threads = opt->threads > 0 ? opt->threads : util_ncores();
+    context cx;
+    uint64_t base;
+    char dir[SIM_PATH_LEN + 8];
+    snprintf(dir, sizeof dir, "%s/cells", sc->output);
+    int rc = context_open(sc, &cx, err);
+    if (!rc)
+        rc = scenario_fingerprint(sc, &base, err);
+    if (!rc)
+        rc = sim_mkdirs(dir, err);
+    if (!rc) {
+        res->cells = calloc(sc->ncodecs, sizeof *res->cells);
+        if (!res->cells)
+            rc = util_errf(err, "out of memory");
+    }
+    for (size_t k = 0; !rc && k < sc->ncodecs; k++) {
+        rc = run_cell(sc, &cx, k, base, opt, res->threads, &res->cells[k], err);
+        res->ncells = k + 1;
+        if (!rc && opt->progress)
+            opt->progress(opt->progress_ctx, &res->cells[k], k, sc->ncodecs);
+    }
+    context_free(&cx);
+    res->seconds = util_now() - t0;
+    char path[SIM_PATH_LEN + 16];
+    snprintf(path, sizeof path, "%s/results.csv", sc->output);
+    if (!rc)
+        rc = sim_results_write(path, res, err);
+    snprintf(path, sizeof path, "%s/summary.json", sc->output);
+    if (!rc)
+        rc = sim_summary_write(path, sc, res, err);
+    return rc ? util_err_prefix(err, "%s: ", sc->file) : 0;
+}
+
+void sim_result_free(sim_result *res)
+{
+    for (size_t i = 0; i < res->ncells; i++)
+        free(res->cells[i].rows);
+    free(res->cells);
+    memset(res, 0, sizeof *res);
+}

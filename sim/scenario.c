@@ -1,0 +1,519 @@
+/*
+ * Scenario files: JSON read with cJSON and checked key by key. Every error
+ * names the file and the JSON path; unknown keys are errors, so a typo never
+ * falls back to a default silently. Module parameters (codecs, channel) are
+ * handed over as util_params and checked by creating the module once here,
+ * so that a scenario that loads is a scenario that runs.
+ */
+#include "sim/sim.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "channels/chan.h"
+#include "codec/codec.h"
+#include "data/data.h"
+#include "tasks/task.h"
+
+#define MAX_FILE_BYTES (16u << 20)
+#define MAX_SETTINGS 4096
+
+/* ---- reading the file ------------------------------------------------------ */
+
+static char *slurp(const char *path, util_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        util_errf(err, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(MAX_FILE_BYTES + 1);
+    size_t n = buf ? fread(buf, 1, MAX_FILE_BYTES + 1, f) : 0;
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad || n > MAX_FILE_BYTES) {
+        free(buf);
+        util_errf(err, !buf ? "out of memory" : bad ? "cannot read the file"
+                  : "file is larger than 16 MiB");
+        return NULL;
+    }
+    buf[n] = 0;
+    if (strlen(buf) != n) {
+        free(buf);
+        util_errf(err, "file contains a NUL byte: not JSON text");
+        return NULL;
+    }
+    return buf;
+}
+
+static cJSON *parse(const char *text, util_err *err)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
+    if (root)
+        return root;
+    int line = 1, col = 1;
+    for (const char *p = text; end && p < end && *p; p++) {
+        if (*p == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+    }
+    util_errf(err, "line %d, column %d: invalid JSON", line, col);
+    return NULL;
+}
+
+/* ---- typed access with paths ------------------------------------------------ */
+
+/* "path.key", or "key" at the top level. */
+static const char *join(char *buf, size_t len, const char *path, const char *key)
+{
+    snprintf(buf, len, "%s%s%s", path, *path ? "." : "", key);
+    return buf;
+}
+
+static int in_list(const char *const *names, const char *s)
+{
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(names[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *type_of(const cJSON *j)
+{
+    if (cJSON_IsNumber(j)) return "a number";
+    if (cJSON_IsString(j)) return "a string";
+    if (cJSON_IsBool(j)) return "a boolean";
+    if (cJSON_IsNull(j)) return "null";
+    if (cJSON_IsArray(j)) return "a list";
+    if (cJSON_IsObject(j)) return "an object";
+    return "something else";
+}
+
+static int check_keys(const cJSON *obj, const char *path,
+                      const char *const *known, util_err *err)
+{
+    char at[256];
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        if (!in_list(known, it->string))
+            return util_errf(err, "%s: unknown key",
+                             join(at, sizeof at, path, it->string));
+        for (const cJSON *o = obj->child; o != it; o = o->next)
+            if (strcmp(o->string, it->string) == 0)
+                return util_errf(err, "%s: key appears twice",
+                                 join(at, sizeof at, path, it->string));
+    }
+    return 0;
+}
+
+static int get_string(const cJSON *obj, const char *key, const char *path,
+                      const char *def, char *out, size_t len, util_err *err)
+{
+    char at[256];
+    join(at, sizeof at, path, key);
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!j) {
+        if (!def)
+            return util_errf(err, "%s: missing (expected a string)", at);
+        snprintf(out, len, "%s", def);
+        return 0;
+    }
+    if (!cJSON_IsString(j))
+        return util_errf(err, "%s: expected a string, got %s", at, type_of(j));
+    if (strlen(j->valuestring) >= len)
+        return util_errf(err, "%s: longer than %zu characters", at, len - 1);
+    strcpy(out, j->valuestring);
+    return 0;
+}
+
+/* Integers are checked exactly: 1.5 or 1e300 for a count is an error. */
+static int get_uint(const cJSON *obj, const char *key, const char *path,
+                    double def, double max, double *out, util_err *err)
+{
+    char at[256];
+    join(at, sizeof at, path, key);
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!j) {
+        *out = def;
+        return 0;
+    }
+    if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > max ||
+        j->valuedouble != floor(j->valuedouble)) {
+        if (cJSON_IsNumber(j))
+            return util_errf(err, "%s: expected an integer in [0, %.0f], got %g",
+                             at, max, j->valuedouble);
+        return util_errf(err, "%s: expected an integer in [0, %.0f], got %s",
+                         at, max, type_of(j));
+    }
+    *out = j->valuedouble;
+    return 0;
+}
+
+/* ---- module parameters -------------------------------------------------------- */
+
+/* Copies one scalar JSON value into params under key. */
+static int put_scalar(util_params *p, const char *key, const cJSON *v,
+                      util_err *err)
+{
+    if (cJSON_IsNumber(v))
+        return util_params_set_num(p, key, v->valuedouble, err);
+    if (cJSON_IsString(v))
+        return util_params_set_str(p, key, v->valuestring, err);
+    if (cJSON_IsBool(v))
+        return util_params_set_bool(p, key, cJSON_IsTrue(v), err);
+    return util_errf(err, "%s: expected a number, string or boolean, got %s",
+                     key, type_of(v));
+}
+
+/* Flattens an object into params ("loss": {"p": 1} becomes "loss.p"),
+ * skipping the key named skip at the top. Lists are refused unless lists
+ * is non-NULL, in which case they are recorded there for expansion. */
+static int flatten(util_params *p, const cJSON *obj, const char *prefix,
+                   const char *skip, const cJSON **lists,
+                   char (*list_keys)[UTIL_PARAM_KEY_LEN], size_t *nlists,
+                   util_err *err)
+{
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        if (!*prefix && skip && strcmp(it->string, skip) == 0)
+            continue;
+        char key[256];
+        if (strlen(join(key, sizeof key, prefix, it->string)) >= UTIL_PARAM_KEY_LEN)
+            return util_errf(err, "%s: key is too long", key);
+        if (cJSON_IsObject(it)) {
+            if (flatten(p, it, key, NULL, lists, list_keys, nlists, err))
+                return -1;
+        } else if (cJSON_IsArray(it)) {
+            if (!lists)
+                return util_errf(err, "%s: lists are not allowed here", key);
+            if (cJSON_GetArraySize(it) == 0)
+                return util_errf(err, "%s: the list is empty", key);
+            if (*nlists == UTIL_PARAMS_MAX)
+                return util_errf(err, "%s: too many lists", key);
+            lists[*nlists] = it;
+            strcpy(list_keys[*nlists], key);
+            (*nlists)++;
+        } else if (put_scalar(p, key, it, err)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- codecs ---------------------------------------------------------------------- */
+
+static int add_setting(sim_scenario *sc, const char *name, const char *where,
+                       const util_params *params, util_err *err)
+{
+    if (sc->ncodecs == MAX_SETTINGS)
+        return util_errf(err, "%s: more than %d codec settings", where,
+                         MAX_SETTINGS);
+    sim_codec_setting *s = &sc->codecs[sc->ncodecs];
+    snprintf(s->codec, sizeof s->codec, "%s", name);
+    snprintf(s->where, sizeof s->where, "%s", where);
+    s->params = *params;
+    util_params probe = *params;
+    codec *c;
+    if (codec_create(name, &probe, &c, err))
+        return util_err_prefix(err, "%s.", where);
+    snprintf(s->label, sizeof s->label, "%s", codec_label(c));
+    codec_destroy(c);
+    for (size_t i = 0; i < sc->ncodecs; i++)
+        if (strcmp(sc->codecs[i].label, s->label) == 0)
+            return util_errf(err, "%s: setting \"%s\" is also made by %s", where,
+                             s->label, sc->codecs[i].where);
+    sc->ncodecs++;
+    return 0;
+}
+
+/* Expands the lists of one codec entry into every combination, the last
+ * list varying fastest. */
+static int expand(sim_scenario *sc, const char *name, const char *where,
+                  util_params *base, const cJSON **lists,
+                  char (*keys)[UTIL_PARAM_KEY_LEN],
+                  size_t nlists, size_t depth, util_err *err)
+{
+    if (depth == nlists)
+        return add_setting(sc, name, where, base, err);
+    int i = 0;
+    for (const cJSON *v = lists[depth]->child; v; v = v->next, i++) {
+        util_params p = *base;
+        if (put_scalar(&p, keys[depth], v, err))
+            return util_err_prefix(err, "%s.", where);
+        if (expand(sc, name, where, &p, lists, keys, nlists, depth + 1, err))
+            return -1;
+    }
+    return 0;
+}
+
+static int load_codec(sim_scenario *sc, const cJSON *j, const char *where,
+                      util_err *err)
+{
+    if (!cJSON_IsObject(j))
+        return util_errf(err, "%s: expected an object, got %s", where, type_of(j));
+    char name[SIM_NAME_LEN];
+    if (get_string(j, "name", where, NULL, name, sizeof name, err))
+        return -1;
+    if (!in_list(codec_names(), name))
+        return util_errf(err, "%s.name: unknown codec \"%s\"", where, name);
+    util_params base;
+    util_params_init(&base);
+    const cJSON *lists[UTIL_PARAMS_MAX];
+    char keys[UTIL_PARAMS_MAX][UTIL_PARAM_KEY_LEN];
+    size_t nlists = 0;
+    if (flatten(&base, j, "", "name", lists, keys, &nlists, err))
+        return util_err_prefix(err, "%s.", where);
+    return expand(sc, name, where, &base, lists, keys, nlists, 0, err);
+}
+
+static int load_codecs(sim_scenario *sc, const cJSON *root, util_err *err)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "codecs");
+    if (!arr)
+        return util_errf(err, "codecs: missing (expected a list of codecs)");
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
+        return util_errf(err, "codecs: expected a non-empty list, got %s",
+                         cJSON_IsArray(arr) ? "an empty list" : type_of(arr));
+    sc->codecs = calloc(MAX_SETTINGS, sizeof *sc->codecs);
+    if (!sc->codecs)
+        return util_errf(err, "out of memory");
+    int i = 0;
+    for (const cJSON *j = arr->child; j; j = j->next, i++) {
+        char where[32];
+        snprintf(where, sizeof where, "codecs[%d]", i);
+        if (load_codec(sc, j, where, err))
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- channel, dataset, cuts, task ------------------------------------------------ */
+
+static int load_channel(sim_scenario *sc, const cJSON *root, util_err *err)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "channel");
+    if (!j)
+        return util_errf(err, "channel: missing (expected an object)");
+    if (!cJSON_IsObject(j))
+        return util_errf(err, "channel: expected an object, got %s", type_of(j));
+    if (get_string(j, "model", "channel", "link", sc->chan_model,
+                   sizeof sc->chan_model, err))
+        return -1;
+    util_params_init(&sc->chan_params);
+    if (flatten(&sc->chan_params, j, "", "model", NULL, NULL, NULL, err))
+        return util_err_prefix(err, "channel.");
+    if (!in_list(chan_names(), sc->chan_model))
+        return util_errf(err, "channel.model: unknown channel model \"%s\"",
+                         sc->chan_model);
+    util_params probe = sc->chan_params;
+    chan *c;
+    if (chan_create(sc->chan_model, &probe, &c, err))
+        return util_err_prefix(err, "channel.");
+    chan_destroy(c);
+    return 0;
+}
+
+static int load_dataset(sim_scenario *sc, const cJSON *root, util_err *err)
+{
+    static const char *const keys[] = {"name", "split", "first", "count",
+                                       "dir", NULL};
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "dataset");
+    if (!j)
+        return util_errf(err, "dataset: missing (expected an object)");
+    if (!cJSON_IsObject(j))
+        return util_errf(err, "dataset: expected an object, got %s", type_of(j));
+    double first, count;
+    if (check_keys(j, "dataset", keys, err) ||
+        get_string(j, "name", "dataset", NULL, sc->dataset, sizeof sc->dataset, err) ||
+        get_string(j, "split", "dataset", "test", sc->split, sizeof sc->split, err) ||
+        get_string(j, "dir", "dataset", "", sc->data_dir, sizeof sc->data_dir, err) ||
+        get_uint(j, "first", "dataset", 0, 1e9, &first, err) ||
+        get_uint(j, "count", "dataset", 0, 1e9, &count, err))
+        return -1;
+    if (strcmp(sc->split, "train") != 0 && strcmp(sc->split, "test") != 0)
+        return util_errf(err, "dataset.split: expected \"train\" or \"test\", "
+                         "got \"%s\"", sc->split);
+    if (!in_list(data_names(), sc->dataset))
+        return util_errf(err, "dataset.name: unknown dataset \"%s\"", sc->dataset);
+    sc->first = (size_t)first;
+    sc->count = (size_t)count;
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* A list of positive numbers, sorted on return; integers only if ints. */
+static int load_cuts(const cJSON *root, const char *key, int ints,
+                     double **out, size_t *n, util_err *err)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, key);
+    *out = NULL;
+    *n = 0;
+    if (!arr)
+        return 0;
+    const char *want = ints ? "positive integers" : "positive numbers";
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
+        return util_errf(err, "%s: expected a non-empty list of %s, got %s", key,
+                         want, cJSON_IsArray(arr) ? "an empty list" : type_of(arr));
+    size_t len = (size_t)cJSON_GetArraySize(arr);
+    double *v = malloc(len * sizeof *v);
+    if (!v)
+        return util_errf(err, "out of memory");
+    size_t i = 0;
+    for (const cJSON *j = arr->child; j; j = j->next, i++) {
+        int ok = cJSON_IsNumber(j) && isfinite(j->valuedouble) &&
+                 j->valuedouble > 0 && j->valuedouble <= 1e12 &&
+                 (!ints || j->valuedouble == floor(j->valuedouble));
+        if (!ok) {
+            free(v);
+            if (cJSON_IsNumber(j))
+                return util_errf(err, "%s[%zu]: expected one of %s, got %g", key,
+                                 i, want, j->valuedouble);
+            return util_errf(err, "%s[%zu]: expected one of %s, got %s", key, i,
+                             want, type_of(j));
+        }
+        v[i] = j->valuedouble;
+    }
+    qsort(v, len, sizeof *v, cmp_double);
+    for (i = 1; i < len; i++)
+        if (v[i] == v[i - 1]) {
+            util_errf(err, "%s: %g appears twice", key, v[i]);
+            free(v);
+            return -1;
+        }
+    *out = v;
+    *n = len;
+    return 0;
+}
+
+static int load_task(sim_scenario *sc, const cJSON *root, util_err *err)
+{
+    static const char *const keys[] = {"classifier", NULL};
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "task");
+    sc->classifier[0] = 0;
+    if (!j)
+        return 0;
+    if (!cJSON_IsObject(j))
+        return util_errf(err, "task: expected an object, got %s", type_of(j));
+    if (check_keys(j, "task", keys, err) ||
+        get_string(j, "classifier", "task", "", sc->classifier,
+                   sizeof sc->classifier, err))
+        return -1;
+    if (!sc->classifier[0])
+        return 0;
+    task_classifier *c;
+    if (task_classifier_load(sc->classifier, &c, err))
+        return util_err_prefix(err, "task.classifier: ");
+    task_classifier_free(c);
+    return 0;
+}
+
+/* The output directory defaults to results/<name>; the name to the file's
+ * stem. */
+static int load_names(sim_scenario *sc, const cJSON *root, util_err *err)
+{
+    const char *base = strrchr(sc->file, '/');
+    base = base ? base + 1 : sc->file;
+    char stem[SIM_NAME_LEN];
+    snprintf(stem, sizeof stem, "%.*s", SIM_NAME_LEN - 1, base);
+    char *dot = strrchr(stem, '.');
+    if (dot && dot != stem)
+        *dot = 0;
+    if (get_string(root, "name", "", stem, sc->name, sizeof sc->name, err))
+        return -1;
+    for (const char *p = sc->name; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789._-", *p) || !sc->name[0])
+            return util_errf(err, "name: \"%s\" may use only letters, digits, "
+                             "'.', '_' and '-'", sc->name);
+    char def[SIM_PATH_LEN];
+    snprintf(def, sizeof def, "results/%s", sc->name);
+    if (get_string(root, "output", "", def, sc->output, sizeof sc->output, err))
+        return -1;
+    if (!sc->output[0])
+        return util_errf(err, "output: expected a directory, got \"\"");
+    return 0;
+}
+
+static int load_root(sim_scenario *sc, const cJSON *root, util_err *err)
+{
+    static const char *const keys[] = {"name", "description", "seed", "dataset",
+                                       "codecs", "channel", "deadlines",
+                                       "budgets", "task", "output", NULL};
+    if (!cJSON_IsObject(root))
+        return util_errf(err, "(top level): expected an object, got %s",
+                         type_of(root));
+    const cJSON *desc = cJSON_GetObjectItemCaseSensitive(root, "description");
+    if (desc && !cJSON_IsString(desc))
+        return util_errf(err, "description: expected a string, got %s",
+                         type_of(desc));
+    double seed, *budgets;
+    if (check_keys(root, "", keys, err) || load_names(sc, root, err) ||
+        get_uint(root, "seed", "", 1, 9007199254740991.0, &seed, err) ||
+        load_dataset(sc, root, err) || load_codecs(sc, root, err) ||
+        load_channel(sc, root, err) ||
+        load_cuts(root, "deadlines", 0, &sc->deadlines, &sc->ndeadlines, err) ||
+        load_cuts(root, "budgets", 1, &budgets, &sc->nbudgets, err))
+        return -1;
+    sc->seed = (uint64_t)seed;
+    if (sc->nbudgets) {
+        sc->budgets = malloc(sc->nbudgets * sizeof *sc->budgets);
+        if (!sc->budgets) {
+            free(budgets);
+            return util_errf(err, "out of memory");
+        }
+        for (size_t i = 0; i < sc->nbudgets; i++)
+            sc->budgets[i] = (long)budgets[i];
+        free(budgets);
+    }
+    if (!sc->ndeadlines && !sc->nbudgets)
+        return util_errf(err, "deadlines: missing (give deadlines, budgets or "
+                         "both)");
+    return load_task(sc, root, err);
+}
+
+int sim_scenario_load(const char *path, sim_scenario **out, util_err *err)
+{
+    *out = NULL;
+    sim_scenario *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        return util_errf(err, "%s: out of memory", path);
+    snprintf(sc->file, sizeof sc->file, "%s", path);
+    char *text = slurp(path, err);
+    cJSON *root = text ? parse(text, err) : NULL;
+    int rc = root ? load_root(sc, root, err) : -1;
+    if (!rc) {
+        sc->json = cJSON_Print(root);
+        if (!sc->json)
+            rc = util_errf(err, "out of memory");
+    }
+    cJSON_Delete(root);
+    free(text);
+    if (rc) {
+        sim_scenario_free(sc);
+        return util_err_prefix(err, "%s: ", path);
+    }
+    *out = sc;
+    return 0;
+}
+
+void sim_scenario_free(sim_scenario *sc)
+{
+    if (!sc)
+        return;
+    free(sc->codecs);
+    free(sc->deadlines);
+    free(sc->budgets);
+    free(sc->json);
+    free(sc);
+}

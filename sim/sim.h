@@ -1,0 +1,109 @@
+/*
+ * sim: scenario files, the experiment runner and its result files.
+ *
+ * A scenario (scenarios/README.md) names a dataset, codec settings, a
+ * channel, deadlines and/or byte budgets, a seed and an output directory.
+ * sim_scenario_load checks all of it, modules' parameters included, before
+ * anything is written; sim_run then computes every codec setting (a "cell")
+ * that is not already complete in the output directory and writes
+ * results.csv and summary.json there.
+ */
+#ifndef SIM_SIM_H
+#define SIM_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+#define SIM_VERSION "0.1.0"
+#define SIM_PATH_LEN 1024
+#define SIM_NAME_LEN 128
+
+/* One codec setting after lists in the scenario were expanded. */
+typedef struct sim_codec_setting {
+    char codec[SIM_NAME_LEN];   /* registered codec name */
+    char where[SIM_NAME_LEN];   /* JSON path of its entry, for messages */
+    char label[SIM_NAME_LEN];   /* the codec's own label for the setting */
+    util_params params;
+} sim_codec_setting;
+
+typedef struct sim_scenario {
+    char file[SIM_PATH_LEN];
+    char name[SIM_NAME_LEN];
+    uint64_t seed;
+
+    char dataset[SIM_NAME_LEN];
+    char split[16];
+    char data_dir[SIM_PATH_LEN];   /* empty: the dataset's standard place */
+    size_t first, count;
+
+    sim_codec_setting *codecs;
+    size_t ncodecs;
+
+    char chan_model[SIM_NAME_LEN];
+    util_params chan_params;
+
+    double *deadlines;             /* ascending, seconds */
+    size_t ndeadlines;
+    long *budgets;                 /* ascending, bytes received */
+    size_t nbudgets;
+
+    char classifier[SIM_PATH_LEN]; /* empty: no classification */
+    char output[SIM_PATH_LEN];
+
+    char *json;                    /* the scenario as parsed, re-printed */
+} sim_scenario;
+
+/* Reads and fully checks a scenario. Errors start with the file name and
+ * the JSON path: "s.json: channel.loss.p: expected ...". */
+int sim_scenario_load(const char *path, sim_scenario **out, util_err *err);
+void sim_scenario_free(sim_scenario *sc);
+
+/* Aggregates of one (codec setting, cut) pair: a row of results.csv. */
+typedef struct sim_row {
+    int is_budget;          /* 0: cut at a deadline, 1: at a byte budget */
+    double limit;           /* seconds or bytes */
+    size_t images;
+    double encoded_bytes;   /* means over images from here on */
+    double sent_bytes;      /* payload bytes whose sending began by the cut */
+    double sent_packets;
+    double received_bytes;  /* payload bytes that arrived by the cut */
+    double received_packets;
+    double lost_packets;    /* sent by the cut, never arrived */
+    double complete;        /* fraction of images fully received */
+    double psnr, ssim;
+    double accuracy;        /* top-1, or NAN without a classifier */
+} sim_row;
+
+typedef struct sim_cell {
+    char codec[SIM_NAME_LEN];
+    char channel[SIM_NAME_LEN];
+    sim_row *rows;           /* deadlines first, then budgets */
+    size_t nrows;
+    int reused;              /* read back from an earlier run */
+    double seconds;          /* time spent computing it */
+} sim_cell;
+
+typedef struct sim_result {
+    sim_cell *cells;
+    size_t ncells;
+    double seconds;
+    int threads;
+} sim_result;
+
+typedef struct sim_options {
+    int threads;      /* 0: all cores */
+    int force;        /* recompute cells that are already complete */
+    /* Called after each cell (computed or reused), from the calling thread. */
+    void (*progress)(void *ctx, const sim_cell *cell, size_t index,
+                     size_t total);
+    void *progress_ctx;
+} sim_options;
+
+/* Runs the scenario, writing into sc->output. */
+int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
+            util_err *err);
+void sim_result_free(sim_result *res);
+
+#endif

@@ -1,0 +1,168 @@
+/* End to end: a tiny scenario through bin/limitnet, then its files. */
+#include "testutil.h"
+
+#include <math.h>
+
+#define COLUMNS "codec,channel,cut,limit,images,encoded_bytes,sent_bytes," \
+    "sent_packets,received_bytes,received_packets,lost_packets,complete,"  \
+    "psnr,ssim,accuracy\n"
+
+static const char *scenario =
+    "{\"name\": \"tiny\", \"seed\": 7,\n"
+    " \"dataset\": {\"name\": \"fashion-mnist\", \"first\": 100, \"count\": 40},\n"
+    " \"codecs\": [{\"name\": \"jpeg\", \"mode\": [\"baseline\", \"progressive\"],\n"
+    "              \"quality\": [20, 70]},\n"
+    "             {\"name\": \"jpeg\", \"mode\": \"abbreviated\", \"quality\": 50}],\n"
+    " \"channel\": {\"model\": \"link\", \"bitrate\": 5470, \"payload\": 51,\n"
+    "             \"header\": 13, \"duty_cycle\": 0.01,\n"
+    "             \"loss\": {\"model\": \"gilbert_elliott\", \"p_gb\": 0.1,\n"
+    "                      \"p_bg\": 0.4, \"loss_bad\": 0.7}},\n"
+    " \"deadlines\": [0.05, 1, 10, 20, 30, 60, 120],\n"
+    " \"budgets\": [40, 100, 200, 400],\n"
+    " \"output\": \"%s\"}\n";
+
+typedef struct row {
+    char codec[64], cut[16];
+    double limit, images, encoded, sent, recv, recv_pk, lost, complete, psnr, ssim;
+} row;
+
+static size_t read_rows(const char *csv, row *rows, size_t cap)
+{
+    const char *p = strchr(csv, '\n') + 1;
+    size_t n = 0;
+    while (*p && n < cap) {
+        row *r = &rows[n];
+        double sent_pk;
+        int got = sscanf(p, "%63[^,],%*[^,],%15[^,],%lf,%lf,%lf,%lf,%lf,%lf,%lf,"
+                         "%lf,%lf,%lf,%lf", r->codec, r->cut, &r->limit,
+                         &r->images, &r->encoded, &r->sent, &sent_pk, &r->recv,
+                         &r->recv_pk, &r->lost, &r->complete, &r->psnr, &r->ssim);
+        assert_int_equal(got, 13);
+        n++;
+        p = strchr(p, '\n') + 1;
+    }
+    return n;
+}
+
+static void run_tiny(const char *dir, const char *flags, char *csv_out,
+                     size_t cap)
+{
+    char file[128], out[128], json[2048], cmd[512], msg[8192], path[256];
+    snprintf(file, sizeof file, "%s/tiny.json", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(json, sizeof json, scenario, out);
+    tu_write_file(file, json, strlen(json));
+    snprintf(cmd, sizeof cmd, "%s run %s %s", LIMITNET_BIN, file, flags);
+    int st = tu_run(cmd, msg, sizeof msg);
+    if (st != 0)
+        fail_msg("limitnet run failed (%d): %s", st, msg);
+    snprintf(path, sizeof path, "%s/results.csv", out);
+    char *csv = tu_read_file(path, NULL);
+    assert_non_null(csv);
+    snprintf(csv_out, cap, "%s", csv);
+    free(csv);
+}
+
+static void test_tiny_run(void **state)
+{
+    (void)state;
+    char dir[64];
+    static char csv[65536];
+    static row rows[64];
+    tu_tempdir(dir);
+    run_tiny(dir, "-j 2", csv, sizeof csv);
+    assert_memory_equal(csv, COLUMNS, strlen(COLUMNS));
+    size_t n = read_rows(csv, rows, 64);
+    assert_int_equal(n, 5 * (7 + 4));
+    for (size_t i = 0; i < n; i++) {
+        row *r = &rows[i];
+        assert_true(r->images == 40);
+        assert_true(r->recv <= r->sent + 1e-9 && r->sent <= r->encoded + 1e-9);
+        assert_true(r->psnr > 0 && r->ssim <= 1.0 + 1e-12);
+        assert_true(r->complete >= 0 && r->complete <= 1);
+        if (strcmp(r->cut, "budget") == 0)
+            assert_true(r->recv <= r->limit);
+        /* JPEG decodes a prefix: a later cut never lowers quality. */
+        if (i > 0 && strcmp(rows[i - 1].codec, r->codec) == 0 &&
+            strcmp(rows[i - 1].cut, r->cut) == 0) {
+            if (r->psnr < rows[i - 1].psnr - 1e-9 ||
+                r->recv < rows[i - 1].recv - 1e-9)
+                fail_msg("%s %s %g: PSNR %g after %g", r->codec, r->cut,
+                         r->limit, r->psnr, rows[i - 1].psnr);
+        }
+    }
+    /* Before the first packet can arrive nothing is there: flat grey. */
+    assert_true(rows[0].recv == 0 && rows[0].limit == 0.05);
+    /* Two minutes cover the small streams: most images complete. */
+    assert_true(rows[6].complete > 0.3);
+    tu_rmtree(dir);
+}
+
+static void test_rerun_and_threads(void **state)
+{
+    (void)state;
+    char dir[64], path[256], msg[8192], cmd[512];
+    static char first[65536], second[65536], third[65536];
+    tu_tempdir(dir);
+    run_tiny(dir, "-j 1", first, sizeof first);
+    snprintf(path, sizeof path, "%s/out/summary.json", dir);
+    char *sum = tu_read_file(path, NULL);
+    assert_non_null(strstr(sum, "\"reused\":\tfalse"));
+    assert_non_null(strstr(sum, "\"version\""));
+    free(sum);
+    /* A rerun reuses every cell and gives the same table. */
+    run_tiny(dir, "-j 2", second, sizeof second);
+    assert_string_equal(first, second);
+    sum = tu_read_file(path, NULL);
+    assert_null(strstr(sum, "\"reused\":\tfalse"));
+    free(sum);
+    /* Forced, with another thread count: the same numbers again. */
+    run_tiny(dir, "-j 3 --force", third, sizeof third);
+    assert_string_equal(first, third);
+    sum = tu_read_file(path, NULL);
+    assert_null(strstr(sum, "\"reused\":\ttrue"));
+    free(sum);
+    /* A failing rerun leaves the earlier results as they were. */
+    snprintf(cmd, sizeof cmd, "sed -i 's/\"seed\": 7/\"seed\": \"x\"/' %s/tiny.json"
+             " && %s run %s/tiny.json", dir, LIMITNET_BIN, dir);
+    assert_int_equal(tu_run(cmd, msg, sizeof msg), 2);
+    snprintf(path, sizeof path, "%s/out/results.csv", dir);
+    char *after = tu_read_file(path, NULL);
+    assert_string_equal(after, first);
+    free(after);
+    tu_rmtree(dir);
+}
+
+static void test_plot(void **state)
+{
+    (void)state;
+    char dir[64], cmd[512], msg[8192], path[256];
+    static char csv[65536];
+    tu_tempdir(dir);
+    run_tiny(dir, "", csv, sizeof csv);
+    snprintf(cmd, sizeof cmd, "%s/scripts/plot.sh %s/out", SOURCE_DIR, dir);
+    int st = tu_run(cmd, msg, sizeof msg);
+    if (st != 0)
+        fail_msg("plot.sh failed: %s", msg);
+    const char *files[] = {"quality-vs-bytes.png", "quality-vs-bytes.svg",
+                           "quality-vs-deadline.png", "quality-vs-deadline.svg"};
+    for (size_t i = 0; i < 4; i++) {
+        size_t len = 0;
+        snprintf(path, sizeof path, "%s/out/%s", dir, files[i]);
+        char *data = tu_read_file(path, &len);
+        assert_non_null(data);
+        assert_true(len > 1000);
+        free(data);
+    }
+    tu_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tiny_run),
+        cmocka_unit_test(test_rerun_and_threads),
+        cmocka_unit_test(test_plot),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,142 @@
+/* Malformed scenarios: each must exit non-zero with one line naming the
+ * file and the JSON path, and must write nothing to the output directory. */
+#include "testutil.h"
+
+#include <sys/stat.h>
+
+/* A valid scenario with %s for the output directory. */
+#define BASE_DATASET "\"dataset\": {\"name\": \"fashion-mnist\", \"count\": 4}"
+#define BASE_CODECS "\"codecs\": [{\"name\": \"jpeg\", \"quality\": [10, 50]}]"
+#define BASE_CHANNEL "\"channel\": {\"model\": \"link\", \"duty_cycle\": 0.01, " \
+    "\"loss\": {\"model\": \"independent\", \"p\": 0.1}}"
+#define BASE_CUTS "\"deadlines\": [1, 10]"
+#define OUT "\"output\": \"%s\""
+
+typedef struct bad_case {
+    const char *json;     /* printf format taking the output directory */
+    const char *path;     /* what the message must name */
+    int status;           /* expected exit status */
+} bad_case;
+
+static const bad_case cases[] = {
+    {"{" BASE_DATASET ", " BASE_CODECS ", " OUT ",", "line", 2},
+    {"[1, 2, 3]", "(top level)", 2},
+    {"{\"seeed\": 3, " BASE_DATASET ", " BASE_CODECS ", " BASE_CHANNEL ", "
+     BASE_CUTS ", " OUT "}", "seeed: unknown key", 2},
+    {"{" BASE_DATASET ", " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}",
+     "codecs: missing", 2},
+    {"{" BASE_DATASET ", \"codecs\": [], " BASE_CHANNEL ", " BASE_CUTS ", "
+     OUT "}", "codecs: expected a non-empty list", 2},
+    {"{" BASE_DATASET ", \"codecs\": [{\"name\": \"jpg\"}], " BASE_CHANNEL ", "
+     BASE_CUTS ", " OUT "}", "codecs[0].name", 2},
+    {"{" BASE_DATASET ", \"codecs\": [{\"name\": \"jpeg\"}, {\"name\": \"jpeg\", "
+     "\"quality\": [10, 0]}], " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}",
+     "codecs[1].quality", 2},
+    {"{" BASE_DATASET ", \"codecs\": [{\"name\": \"jpeg\", \"qualty\": 5}], "
+     BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "codecs[0].qualty: unknown key", 2},
+    {"{" BASE_DATASET ", \"codecs\": [{\"name\": \"jpeg\", \"mode\": \"lossless\"}], "
+     BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "codecs[0].mode", 2},
+    {"{" BASE_DATASET ", " BASE_CODECS ", \"channel\": {\"loss\": {\"model\": "
+     "\"independent\", \"p\": 1.5}}, " BASE_CUTS ", " OUT "}", "channel.loss.p", 2},
+    {"{" BASE_DATASET ", " BASE_CODECS ", \"channel\": {\"bitrate\": \"fast\"}, "
+     BASE_CUTS ", " OUT "}", "channel.bitrate", 2},
+    {"{" BASE_DATASET ", " BASE_CODECS ", \"channel\": {\"loss\": {\"model\": "
+     "\"bursty\"}}, " BASE_CUTS ", " OUT "}", "channel.loss.model", 2},
+    {"{" BASE_DATASET ", " BASE_CODECS ", \"channel\": {\"retries\": -1}, "
+     BASE_CUTS ", " OUT "}", "channel.retries", 2},
+    {"{" BASE_DATASET ", " BASE_CODECS ", \"channel\": {\"model\": \"lora\"}, "
+     BASE_CUTS ", " OUT "}", "channel.model", 2},
+    {"{" BASE_DATASET ", " BASE_CODECS ", " BASE_CHANNEL ", \"deadlines\": [1, -2], "
+     OUT "}", "deadlines[1]", 2},
+    {"{" BASE_DATASET ", " BASE_CODECS ", " BASE_CHANNEL ", \"deadlines\": 5, "
+     OUT "}", "deadlines: expected", 2},
+    {"{" BASE_DATASET ", " BASE_CODECS ", " BASE_CHANNEL ", \"budgets\": [100.5], "
+     OUT "}", "budgets[0]", 2},
+    {"{" BASE_DATASET ", " BASE_CODECS ", " BASE_CHANNEL ", " OUT "}",
+     "deadlines: missing", 2},
+    {"{\"dataset\": {\"name\": \"fashion-mnist\", \"count\": 1.5}, " BASE_CODECS
+     ", " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "dataset.count", 2},
+    {"{\"dataset\": {\"name\": \"fashion-mnist\", \"split\": \"val\"}, "
+     BASE_CODECS ", " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "dataset.split", 2},
+    {"{\"dataset\": {\"name\": \"cifar-1000\"}, " BASE_CODECS ", " BASE_CHANNEL
+     ", " BASE_CUTS ", " OUT "}", "dataset.name", 2},
+    {"{\"seed\": -1, " BASE_DATASET ", " BASE_CODECS ", " BASE_CHANNEL ", "
+     BASE_CUTS ", " OUT "}", "seed: expected an integer", 2},
+    {"{\"task\": {\"classifier\": \"/nonexistent.safetensors\"}, " BASE_DATASET
+     ", " BASE_CODECS ", " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}",
+     "task.classifier", 2},
+    {"{" BASE_DATASET ", " BASE_DATASET ", " BASE_CODECS ", " BASE_CHANNEL ", "
+     BASE_CUTS ", " OUT "}", "dataset: key appears twice", 2},
+    {"{" BASE_DATASET ", \"codecs\": [{\"name\": \"jpeg\", \"quality\": 10}, "
+     "{\"name\": \"jpeg\", \"quality\": [20, 10]}], " BASE_CHANNEL ", " BASE_CUTS
+     ", " OUT "}", "codecs[1]: setting \"jpeg-baseline-q10\"", 2},
+    /* Well-formed, but the dataset has no item 20000: found when the run
+     * opens the data, still before anything is written. */
+    {"{\"dataset\": {\"name\": \"fashion-mnist\", \"first\": 20000}, " BASE_CODECS
+     ", " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "dataset: ", 1},
+};
+
+static void test_malformed(void **state)
+{
+    (void)state;
+    char dir[64], file[128], out[128], json[2048], cmd[512], msg[4096];
+    tu_tempdir(dir);
+    snprintf(file, sizeof file, "%s/bad.json", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(json, sizeof json, cases[i].json, out);
+        tu_write_file(file, json, strlen(json));
+        snprintf(cmd, sizeof cmd, "%s run %s", LIMITNET_BIN, file);
+        int st = tu_run(cmd, msg, sizeof msg);
+        char *nl = strchr(msg, '\n');
+        int one_line = nl && nl[1] == 0;
+        struct stat sb;
+        if (st != cases[i].status || !strstr(msg, file) ||
+            !strstr(msg, cases[i].path) || !one_line || stat(out, &sb) == 0)
+            fail_msg("case %zu: status %d (want %d), message \"%s\" (want the "
+                     "file and \"%s\" on one line), output %s", i, st,
+                     cases[i].status, msg, cases[i].path,
+                     stat(out, &sb) == 0 ? "exists" : "absent");
+    }
+    tu_rmtree(dir);
+}
+
+static void test_valid_checks(void **state)
+{
+    (void)state;
+    char dir[64], file[128], json[2048], cmd[512], msg[4096];
+    tu_tempdir(dir);
+    snprintf(file, sizeof file, "%s/good.json", dir);
+    snprintf(json, sizeof json, "{" BASE_DATASET ", " BASE_CODECS ", "
+             BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "/tmp/unused");
+    tu_write_file(file, json, strlen(json));
+    snprintf(cmd, sizeof cmd, "%s check %s", LIMITNET_BIN, file);
+    assert_int_equal(tu_run(cmd, msg, sizeof msg), 0);
+    assert_non_null(strstr(msg, "2 codec settings"));
+    assert_non_null(strstr(msg, "jpeg-baseline-q50"));
+    snprintf(cmd, sizeof cmd, "%s run %s/missing.json", LIMITNET_BIN, dir);
+    assert_int_equal(tu_run(cmd, msg, sizeof msg), 2);
+    assert_non_null(strstr(msg, "missing.json: cannot open"));
+    tu_rmtree(dir);
+}
+
+static void test_shipped_scenarios_check(void **state)
+{
+    (void)state;
+    char cmd[1024], msg[8192];
+    snprintf(cmd, sizeof cmd, "cd %s && for f in scenarios/*.json; do %s check "
+             "$f || exit 1; done", SOURCE_DIR, LIMITNET_BIN);
+    int st = tu_run(cmd, msg, sizeof msg);
+    if (st != 0)
+        fail_msg("%s", msg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_valid_checks),
+        cmocka_unit_test(test_shipped_scenarios_check),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,105 @@
+/* util: parameters, generator, image metrics (tasks/metrics.c). */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "tasks/task.h"
+#include "util/util.h"
+
+static void test_params(void **state)
+{
+    (void)state;
+    util_params p;
+    util_err err;
+    util_params_init(&p);
+    assert_int_equal(util_params_set_num(&p, "quality", 30, &err), 0);
+    assert_int_equal(util_params_set_str(&p, "mode", "progressive", &err), 0);
+    assert_int_equal(util_params_set_bool(&p, "optimize", 1, &err), 0);
+    assert_int_equal(util_params_set_num(&p, "quality", 40, &err), 0);
+    assert_int_equal(p.n, 3);
+    long q;
+    const char *mode;
+    int opt;
+    double missing;
+    static const char *const modes[] = {"baseline", "progressive", NULL};
+    assert_int_equal(util_params_int(&p, "quality", 75, 1, 100, &q, &err), 0);
+    assert_int_equal(q, 40);
+    assert_int_equal(util_params_str(&p, "mode", "baseline", modes, &mode, &err), 0);
+    assert_string_equal(mode, "progressive");
+    assert_int_equal(util_params_num(&p, "absent", 2.5, 0, 10, &missing, &err), 0);
+    assert_true(missing == 2.5);
+    assert_int_equal(util_params_check_used(&p, &err), -1);
+    assert_string_equal(err.msg, "optimize: unknown key");
+    assert_int_equal(util_params_bool(&p, "optimize", 0, &opt, &err), 0);
+    assert_int_equal(util_params_check_used(&p, &err), 0);
+    /* Wrong types and ranges name the key first. */
+    assert_int_equal(util_params_int(&p, "quality", 75, 1, 30, &q, &err), -1);
+    assert_string_equal(err.msg, "quality: expected an integer in [1, 30], got 40");
+    assert_int_equal(util_params_num(&p, "mode", 0, 0, 1, &missing, &err), -1);
+    assert_string_equal(err.msg, "mode: expected a number in [0, 1], got a string");
+    util_params_set_str(&p, "mode", "fast", &err);
+    assert_int_equal(util_params_str(&p, "mode", "baseline", modes, &mode, &err), -1);
+    assert_string_equal(err.msg, "mode: expected one of \"baseline\", "
+                        "\"progressive\", got \"fast\"");
+    util_params_set_num(&p, "quality", 2.5, &err);
+    assert_int_equal(util_params_int(&p, "quality", 75, 1, 100, &q, &err), -1);
+}
+
+static void test_rng(void **state)
+{
+    (void)state;
+    util_rng a, b;
+    util_rng_seed(&a, 42);
+    util_rng_seed(&b, 42);
+    for (int i = 0; i < 1000; i++)
+        assert_true(util_rng_next(&a) == util_rng_next(&b));
+    util_rng_seed(&b, 43);
+    assert_true(util_rng_next(&a) != util_rng_next(&b));
+    /* Uniform mean and below()'s range over many draws. */
+    double sum = 0;
+    for (int i = 0; i < 100000; i++) {
+        double u = util_rng_uniform(&a);
+        assert_true(u >= 0 && u < 1);
+        sum += u;
+        assert_true(util_rng_below(&a, 7) < 7);
+    }
+    assert_true(fabs(sum / 100000 - 0.5) < 0.005);
+    assert_true(util_seed_mix(1, 2) != util_seed_mix(1, 3));
+    assert_true(util_seed_mix(1, 2) != util_seed_mix(2, 2));
+}
+
+static void test_psnr_ssim(void **state)
+{
+    (void)state;
+    util_image a, b;
+    util_err err;
+    assert_int_equal(util_image_alloc(&a, 28, 28, 1, &err), 0);
+    assert_int_equal(util_image_alloc(&b, 28, 28, 1, &err), 0);
+    for (int i = 0; i < 28 * 28; i++)
+        a.px[i] = b.px[i] = (uint8_t)((i * 37) % 251);
+    assert_true(task_psnr(&a, &b) == TASK_PSNR_MAX);
+    assert_true(fabs(task_ssim(&a, &b) - 1.0) < 1e-12);
+    /* Every sample off by 5: MSE 25. */
+    for (int i = 0; i < 28 * 28; i++)
+        b.px[i] = a.px[i] < 128 ? a.px[i] + 5 : a.px[i] - 5;
+    assert_true(fabs(task_psnr(&a, &b) - 10 * log10(255.0 * 255.0 / 25)) < 1e-9);
+    double s = task_ssim(&a, &b);
+    assert_true(s < 1.0 && s > 0.9);
+    assert_true(fabs(task_ssim(&b, &a) - s) < 1e-12);
+    util_image_fill(&b, 128);
+    assert_true(task_ssim(&a, &b) < 0.1);
+    util_image_free(&a);
+    assert_int_equal(util_image_alloc(&a, 0, 28, 1, &err), -1);
+    assert_null(a.px);
+    util_image_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_params),
+        cmocka_unit_test(test_rng),
+        cmocka_unit_test(test_psnr_ssim),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
