@@ -51,7 +51,10 @@ typedef struct scratch {
     size_t *order;
     chan_arrival *arr;
     uint8_t *mask;
-    util_image recon;
+    util_image *recon;      /* one per distinct cut: classified as a batch */
+    size_t nrecon;
+    size_t *slot;           /* cut -> its reconstruction */
+    int *pred;
 } scratch;
 
 static int grow(scratch *s, size_t n, util_err *err)
@@ -96,21 +99,27 @@ static size_t sort_arrivals(const chan_arrival *arr, size_t n, size_t *order)
     return k;
 }
 
-/* Decodes the packets in s->mask and scores the reconstruction. */
-static int score(job *jb, scratch *s, const util_image *img, int label,
+/* Decodes the packets in s->mask into recon and scores it against img. */
+static int score(scratch *s, const util_image *img, util_image *recon,
                  metrics *m, util_err *err)
 {
-    if (codec_decode(s->codec, &s->stream, s->mask, &s->recon, err))
+    if (codec_decode(s->codec, &s->stream, s->mask, recon, err))
         return -1;
-    m->psnr = task_psnr(img, &s->recon);
-    m->ssim = task_ssim(img, &s->recon);
-    m->correct = 0;
-    if (jb->cls) {
-        int pred;
-        if (task_classifier_predict(jb->cls, &s->recon, 1, &pred, err))
-            return -1;
-        m->correct = pred == label;
-    }
+    m->psnr = task_psnr(img, recon);
+    m->ssim = task_ssim(img, recon);
+    return 0;
+}
+
+/* Classifies the distinct reconstructions of one image in one batch. */
+static int classify(job *jb, scratch *s, size_t nd, int label, metrics *row,
+                    util_err *err)
+{
+    if (!jb->cls)
+        return 0;
+    if (task_classifier_predict(jb->cls, s->recon, nd, s->pred, err))
+        return -1;
+    for (size_t c = 0; c < jb->ncuts; c++)
+        row[c].correct = s->pred[s->slot[c]] == label;
     return 0;
 }
 
@@ -174,7 +183,7 @@ static int process_image(job *jb, scratch *s, size_t i, util_err *err)
     jb->encoded[i] = (double)codec_stream_bytes(&s->stream);
 
     metrics *row = jb->out + i * jb->ncuts;
-    size_t prev_k = SIZE_MAX;
+    size_t prev_k = SIZE_MAX, nd = 0;
     for (size_t c = 0; c < jb->ncuts; c++) {
         double t;
         size_t k = cut_prefix(jb, s, narrived, c, &t);
@@ -184,13 +193,15 @@ static int process_image(job *jb, scratch *s, size_t i, util_err *err)
         if (k == prev_k) {
             row[c].psnr = row[c - 1].psnr;
             row[c].ssim = row[c - 1].ssim;
-            row[c].correct = row[c - 1].correct;
-        } else if (score(jb, s, &img, label, &row[c], err)) {
-            return -1;
+            s->slot[c] = s->slot[c - 1];
+        } else {
+            if (score(s, &img, &s->recon[nd], &row[c], err))
+                return -1;
+            s->slot[c] = nd++;
         }
         prev_k = k;
     }
-    return 0;
+    return classify(jb, s, nd, label, row, err);
 }
 
 static void scratch_free(scratch *s)
@@ -201,7 +212,11 @@ static void scratch_free(scratch *s)
     free(s->order);
     free(s->arr);
     free(s->mask);
-    util_image_free(&s->recon);
+    for (size_t i = 0; i < s->nrecon; i++)
+        util_image_free(&s->recon[i]);
+    free(s->recon);
+    free(s->slot);
+    free(s->pred);
 }
 
 static int scratch_init(job *jb, scratch *s, util_err *err)
@@ -211,9 +226,16 @@ static int scratch_init(job *jb, scratch *s, util_err *err)
     util_params p = jb->set->params;
     int w, h, c;
     data_dims(jb->ds, &w, &h, &c);
-    if (codec_create(jb->set->codec, &p, &s->codec, err) ||
-        util_image_alloc(&s->recon, w, h, c, err))
+    if (codec_create(jb->set->codec, &p, &s->codec, err))
         return -1;
+    s->recon = calloc(jb->ncuts, sizeof *s->recon);
+    s->slot = calloc(jb->ncuts, sizeof *s->slot);
+    s->pred = calloc(jb->ncuts, sizeof *s->pred);
+    if (!s->recon || !s->slot || !s->pred)
+        return util_errf(err, "out of memory");
+    for (; s->nrecon < jb->ncuts; s->nrecon++)
+        if (util_image_alloc(&s->recon[s->nrecon], w, h, c, err))
+            return -1;
     return 0;
 }
 

@@ -1,0 +1,690 @@
+/*
+ * `limitnet train classifier --config FILE [--resume] [--stop-after N]`
+ *
+ *   int sim_cmd_train(int argc, char **argv);   (declared in sim/cli.h)
+ *
+ * Trains the cloud classifier from a JSON config (models/README.md):
+ * seeded and reproducible, one progress line per epoch on stderr, a
+ * checkpoint after every epoch that --resume continues from exactly, and a
+ * summary on stdout. Only the training split is used for training; its
+ * last `validation` items are held out, and the test split is read once,
+ * at the end, to report the final accuracy through the task interface.
+ * --stop-after N ends this invocation after N more epochs, leaving the
+ * checkpoint for --resume (long runs in slices; the resume test).
+ *
+ * Every random choice of epoch e (order, shifts, flips, dropout) comes from
+ * a generator seeded with mix(seed, e), so a resumed run needs no saved
+ * generator state and gives the same weights as an uninterrupted one.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "data/data.h"
+#include "nn/nn.h"
+#include "sim/cli.h"
+#include "tasks/task.h"
+
+#define EVAL_CHUNK 500
+#define PATH_LEN 1024
+
+typedef struct train_cfg {
+    const char *file;
+    char *text;       /* the config, canonical, for checkpoint matching */
+    char *model_json;
+    char dataset[64], data_dir[PATH_LEN], output[PATH_LEN], checkpoint[PATH_LEN];
+    uint64_t seed;
+    int epochs, batch, validation;
+    nn_optim_cfg opt;
+    double lr, min_lr, warmup_epochs, smoothing;
+    char schedule[16];
+    int shift, flip;
+    double mean, std;
+} train_cfg;
+
+typedef struct trainer {
+    train_cfg cfg;
+    data_set *train, *val;
+    size_t ntrain;
+    nn_model *m;
+    nn_ws *ws;
+    nn_optim *opt;
+    nn_lr_sched sched;
+    int out;
+    nn_tensor x, g;
+    int *labels;
+    size_t *perm;
+    int done;        /* epochs completed */
+    double seconds;  /* training wall time so far, across resumes */
+    double val_acc;
+} trainer;
+
+/* ---- config ------------------------------------------------------------------ */
+
+static int check_keys(const cJSON *o, const char *where,
+                      const char *const *keys, util_err *err)
+{
+    if (!cJSON_IsObject(o))
+        return util_errf(err, "%s: expected an object", where);
+    for (const cJSON *k = o->child; k; k = k->next) {
+        int ok = 0;
+        for (int i = 0; keys[i] && !ok; i++)
+            ok = strcmp(k->string, keys[i]) == 0;
+        if (!ok)
+            return util_errf(err, "%s%s%s: unknown key", where, *where ? "." : "",
+                             k->string);
+    }
+    return 0;
+}
+
+static int get_num(const cJSON *o, const char *where, const char *key,
+                   double def, double lo, double hi, double *out, util_err *err)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+    *out = def;
+    if (!j)
+        return 0;
+    if (!cJSON_IsNumber(j) || !(j->valuedouble >= lo && j->valuedouble <= hi))
+        return util_errf(err, "%s%s%s: expected a number in [%g, %g]", where,
+                         *where ? "." : "", key, lo, hi);
+    *out = j->valuedouble;
+    return 0;
+}
+
+static int get_int(const cJSON *o, const char *where, const char *key,
+                   int def, int lo, int hi, int *out, util_err *err)
+{
+    double v;
+    if (get_num(o, where, key, def, lo, hi, &v, err))
+        return -1;
+    if (v != (double)(int)v)
+        return util_errf(err, "%s%s%s: expected an integer", where,
+                         *where ? "." : "", key);
+    *out = (int)v;
+    return 0;
+}
+
+static int get_str(const cJSON *o, const char *where, const char *key,
+                   const char *def, char *out, size_t cap, util_err *err)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (j && (!cJSON_IsString(j) || strlen(j->valuestring) >= cap))
+        return util_errf(err, "%s%s%s: expected a string", where, *where ? "." : "", key);
+    snprintf(out, cap, "%s", j ? j->valuestring : def);
+    return 0;
+}
+
+static int get_bool(const cJSON *o, const char *where, const char *key, int def,
+                    int *out, util_err *err)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+    *out = def;
+    if (!j)
+        return 0;
+    if (!cJSON_IsBool(j))
+        return util_errf(err, "%s.%s: expected true or false", where, key);
+    *out = cJSON_IsTrue(j);
+    return 0;
+}
+
+static int parse_optimizer(const cJSON *o, train_cfg *c, util_err *err)
+{
+    static const char *const keys[] = {"type", "lr", "beta1", "beta2", "eps",
+                                       "momentum", "nesterov", "weight_decay", NULL};
+    char type[16];
+    double b1, b2, eps, mom, wd;
+    int nest;
+    if (check_keys(o, "optimizer", keys, err) ||
+        get_str(o, "optimizer", "type", "adam", type, sizeof type, err) ||
+        get_num(o, "optimizer", "lr", 1e-3, 1e-8, 10, &c->lr, err) ||
+        get_num(o, "optimizer", "beta1", 0.9, 0, 0.999999, &b1, err) ||
+        get_num(o, "optimizer", "beta2", 0.999, 0, 0.999999, &b2, err) ||
+        get_num(o, "optimizer", "eps", 1e-8, 1e-12, 1, &eps, err) ||
+        get_num(o, "optimizer", "momentum", 0.9, 0, 0.999999, &mom, err) ||
+        get_bool(o, "optimizer", "nesterov", 0, &nest, err) ||
+        get_num(o, "optimizer", "weight_decay", 0, 0, 1, &wd, err))
+        return -1;
+    if (strcmp(type, "adam") && strcmp(type, "sgd"))
+        return util_errf(err, "optimizer.type: expected \"adam\" or \"sgd\"");
+    c->opt = (nn_optim_cfg){strcmp(type, "adam") ? NN_OPTIM_SGD : NN_OPTIM_ADAM,
+                            (float)b1, (float)b2, (float)eps, (float)mom,
+                            nest, (float)wd};
+    return 0;
+}
+
+static int parse_sections(const cJSON *root, train_cfg *c, util_err *err)
+{
+    static const char *const skeys[] = {"type", "warmup_epochs", "min_lr", NULL};
+    static const char *const akeys[] = {"shift", "flip", NULL};
+    static const char *const nkeys[] = {"mean", "std", NULL};
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "schedule");
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "augment");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, "normalize");
+    cJSON *empty = cJSON_CreateObject();
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "optimizer");
+    int rc = !empty || parse_optimizer(o ? o : empty, c, err) ||
+             check_keys(s ? s : empty, "schedule", skeys, err) ||
+             get_str(s, "schedule", "type", "cosine", c->schedule, sizeof c->schedule, err) ||
+             get_num(s, "schedule", "warmup_epochs", 0, 0, 1000, &c->warmup_epochs, err) ||
+             get_num(s, "schedule", "min_lr", 0, 0, 10, &c->min_lr, err) ||
+             check_keys(a ? a : empty, "augment", akeys, err) ||
+             get_int(a, "augment", "shift", 0, 0, 8, &c->shift, err) ||
+             get_bool(a, "augment", "flip", 0, &c->flip, err) ||
+             check_keys(n ? n : empty, "normalize", nkeys, err) ||
+             get_num(n, "normalize", "mean", 0.0, -10, 10, &c->mean, err) ||
+             get_num(n, "normalize", "std", 1.0, 1e-3, 100, &c->std, err);
+    cJSON_Delete(empty);
+    if (rc)
+        return -1;
+    if (strcmp(c->schedule, "cosine") && strcmp(c->schedule, "constant"))
+        return util_errf(err, "schedule.type: expected \"cosine\" or \"constant\"");
+    return 0;
+}
+
+static int parse_config(const cJSON *root, train_cfg *c, util_err *err)
+{
+    static const char *const keys[] = {
+        "task", "dataset", "data_dir", "seed", "epochs", "batch", "validation",
+        "label_smoothing", "optimizer", "schedule", "augment", "normalize",
+        "output", "checkpoint", "model", NULL};
+    char task[32];
+    double seed;
+    if (check_keys(root, "", keys, err) ||
+        get_str(root, "", "task", "", task, sizeof task, err) ||
+        get_str(root, "", "dataset", "fashion-mnist", c->dataset, sizeof c->dataset, err) ||
+        get_str(root, "", "data_dir", "", c->data_dir, sizeof c->data_dir, err) ||
+        get_num(root, "", "seed", 1, 0, 9007199254740991.0, &seed, err) ||
+        get_int(root, "", "epochs", 10, 1, 10000, &c->epochs, err) ||
+        get_int(root, "", "batch", 128, 1, 65536, &c->batch, err) ||
+        get_int(root, "", "validation", 5000, 0, 1000000, &c->validation, err) ||
+        get_num(root, "", "label_smoothing", 0, 0, 0.5, &c->smoothing, err) ||
+        get_str(root, "", "output", "", c->output, sizeof c->output, err) ||
+        get_str(root, "", "checkpoint", "", c->checkpoint, sizeof c->checkpoint, err) ||
+        parse_sections(root, c, err))
+        return -1;
+    if (strcmp(task, "classifier") != 0)
+        return util_errf(err, "task: expected \"classifier\"");
+    if (!c->output[0] || !c->checkpoint[0])
+        return util_errf(err, "output and checkpoint: both paths are required");
+    c->seed = (uint64_t)seed;
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (!m || !(c->model_json = cJSON_PrintUnformatted(m)))
+        return util_errf(err, "model: required");
+    return 0;
+}
+
+static char *read_text(const char *path, util_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        util_errf(err, "%s", strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+    char chunk[4096];
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = 2 * (len + n + 1);
+            char *p = realloc(buf, cap);
+            if (!p) {
+                free(buf);
+                fclose(f);
+                util_errf(err, "out of memory");
+                return NULL;
+            }
+            buf = p;
+        }
+        memcpy(buf + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    if (!buf)
+        buf = calloc(1, 1);
+    else
+        buf[len] = 0;
+    return buf;
+}
+
+static int load_config(const char *path, train_cfg *c, util_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->file = path;
+    char *text = read_text(path, err);
+    if (!text)
+        return util_err_prefix(err, "%s: ", path);
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    int rc = root ? parse_config(root, c, err) : util_errf(err, "not valid JSON");
+    if (!rc && !(c->text = cJSON_PrintUnformatted(root)))
+        rc = util_errf(err, "out of memory");
+    cJSON_Delete(root);
+    return rc ? util_err_prefix(err, "%s: ", path) : 0;
+}
+
+static void free_config(train_cfg *c)
+{
+    cJSON_free(c->text);
+    cJSON_free(c->model_json);
+}
+
+/* ---- setup ------------------------------------------------------------------- */
+
+/* Creates the directories above path. */
+static int make_parents(const char *path, util_err *err)
+{
+    char buf[PATH_LEN];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return util_errf(err, "%s: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    return 0;
+}
+
+static int open_data(trainer *t, util_err *err)
+{
+    const train_cfg *c = &t->cfg;
+    const char *dir = c->data_dir[0] ? c->data_dir : NULL;
+    data_set *all;
+    if (data_open(c->dataset, "train", dir, 0, 0, &all, err))
+        return -1;
+    size_t n = data_count(all);
+    data_free(all);
+    if ((size_t)c->validation + (size_t)c->batch > n)
+        return util_errf(err, "validation: %d held out of %zu leaves less than a batch",
+                         c->validation, n);
+    t->ntrain = n - (size_t)c->validation;
+    if (data_open(c->dataset, "train", dir, 0, t->ntrain, &t->train, err))
+        return -1;
+    if (c->validation &&
+        data_open(c->dataset, "train", dir, t->ntrain, 0, &t->val, err))
+        return -1;
+    return 0;
+}
+
+static int check_shapes(trainer *t, util_err *err)
+{
+    int w, h, ch;
+    data_dims(t->train, &w, &h, &ch);
+    nn_shape in = nn_model_node_shape(t->m, NN_INPUT);
+    nn_shape out = nn_model_node_shape(t->m, t->out);
+    if (in.w != w || in.h != h || in.c != ch)
+        return util_errf(err, "model.input: %dx%dx%d, but %s images are %dx%dx%d",
+                         in.c, in.h, in.w, t->cfg.dataset, ch, h, w);
+    if (out.c != data_classes(t->train) || out.h != 1 || out.w != 1)
+        return util_errf(err, "model: last layer gives %dx%dx%d, expected %d class scores",
+                         out.c, out.h, out.w, data_classes(t->train));
+    return 0;
+}
+
+static int setup(trainer *t, util_err *err)
+{
+    const train_cfg *c = &t->cfg;
+    if (open_data(t, err))
+        return -1;
+    if (nn_model_from_json(c->model_json, &t->m, err))
+        return util_err_prefix(err, "%s: ", c->file);
+    t->out = nn_model_nodes(t->m) - 1;
+    if (check_shapes(t, err) || nn_ws_create(t->m, &t->ws, err) ||
+        nn_optim_create(t->m, &c->opt, &t->opt, err))
+        return -1;
+    util_rng rng;
+    util_rng_seed(&rng, util_seed_mix(c->seed, 0));
+    nn_model_init(t->m, &rng);
+    long steps = (long)(t->ntrain / (size_t)c->batch);
+    t->sched = (nn_lr_sched){
+        strcmp(c->schedule, "cosine") ? NN_LR_CONST : NN_LR_COSINE, (float)c->lr,
+        (float)c->min_lr, (long)(c->warmup_epochs * (double)steps),
+        steps * c->epochs, 0, 1.0f};
+    t->labels = malloc((size_t)c->batch * sizeof *t->labels);
+    t->perm = malloc(t->ntrain * sizeof *t->perm);
+    if (!t->labels || !t->perm)
+        return util_errf(err, "out of memory");
+    return 0;
+}
+
+static void teardown(trainer *t)
+{
+    data_free(t->train);
+    data_free(t->val);
+    nn_ws_destroy(t->ws);
+    nn_optim_destroy(t->opt);
+    nn_model_destroy(t->m);
+    nn_tensor_free(&t->x);
+    nn_tensor_free(&t->g);
+    free(t->labels);
+    free(t->perm);
+}
+
+/* ---- checkpoints --------------------------------------------------------------- */
+
+static int save_checkpoint(const trainer *t, util_err *err)
+{
+    char epoch[32], secs[32];
+    snprintf(epoch, sizeof epoch, "%d", t->done);
+    snprintf(secs, sizeof secs, "%.3f", t->seconds);
+    nn_st_writer *w;
+    if (nn_st_writer_create(&w, err))
+        return -1;
+    int rc = nn_st_writer_model(w, t->m, "", err) || nn_optim_write(t->opt, w, err) ||
+             nn_st_writer_meta(w, "train.config", t->cfg.text, err) ||
+             nn_st_writer_meta(w, "train.epoch", epoch, err) ||
+             nn_st_writer_meta(w, "train.seconds", secs, err) ||
+             make_parents(t->cfg.checkpoint, err) ||
+             nn_st_writer_save(w, t->cfg.checkpoint, err);
+    nn_st_writer_destroy(w);
+    return rc ? -1 : 0;
+}
+
+static int resume(trainer *t, util_err *err)
+{
+    nn_st_file *f;
+    if (nn_st_open(t->cfg.checkpoint, &f, err))
+        return -1;
+    const char *cfg = nn_st_meta(f, "train.config");
+    const char *ep = nn_st_meta(f, "train.epoch");
+    const char *secs = nn_st_meta(f, "train.seconds");
+    int rc = 0;
+    if (!cfg || strcmp(cfg, t->cfg.text) != 0)
+        rc = util_errf(err, "%s: made with a different config than %s",
+                       t->cfg.checkpoint, t->cfg.file);
+    else if (!ep || !secs || (t->done = atoi(ep)) < 0 || t->done > t->cfg.epochs)
+        rc = util_errf(err, "%s: bad train.epoch", t->cfg.checkpoint);
+    else if (nn_st_read_model(f, t->m, "", err) || nn_optim_read(t->opt, f, err))
+        rc = -1;
+    t->seconds = secs ? atof(secs) : 0.0;
+    nn_st_close(f);
+    return rc;
+}
+
+/* ---- one epoch ------------------------------------------------------------------ */
+
+/* Image i of ds into dst, normalised, shifted by (dx, dy) with zero
+ * (background) fill and optionally mirrored. */
+static void load_image(const train_cfg *c, const data_set *ds, size_t i,
+                       int dx, int dy, int flip, float *dst, int *label)
+{
+    util_image im;
+    data_get(ds, i, &im, label);
+    float k = (float)(1.0 / (255.0 * c->std)), b = (float)(-c->mean / c->std);
+    for (int ch = 0; ch < im.c; ch++)
+        for (int y = 0; y < im.h; y++)
+            for (int x = 0; x < im.w; x++) {
+                int sy = y + dy, sx = (flip ? im.w - 1 - x : x) + dx;
+                int in = sy >= 0 && sy < im.h && sx >= 0 && sx < im.w;
+                float v = in ? im.px[((size_t)sy * im.w + sx) * im.c + ch] : 0.0f;
+                dst[((size_t)ch * im.h + y) * im.w + x] = v * k + b;
+            }
+}
+
+static void shuffle(size_t *perm, size_t n, util_rng *rng)
+{
+    for (size_t i = 0; i < n; i++)
+        perm[i] = i;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = (size_t)util_rng_below(rng, i + 1);
+        size_t tmp = perm[i];
+        perm[i] = perm[j];
+        perm[j] = tmp;
+    }
+}
+
+static int fill_batch(trainer *t, size_t first, util_rng *rng, util_err *err)
+{
+    const train_cfg *c = &t->cfg;
+    int w, h, ch;
+    data_dims(t->train, &w, &h, &ch);
+    if (nn_tensor_resize(&t->x, c->batch, ch, h, w, err))
+        return -1;
+    size_t per = (size_t)ch * h * w;
+    for (int i = 0; i < c->batch; i++) {
+        int s = c->shift;
+        int dx = s ? (int)util_rng_below(rng, 2 * (uint64_t)s + 1) - s : 0;
+        int dy = s ? (int)util_rng_below(rng, 2 * (uint64_t)s + 1) - s : 0;
+        int flip = c->flip && util_rng_below(rng, 2);
+        load_image(c, t->train, t->perm[first + (size_t)i], dx, dy, flip,
+                   t->x.data + (size_t)i * per, &t->labels[i]);
+    }
+    return 0;
+}
+
+typedef struct epoch_stats {
+    double loss;
+    long hits, seen;
+    float lr;
+} epoch_stats;
+
+static int train_step(trainer *t, epoch_stats *st, util_rng *rng, util_err *err)
+{
+    float loss, lr = nn_lr_at(&t->sched, nn_optim_steps(t->opt));
+    int hits;
+    nn_model_zero_grad(t->m);
+    if (nn_forward(t->m, t->ws, &t->x, rng, err) ||
+        nn_loss_softmax_ce(nn_ws_out(t->ws, t->out), t->labels,
+                           (float)t->cfg.smoothing, &loss, &t->g, &hits, err))
+        return -1;
+    const nn_tensor *g = &t->g;
+    if (nn_backward(t->m, t->ws, 1, &t->out, &g, err))
+        return -1;
+    nn_optim_step(t->opt, lr);
+    st->loss += loss * t->cfg.batch;
+    st->hits += hits;
+    st->seen += t->cfg.batch;
+    st->lr = lr;
+    return 0;
+}
+
+static int run_epoch(trainer *t, int e, epoch_stats *st, util_err *err)
+{
+    util_rng rng;
+    util_rng_seed(&rng, util_seed_mix(t->cfg.seed, 1 + (uint64_t)e));
+    shuffle(t->perm, t->ntrain, &rng);
+    memset(st, 0, sizeof *st);
+    size_t steps = t->ntrain / (size_t)t->cfg.batch;
+    for (size_t s = 0; s < steps; s++)
+        if (fill_batch(t, s * (size_t)t->cfg.batch, &rng, err) ||
+            train_step(t, st, &rng, err))
+            return util_err_prefix(err, "epoch %d: ", e + 1);
+    return 0;
+}
+
+/* Top-1 accuracy on ds in inference mode. */
+static int evaluate(trainer *t, const data_set *ds, double *acc, util_err *err)
+{
+    size_t n = data_count(ds);
+    int w, h, ch, lab;
+    data_dims(ds, &w, &h, &ch);
+    size_t per = (size_t)ch * h * w;
+    long hits = 0;
+    int *labels = malloc(EVAL_CHUNK * sizeof *labels);
+    if (!labels)
+        return util_errf(err, "out of memory");
+    for (size_t at = 0; at < n; at += EVAL_CHUNK) {
+        int m = (int)(n - at < EVAL_CHUNK ? n - at : EVAL_CHUNK), hit;
+        float loss;
+        if (nn_tensor_resize(&t->x, m, ch, h, w, err))
+            break;
+        for (int i = 0; i < m; i++) {
+            load_image(&t->cfg, ds, at + (size_t)i, 0, 0, 0, t->x.data + i * per, &lab);
+            labels[i] = lab;
+        }
+        if (nn_infer(t->m, t->ws, &t->x, err) ||
+            nn_loss_softmax_ce(nn_ws_out(t->ws, t->out), labels, 0, &loss, NULL, &hit, err))
+            break;
+        hits += hit;
+        if (at + (size_t)m >= n) {
+            free(labels);
+            *acc = (double)hits / (double)n;
+            return 0;
+        }
+    }
+    free(labels);
+    return -1;
+}
+
+/* ---- the whole run -------------------------------------------------------------- */
+
+static int train_epochs(trainer *t, int last, util_err *err)
+{
+    for (int e = t->done; e < last; e++) {
+        double t0 = util_now();
+        epoch_stats st;
+        if (run_epoch(t, e, &st, err))
+            return -1;
+        double dt = util_now() - t0;
+        t->val_acc = -1;
+        if (t->val && evaluate(t, t->val, &t->val_acc, err))
+            return -1;
+        t->done = e + 1;
+        t->seconds += util_now() - t0;
+        fprintf(stderr, "epoch %3d/%d  loss %.4f  train %.2f%%  val %.2f%%  lr %.2e  "
+                "%.0f img/s  %.1f s\n", e + 1, t->cfg.epochs, st.loss / (double)st.seen,
+                100.0 * (double)st.hits / (double)st.seen, 100.0 * t->val_acc,
+                st.lr, (double)st.seen / dt, t->seconds);
+        if (save_checkpoint(t, err))
+            return -1;
+    }
+    return 0;
+}
+
+static int save_output(trainer *t, util_err *err)
+{
+    char mean[32], std[32], seed[32], epochs[16], val[32], secs[32];
+    snprintf(mean, sizeof mean, "%.9g", t->cfg.mean);
+    snprintf(std, sizeof std, "%.9g", t->cfg.std);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->cfg.seed);
+    snprintf(epochs, sizeof epochs, "%d", t->done);
+    snprintf(val, sizeof val, "%.4f", t->val_acc);
+    snprintf(secs, sizeof secs, "%.1f", t->seconds);
+    const char *meta[] = {
+        "limitnet.task", "classifier", "limitnet.model", t->cfg.model_json,
+        "limitnet.mean", mean, "limitnet.std", std, "train.seed", seed,
+        "train.epochs", epochs, "train.val_accuracy", val,
+        "train.seconds", secs, "train.config", t->cfg.text};
+    if (make_parents(t->cfg.output, err))
+        return -1;
+    return nn_model_save(t->m, t->cfg.output, meta, sizeof meta / sizeof meta[0] / 2, err);
+}
+
+/* Test accuracy of the saved file through the task interface, as the
+ * experiments will see it. */
+static int test_accuracy(const train_cfg *c, double *acc, size_t *n, util_err *err)
+{
+    data_set *ds;
+    task_classifier *cls;
+    if (data_open(c->dataset, "test", c->data_dir[0] ? c->data_dir : NULL, 0, 0, &ds, err))
+        return -1;
+    if (task_classifier_load(c->output, &cls, err)) {
+        data_free(ds);
+        return -1;
+    }
+    *n = data_count(ds);
+    util_image *imgs = malloc(*n * sizeof *imgs);
+    int *truth = malloc(*n * sizeof *truth), *pred = malloc(*n * sizeof *pred);
+    int rc = imgs && truth && pred ? 0 : util_errf(err, "out of memory");
+    for (size_t i = 0; !rc && i < *n; i++)
+        data_get(ds, i, &imgs[i], &truth[i]);
+    if (!rc)
+        rc = task_classifier_predict(cls, imgs, *n, pred, err);
+    long hits = 0;
+    for (size_t i = 0; !rc && i < *n; i++)
+        hits += pred[i] == truth[i];
+    *acc = (double)hits / (double)*n;
+    free(imgs);
+    free(truth);
+    free(pred);
+    task_classifier_free(cls);
+    data_free(ds);
+    return rc;
+}
+
+static int train(const char *config, int want_resume, int stop_after,
+                 util_err *err)
+{
+    trainer t;
+    memset(&t, 0, sizeof t);
+    if (load_config(config, &t.cfg, err))
+        return 2;
+    int rc = setup(&t, err);
+    if (!rc && want_resume) {
+        struct stat sb;
+        if (stat(t.cfg.checkpoint, &sb) == 0)
+            rc = resume(&t, err);
+        else
+            fprintf(stderr, "train: no checkpoint %s, starting afresh\n", t.cfg.checkpoint);
+    }
+    if (!rc && t.done)
+        fprintf(stderr, "train: resuming after epoch %d of %d\n", t.done, t.cfg.epochs);
+    double acc = 0, vacc = 0;
+    size_t ntest = 0;
+    int last = t.cfg.epochs;
+    if (stop_after > 0 && t.done + stop_after < last)
+        last = t.done + stop_after;
+    if (!rc)
+        rc = train_epochs(&t, last, err);
+    if (!rc && t.done < t.cfg.epochs) {
+        fprintf(stderr, "train: stopped after epoch %d of %d; continue with --resume\n",
+                t.done, t.cfg.epochs);
+        teardown(&t);
+        free_config(&t.cfg);
+        return 0;
+    }
+    if (!rc && t.val)
+        rc = evaluate(&t, t.val, &vacc, err);
+    t.val_acc = t.val ? vacc : -1;
+    if (!rc)
+        rc = save_output(&t, err) || test_accuracy(&t.cfg, &acc, &ntest, err);
+    if (!rc)
+        printf("classifier: test %.2f%% (%zu images), validation %.2f%% (%d), "
+               "%d epochs, %.1f s training, seed %llu\n"
+               "weights: %s (%zu parameters, %.2f M MACs per image)\n",
+               100 * acc, ntest, 100 * vacc, t.cfg.validation, t.done, t.seconds,
+               (unsigned long long)t.cfg.seed, t.cfg.output,
+               nn_model_param_count(t.m), nn_model_macs(t.m) / 1e6);
+    teardown(&t);
+    free_config(&t.cfg);
+    return rc ? 1 : 0;
+}
+
+int sim_cmd_train(int argc, char **argv)
+{
+    const char *model = NULL, *config = NULL;
+    int want_resume = 0, stop_after = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config = argv[++i];
+        else if (strcmp(argv[i], "--stop-after") == 0 && i + 1 < argc &&
+                 (stop_after = atoi(argv[i + 1])) > 0)
+            i++;
+        else if (strcmp(argv[i], "--resume") == 0)
+            want_resume = 1;
+        else if (argv[i][0] != '-' && !model)
+            model = argv[i];
+        else {
+            fprintf(stderr, "limitnet train: unexpected argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!model || !config) {
+        fprintf(stderr, "usage: limitnet train classifier --config FILE [--resume] "
+                "[--stop-after N]\n");
+        return 2;
+    }
+    if (strcmp(model, "classifier") != 0) {
+        fprintf(stderr, "limitnet train: unknown model \"%s\" (known: classifier)\n", model);
+        return 2;
+    }
+    util_err err;
+    int rc = train(config, want_resume, stop_after, &err);
+    if (rc)
+        fprintf(stderr, "limitnet train: %s\n", err.msg);
+    return rc;
+}
