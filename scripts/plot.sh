@@ -17,8 +17,10 @@ has_deadline=$(awk -F, 'NR > 1 && $3 == "deadline" { print 1; exit }' "$csv")
 bytes_cut=${has_deadline:+deadline}; bytes_cut=${bytes_cut:-budget}
 name=$(basename "$dir")
 
+panels=2; [ -n "$has_acc" ] && panels=3
+width=$((600 * panels))
 for fmt in png svg; do
-  if [ $fmt = png ]; then term="pngcairo size ${has_acc:+1800}${has_acc:-1200},480 font ',10'"; else term="svg size ${has_acc:+1800}${has_acc:-1200},480 dynamic font ',10'"; fi
+  if [ $fmt = png ]; then term="pngcairo size $width,480 font ',10'"; else term="svg size $width,480 dynamic font ',10'"; fi
   for xaxis in bytes deadline; do
     [ $xaxis = deadline ] && [ -z "$has_deadline" ] && continue
     gnuplot <<GP
@@ -32,7 +34,7 @@ codecs = system("awk -F, 'NR > 1 && !seen[\$1]++ { printf \"%s \", \$1 }' " . fi
 xcol = "$xaxis" eq "bytes" ? 9 : 4
 cut = "$xaxis" eq "bytes" ? "$bytes_cut" : "deadline"
 set xlabel ("$xaxis" eq "bytes" ? "mean payload bytes received" : "deadline (s)")
-set multiplot layout 1,${has_acc:+3}${has_acc:-2} title "$name: quality vs $xaxis (" . cut . " cuts)"
+set multiplot layout 1,$panels title "$name: quality vs $xaxis (" . cut . " cuts)"
 sel(c, col) = (strcol(1) eq c && strcol(3) eq cut) ? column(col) : NaN
 if ("$has_acc" ne "") {
   set ylabel "top-1 accuracy (%)"
