@@ -75,3 +75,9 @@ clean:
 	rm -rf build build-asan bin
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Retrains the Fashion-MNIST classifier from its committed config; the
+# weights go to the config's output under build/ (models/fmnist-classifier.md).
+.PHONY: train-classifier
+train-classifier: $(PROGRAM)
+	$(PROGRAM) train classifier --config models/fmnist-classifier.json

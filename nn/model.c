@@ -526,6 +526,11 @@ static void drop_folded_params(nn_model *m)
         }
     }
     m->nparams = j;
+    for (int k = 1; k < m->nnodes; k++)
+        if (m->nodes[k].alias >= 0) {
+            nn_layer *L = &m->nodes[k].L;
+            L->w = L->b = L->rm = L->rv = NULL;
+        }
 }
 
 int nn_model_fold_bn(nn_model *m, int *folded, util_err *err)

@@ -606,6 +606,42 @@ static int test_accuracy(const train_cfg *c, double *acc, size_t *n, util_err *e
     return rc;
 }
 
+/* Builds everything and, when asked, continues from the checkpoint. */
+static int start(trainer *t, int want_resume, util_err *err)
+{
+    if (setup(t, err))
+        return -1;
+    struct stat sb;
+    if (want_resume && stat(t->cfg.checkpoint, &sb) != 0)
+        fprintf(stderr, "train: no checkpoint %s, starting afresh\n", t->cfg.checkpoint);
+    else if (want_resume && resume(t, err))
+        return -1;
+    if (t->done)
+        fprintf(stderr, "train: resuming after epoch %d of %d\n", t->done, t->cfg.epochs);
+    return 0;
+}
+
+/* Final validation, the weight file, and the test accuracy through the
+ * task interface from that file. */
+static int finish(trainer *t, util_err *err)
+{
+    double acc = 0, vacc = -1;
+    size_t ntest = 0;
+    if (t->val && evaluate(t, t->val, &vacc, err))
+        return -1;
+    t->val_acc = vacc;
+    if (save_output(t, err) || test_accuracy(&t->cfg, &acc, &ntest, err))
+        return -1;
+    /* With no held-out set the validation figure reads -100 %. */
+    printf("classifier: test %.2f%% (%zu images), validation %.2f%% (%d), "
+           "%d epochs, %.1f s training, seed %llu\n"
+           "weights: %s (%zu parameters, %.2f M MACs per image)\n",
+           100 * acc, ntest, 100 * vacc, t->cfg.validation, t->done, t->seconds,
+           (unsigned long long)t->cfg.seed, t->cfg.output,
+           nn_model_param_count(t->m), nn_model_macs(t->m) / 1e6);
+    return 0;
+}
+
 static int train(const char *config, int want_resume, int stop_after,
                  util_err *err)
 {
@@ -613,42 +649,17 @@ static int train(const char *config, int want_resume, int stop_after,
     memset(&t, 0, sizeof t);
     if (load_config(config, &t.cfg, err))
         return 2;
-    int rc = setup(&t, err);
-    if (!rc && want_resume) {
-        struct stat sb;
-        if (stat(t.cfg.checkpoint, &sb) == 0)
-            rc = resume(&t, err);
-        else
-            fprintf(stderr, "train: no checkpoint %s, starting afresh\n", t.cfg.checkpoint);
-    }
-    if (!rc && t.done)
-        fprintf(stderr, "train: resuming after epoch %d of %d\n", t.done, t.cfg.epochs);
-    double acc = 0, vacc = 0;
-    size_t ntest = 0;
+    int rc = start(&t, want_resume, err);
     int last = t.cfg.epochs;
     if (stop_after > 0 && t.done + stop_after < last)
         last = t.done + stop_after;
     if (!rc)
         rc = train_epochs(&t, last, err);
-    if (!rc && t.done < t.cfg.epochs) {
+    if (!rc && t.done < t.cfg.epochs)
         fprintf(stderr, "train: stopped after epoch %d of %d; continue with --resume\n",
                 t.done, t.cfg.epochs);
-        teardown(&t);
-        free_config(&t.cfg);
-        return 0;
-    }
-    if (!rc && t.val)
-        rc = evaluate(&t, t.val, &vacc, err);
-    t.val_acc = t.val ? vacc : -1;
-    if (!rc)
-        rc = save_output(&t, err) || test_accuracy(&t.cfg, &acc, &ntest, err);
-    if (!rc)
-        printf("classifier: test %.2f%% (%zu images), validation %.2f%% (%d), "
-               "%d epochs, %.1f s training, seed %llu\n"
-               "weights: %s (%zu parameters, %.2f M MACs per image)\n",
-               100 * acc, ntest, 100 * vacc, t.cfg.validation, t.done, t.seconds,
-               (unsigned long long)t.cfg.seed, t.cfg.output,
-               nn_model_param_count(t.m), nn_model_macs(t.m) / 1e6);
+    else if (!rc)
+        rc = finish(&t, err);
     teardown(&t);
     free_config(&t.cfg);
     return rc ? 1 : 0;

@@ -23,7 +23,7 @@ static void usage(FILE *f)
         "        --quiet   no progress lines on stderr\n"
         "  check SCENARIO.json\n"
         "        check a scenario and list its codec settings; writes nothing\n"
-        "  train MODEL --config FILE [--resume]\n"
+        "  train MODEL --config FILE [--resume] [--stop-after N]\n"
         "        train a model (see models/README.md)\n"
         "  version\n");
 }

@@ -1,0 +1,293 @@
+/* The committed Fashion-MNIST classifier through the task interface, its
+ * weight file's defences, and the training command end to end on a tiny
+ * model (including that --resume gives the same weights). */
+#include "testutil.h"
+
+#include <pthread.h>
+
+#include "data/data.h"
+#include "nn/nn.h"
+#include "tasks/task.h"
+
+#define MODEL SOURCE_DIR "/models/fmnist-classifier.safetensors"
+#define NTEST 1000
+#define NTHREADS 4
+
+static util_err err;
+
+typedef struct fixture {
+    task_classifier *cls;
+    data_set *ds;
+    util_image imgs[NTEST];
+    int truth[NTEST];
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (task_classifier_load(MODEL, &f->cls, &err) ||
+        data_open("fashion-mnist", "test", NULL, 0, NTEST, &f->ds, &err)) {
+        fprintf(stderr, "setup: %s\n", err.msg);
+        return -1;
+    }
+    for (size_t i = 0; i < NTEST; i++)
+        data_get(f->ds, i, &f->imgs[i], &f->truth[i]);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    task_classifier_free(f->cls);
+    data_free(f->ds);
+    free(f);
+    return 0;
+}
+
+static void test_accuracy(void **state)
+{
+    fixture *f = *state;
+    int w, h, c, classes;
+    task_classifier_shape(f->cls, &w, &h, &c, &classes);
+    assert_int_equal(w, 28);
+    assert_int_equal(h, 28);
+    assert_int_equal(c, 1);
+    assert_int_equal(classes, 10);
+    int pred[NTEST], hits = 0;
+    assert_int_equal(task_classifier_predict(f->cls, f->imgs, NTEST, pred, &err), 0);
+    for (int i = 0; i < NTEST; i++)
+        hits += pred[i] == f->truth[i];
+    /* The model card reports >= 92.5 % on all 10k; the first 1k agree. */
+    assert_true(hits >= 900);
+    /* One image at a time gives the same labels as a batch. */
+    for (int i = 0; i < 20; i++) {
+        int one;
+        assert_int_equal(task_classifier_predict(f->cls, &f->imgs[i], 1, &one, &err), 0);
+        assert_int_equal(one, pred[i]);
+    }
+}
+
+typedef struct job {
+    const fixture *f;
+    int labels[NTEST];
+    int rc;
+} job;
+
+static void *predict_all(void *arg)
+{
+    job *j = arg;
+    util_err e;
+    /* Uneven chunks so that threads are at different places at once. */
+    for (int at = 0; at < NTEST && !j->rc;) {
+        int n = 1 + (at * 7) % 97;
+        if (at + n > NTEST)
+            n = NTEST - at;
+        j->rc = task_classifier_predict(j->f->cls, j->f->imgs + at, (size_t)n,
+                                        j->labels + at, &e);
+        at += n;
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    fixture *f = *state;
+    int ref[NTEST];
+    assert_int_equal(task_classifier_predict(f->cls, f->imgs, NTEST, ref, &err), 0);
+    pthread_t th[NTHREADS];
+    job *jobs = calloc(NTHREADS, sizeof *jobs);
+    for (int t = 0; t < NTHREADS; t++) {
+        jobs[t].f = f;
+        assert_int_equal(pthread_create(&th[t], NULL, predict_all, &jobs[t]), 0);
+    }
+    for (int t = 0; t < NTHREADS; t++) {
+        assert_int_equal(pthread_join(th[t], NULL), 0);
+        assert_int_equal(jobs[t].rc, 0);
+        assert_memory_equal(jobs[t].labels, ref, sizeof ref);
+    }
+    free(jobs);
+}
+
+static void test_bad_images(void **state)
+{
+    fixture *f = *state;
+    util_image im = f->imgs[3];
+    im.w = 27;
+    int label;
+    assert_int_equal(task_classifier_predict(f->cls, &im, 1, &label, &err), -1);
+    assert_non_null(strstr(err.msg, "27x28x1, expected 28x28x1"));
+}
+
+/* Copies of the committed file, damaged, must be refused by name. */
+static void test_damaged_files(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    tu_tempdir(dir);
+    snprintf(path, sizeof path, "%s/c.safetensors", dir);
+    size_t len = 0;
+    char *bytes = tu_read_file(MODEL, &len);
+    assert_non_null(bytes);
+    task_classifier *c;
+
+    tu_write_file(path, bytes, len - 100);
+    assert_int_equal(task_classifier_load(path, &c, &err), -1);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, "truncated"));
+    assert_non_null(strstr(err.msg, "tensor '"));
+
+    bytes[len - 5] ^= 0x01;
+    tu_write_file(path, bytes, len);
+    assert_int_equal(task_classifier_load(path, &c, &err), -1);
+    assert_non_null(strstr(err.msg, "checksum mismatch"));
+    bytes[len - 5] ^= 0x01;
+
+    char *arch = strstr(bytes + 8, "\\\"out\\\":10");
+    assert_non_null(arch);
+    arch[9] = '9'; /* \"out\":19 -- the architecture now says 19 classes */
+    tu_write_file(path, bytes, len);
+    assert_int_equal(task_classifier_load(path, &c, &err), -1);
+    assert_non_null(strstr(err.msg, "expected [19"));
+    arch[9] = '0';
+
+    tu_write_file(path, bytes, len);
+    assert_int_equal(task_classifier_load(path, &c, &err), 0);
+    task_classifier_free(c);
+
+    /* A valid weight file that is not a classifier. */
+    nn_model *m;
+    assert_int_equal(nn_model_create(1, 2, 2, &m, &err), 0);
+    assert_true(nn_linear(m, "fc", NN_INPUT, 2, 1, &err) > 0);
+    assert_int_equal(nn_model_save(m, path, NULL, 0, &err), 0);
+    nn_model_destroy(m);
+    assert_int_equal(task_classifier_load(path, &c, &err), -1);
+    assert_non_null(strstr(err.msg, "not a classifier"));
+
+    free(bytes);
+    tu_rmtree(dir);
+}
+
+/* ---- the training command ------------------------------------------------------ */
+
+static const char *tiny_config =
+    "{\"task\": \"classifier\", \"seed\": 5, \"epochs\": 2, \"batch\": 50,\n"
+    " \"validation\": 58000, \"label_smoothing\": 0.05,\n"
+    " \"optimizer\": {\"type\": \"adam\", \"lr\": 0.003, \"weight_decay\": 0.01},\n"
+    " \"schedule\": {\"type\": \"cosine\", \"warmup_epochs\": 0.5},\n"
+    " \"augment\": {\"shift\": 1, \"flip\": true},\n"
+    " \"normalize\": {\"mean\": 0.286, \"std\": 0.353},\n"
+    " \"output\": \"%s/%s.safetensors\", \"checkpoint\": \"%s/%s.ckpt\",\n"
+    " \"model\": {\"input\": [1, 28, 28], \"layers\": [\n"
+    "  {\"name\": \"c1\", \"type\": \"conv2d\", \"out\": 4, \"kernel\": 3, \"stride\": 2, \"pad\": 1},\n"
+    "  {\"name\": \"bn\", \"type\": \"batchnorm\"},\n"
+    "  {\"name\": \"r\", \"type\": \"relu\"},\n"
+    "  {\"name\": \"p\", \"type\": \"maxpool\", \"kernel\": 2},\n"
+    "  {\"name\": \"d\", \"type\": \"dropout\", \"p\": 0.1},\n"
+    "  {\"name\": \"fc\", \"type\": \"linear\", \"out\": 10}]}}\n";
+
+static void write_config(const char *dir, const char *name, char *path)
+{
+    char text[4096];
+    snprintf(text, sizeof text, tiny_config, dir, name, dir, name);
+    sprintf(path, "%s/%s.json", dir, name);
+    tu_write_file(path, text, strlen(text));
+}
+
+static void compare_weights(const char *a, const char *b)
+{
+    nn_st_file *fa, *fb;
+    assert_int_equal(nn_st_open(a, &fa, &err), 0);
+    assert_int_equal(nn_st_open(b, &fb, &err), 0);
+    assert_int_equal(nn_st_count(fa), nn_st_count(fb));
+    for (size_t i = 0; i < nn_st_count(fa); i++) {
+        char key[128];
+        snprintf(key, sizeof key, "nn.fnv1a64.%s", nn_st_name(fa, i));
+        assert_string_equal(nn_st_meta(fa, key), nn_st_meta(fb, key));
+    }
+    nn_st_close(fa);
+    nn_st_close(fb);
+}
+
+static void test_train_command(void **state)
+{
+    (void)state;
+    char dir[64], cfg[256], cmd[1024], out[8192];
+    tu_tempdir(dir);
+    write_config(dir, "a", cfg);
+    snprintf(cmd, sizeof cmd, "%s train classifier --config %s", LIMITNET_BIN, cfg);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "epoch   1/2  loss"));
+    assert_non_null(strstr(out, "img/s"));
+    assert_non_null(strstr(out, "classifier: test "));
+
+    /* Same config, stopped after one epoch and resumed: same weights. */
+    write_config(dir, "b", cfg);
+    snprintf(cmd, sizeof cmd, "%s train classifier --config %s --stop-after 1",
+             LIMITNET_BIN, cfg);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_null(strstr(out, "epoch   2/2"));
+    snprintf(cmd, sizeof cmd, "%s train classifier --config %s --resume", LIMITNET_BIN, cfg);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "resuming after epoch 1 of 2"));
+    char pa[128], pb[128];
+    snprintf(pa, sizeof pa, "%s/a.safetensors", dir);
+    snprintf(pb, sizeof pb, "%s/b.safetensors", dir);
+    compare_weights(pa, pb);
+
+    /* A checkpoint from another config is refused. */
+    char other[512];
+    snprintf(other, sizeof other, "sed -i 's/\"seed\": 5/\"seed\": 6/' %s", cfg);
+    assert_int_equal(system(other), 0);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 1);
+    assert_non_null(strstr(out, "different config"));
+    tu_rmtree(dir);
+}
+
+static void test_train_bad_config(void **state)
+{
+    (void)state;
+    char dir[64], path[128], cmd[512], out[4096];
+    tu_tempdir(dir);
+    snprintf(path, sizeof path, "%s/bad.json", dir);
+    static const struct {
+        const char *json, *msg;
+    } cases[] = {
+        {"{\"task\": \"classifier\", \"epochz\": 3}", "epochz: unknown key"},
+        {"{\"task\": \"classifier\", \"optimizer\": {\"lr\": -1}}",
+         "optimizer.lr: expected a number in"},
+        {"{\"task\": \"classifier\", \"augment\": {\"flip\": 1}}",
+         "augment.flip: expected true or false"},
+        {"{\"task\": \"classifier\", \"output\": \"x\", \"checkpoint\": \"y\","
+         " \"model\": {\"input\": [1, 28, 28], \"layers\": [{\"name\": \"fc\", \"type\": \"linear\","
+         " \"out\": 10, \"bais\": false}]}}",
+         "model.layers[0]: fc: unknown key 'bais'"},
+        {"{\"task\": \"detector\"}", "task: expected \"classifier\""},
+        {"not json", "not valid JSON"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tu_write_file(path, cases[i].json, strlen(cases[i].json));
+        snprintf(cmd, sizeof cmd, "%s train classifier --config %s", LIMITNET_BIN, path);
+        int rc = tu_run(cmd, out, sizeof out);
+        assert_true(rc == 1 || rc == 2);
+        if (!strstr(out, cases[i].msg) || !strstr(out, path))
+            fail_msg("case %zu: got \"%s\"", i, out);
+    }
+    snprintf(cmd, sizeof cmd, "%s train detector --config %s", LIMITNET_BIN, path);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "unknown model"));
+    tu_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accuracy),
+        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_bad_images),
+        cmocka_unit_test(test_damaged_files),
+        cmocka_unit_test(test_train_command),
+        cmocka_unit_test(test_train_bad_config),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
