@@ -70,6 +70,7 @@ bench: $(BENCHES)
 
 quickstart: $(PROGRAM)
 	$(PROGRAM) run scenarios/quickstart.json
+	scripts/plot.sh results/quickstart
 
 clean:
 	rm -rf build build-asan bin
