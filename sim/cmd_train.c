@@ -532,6 +532,15 @@ static int evaluate(trainer *t, const data_set *ds, double *acc, util_err *err)
 
 /* ---- the whole run -------------------------------------------------------------- */
 
+/* A percentage, or "none" where there is no held-out set (v < 0). */
+static const char *pct(double v, char *buf, size_t len)
+{
+    if (v < 0)
+        return "none";
+    snprintf(buf, len, "%.2f%%", 100 * v);
+    return buf;
+}
+
 static int train_epochs(trainer *t, int last, util_err *err)
 {
     for (int e = t->done; e < last; e++) {
@@ -545,9 +554,11 @@ static int train_epochs(trainer *t, int last, util_err *err)
             return -1;
         t->done = e + 1;
         t->seconds += util_now() - t0;
-        fprintf(stderr, "epoch %3d/%d  loss %.4f  train %.2f%%  val %.2f%%  lr %.2e  "
+        char vbuf[32];
+        fprintf(stderr, "epoch %3d/%d  loss %.4f  train %.2f%%  val %s  lr %.2e  "
                 "%.0f img/s  %.1f s\n", e + 1, t->cfg.epochs, st.loss / (double)st.seen,
-                100.0 * (double)st.hits / (double)st.seen, 100.0 * t->val_acc,
+                100.0 * (double)st.hits / (double)st.seen,
+                pct(t->val_acc, vbuf, sizeof vbuf),
                 st.lr, (double)st.seen / dt, t->seconds);
         if (save_checkpoint(t, err))
             return -1;
@@ -632,11 +643,12 @@ static int finish(trainer *t, util_err *err)
     t->val_acc = vacc;
     if (save_output(t, err) || test_accuracy(&t->cfg, &acc, &ntest, err))
         return -1;
-    /* With no held-out set the validation figure reads -100 %. */
-    printf("classifier: test %.2f%% (%zu images), validation %.2f%% (%d), "
+    char vbuf[32];
+    printf("classifier: test %.2f%% (%zu images), validation %s (%d), "
            "%d epochs, %.1f s training, seed %llu\n"
            "weights: %s (%zu parameters, %.2f M MACs per image)\n",
-           100 * acc, ntest, 100 * vacc, t->cfg.validation, t->done, t->seconds,
+           100 * acc, ntest, pct(vacc, vbuf, sizeof vbuf), t->cfg.validation, t->done,
+           t->seconds,
            (unsigned long long)t->cfg.seed, t->cfg.output,
            nn_model_param_count(t->m), nn_model_macs(t->m) / 1e6);
     return 0;
