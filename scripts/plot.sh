@@ -48,4 +48,4 @@ unset multiplot
 GP
   done
 done
-echo "plots: $dir/quality-vs-bytes.png $dir/quality-vs-deadline.png (and .svg)"
+echo "plots: $dir/quality-vs-bytes.png${has_deadline:+ $dir/quality-vs-deadline.png} (and .svg)"
