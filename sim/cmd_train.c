@@ -26,6 +26,7 @@
 #include "data/data.h"
 #include "nn/nn.h"
 #include "sim/cli.h"
+#include "sim/sim_impl.h"
 #include "tasks/task.h"
 
 #define EVAL_CHUNK 500
@@ -64,69 +65,14 @@ typedef struct trainer {
 
 /* ---- config ------------------------------------------------------------------ */
 
-static int check_keys(const cJSON *o, const char *where,
-                      const char *const *keys, util_err *err)
-{
-    if (!cJSON_IsObject(o))
-        return util_errf(err, "%s: expected an object", where);
-    for (const cJSON *k = o->child; k; k = k->next) {
-        int ok = 0;
-        for (int i = 0; keys[i] && !ok; i++)
-            ok = strcmp(k->string, keys[i]) == 0;
-        if (!ok)
-            return util_errf(err, "%s%s%s: unknown key", where, *where ? "." : "",
-                             k->string);
-    }
-    return 0;
-}
-
-static int get_num(const cJSON *o, const char *where, const char *key,
-                   double def, double lo, double hi, double *out, util_err *err)
-{
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
-    *out = def;
-    if (!j)
-        return 0;
-    if (!cJSON_IsNumber(j) || !(j->valuedouble >= lo && j->valuedouble <= hi))
-        return util_errf(err, "%s%s%s: expected a number in [%g, %g]", where,
-                         *where ? "." : "", key, lo, hi);
-    *out = j->valuedouble;
-    return 0;
-}
-
+/* sim_json_int into an int field. */
 static int get_int(const cJSON *o, const char *where, const char *key,
                    int def, int lo, int hi, int *out, util_err *err)
 {
     double v;
-    if (get_num(o, where, key, def, lo, hi, &v, err))
+    if (sim_json_int(o, where, key, def, lo, hi, &v, err))
         return -1;
-    if (v != (double)(int)v)
-        return util_errf(err, "%s%s%s: expected an integer", where,
-                         *where ? "." : "", key);
     *out = (int)v;
-    return 0;
-}
-
-static int get_str(const cJSON *o, const char *where, const char *key,
-                   const char *def, char *out, size_t cap, util_err *err)
-{
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (j && (!cJSON_IsString(j) || strlen(j->valuestring) >= cap))
-        return util_errf(err, "%s%s%s: expected a string", where, *where ? "." : "", key);
-    snprintf(out, cap, "%s", j ? j->valuestring : def);
-    return 0;
-}
-
-static int get_bool(const cJSON *o, const char *where, const char *key, int def,
-                    int *out, util_err *err)
-{
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
-    *out = def;
-    if (!j)
-        return 0;
-    if (!cJSON_IsBool(j))
-        return util_errf(err, "%s.%s: expected true or false", where, key);
-    *out = cJSON_IsTrue(j);
     return 0;
 }
 
@@ -137,15 +83,15 @@ static int parse_optimizer(const cJSON *o, train_cfg *c, util_err *err)
     char type[16];
     double b1, b2, eps, mom, wd;
     int nest;
-    if (check_keys(o, "optimizer", keys, err) ||
-        get_str(o, "optimizer", "type", "adam", type, sizeof type, err) ||
-        get_num(o, "optimizer", "lr", 1e-3, 1e-8, 10, &c->lr, err) ||
-        get_num(o, "optimizer", "beta1", 0.9, 0, 0.999999, &b1, err) ||
-        get_num(o, "optimizer", "beta2", 0.999, 0, 0.999999, &b2, err) ||
-        get_num(o, "optimizer", "eps", 1e-8, 1e-12, 1, &eps, err) ||
-        get_num(o, "optimizer", "momentum", 0.9, 0, 0.999999, &mom, err) ||
-        get_bool(o, "optimizer", "nesterov", 0, &nest, err) ||
-        get_num(o, "optimizer", "weight_decay", 0, 0, 1, &wd, err))
+    if (sim_json_keys(o, "optimizer", keys, err) ||
+        sim_json_str(o, "optimizer", "type", "adam", type, sizeof type, err) ||
+        sim_json_num(o, "optimizer", "lr", 1e-3, 1e-8, 10, &c->lr, err) ||
+        sim_json_num(o, "optimizer", "beta1", 0.9, 0, 0.999999, &b1, err) ||
+        sim_json_num(o, "optimizer", "beta2", 0.999, 0, 0.999999, &b2, err) ||
+        sim_json_num(o, "optimizer", "eps", 1e-8, 1e-12, 1, &eps, err) ||
+        sim_json_num(o, "optimizer", "momentum", 0.9, 0, 0.999999, &mom, err) ||
+        sim_json_bool(o, "optimizer", "nesterov", 0, &nest, err) ||
+        sim_json_num(o, "optimizer", "weight_decay", 0, 0, 1, &wd, err))
         return -1;
     if (strcmp(type, "adam") && strcmp(type, "sgd"))
         return util_errf(err, "optimizer.type: expected \"adam\" or \"sgd\"");
@@ -166,16 +112,16 @@ static int parse_sections(const cJSON *root, train_cfg *c, util_err *err)
     cJSON *empty = cJSON_CreateObject();
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "optimizer");
     int rc = !empty || parse_optimizer(o ? o : empty, c, err) ||
-             check_keys(s ? s : empty, "schedule", skeys, err) ||
-             get_str(s, "schedule", "type", "cosine", c->schedule, sizeof c->schedule, err) ||
-             get_num(s, "schedule", "warmup_epochs", 0, 0, 1000, &c->warmup_epochs, err) ||
-             get_num(s, "schedule", "min_lr", 0, 0, 10, &c->min_lr, err) ||
-             check_keys(a ? a : empty, "augment", akeys, err) ||
+             sim_json_keys(s ? s : empty, "schedule", skeys, err) ||
+             sim_json_str(s, "schedule", "type", "cosine", c->schedule, sizeof c->schedule, err) ||
+             sim_json_num(s, "schedule", "warmup_epochs", 0, 0, 1000, &c->warmup_epochs, err) ||
+             sim_json_num(s, "schedule", "min_lr", 0, 0, 10, &c->min_lr, err) ||
+             sim_json_keys(a ? a : empty, "augment", akeys, err) ||
              get_int(a, "augment", "shift", 0, 0, 8, &c->shift, err) ||
-             get_bool(a, "augment", "flip", 0, &c->flip, err) ||
-             check_keys(n ? n : empty, "normalize", nkeys, err) ||
-             get_num(n, "normalize", "mean", 0.0, -10, 10, &c->mean, err) ||
-             get_num(n, "normalize", "std", 1.0, 1e-3, 100, &c->std, err);
+             sim_json_bool(a, "augment", "flip", 0, &c->flip, err) ||
+             sim_json_keys(n ? n : empty, "normalize", nkeys, err) ||
+             sim_json_num(n, "normalize", "mean", 0.0, -10, 10, &c->mean, err) ||
+             sim_json_num(n, "normalize", "std", 1.0, 1e-3, 100, &c->std, err);
     cJSON_Delete(empty);
     if (rc)
         return -1;
@@ -192,17 +138,17 @@ static int parse_config(const cJSON *root, train_cfg *c, util_err *err)
         "output", "checkpoint", "model", NULL};
     char task[32];
     double seed;
-    if (check_keys(root, "", keys, err) ||
-        get_str(root, "", "task", "", task, sizeof task, err) ||
-        get_str(root, "", "dataset", "fashion-mnist", c->dataset, sizeof c->dataset, err) ||
-        get_str(root, "", "data_dir", "", c->data_dir, sizeof c->data_dir, err) ||
-        get_num(root, "", "seed", 1, 0, 9007199254740991.0, &seed, err) ||
+    if (sim_json_keys(root, "", keys, err) ||
+        sim_json_str(root, "", "task", "", task, sizeof task, err) ||
+        sim_json_str(root, "", "dataset", "fashion-mnist", c->dataset, sizeof c->dataset, err) ||
+        sim_json_str(root, "", "data_dir", "", c->data_dir, sizeof c->data_dir, err) ||
+        sim_json_num(root, "", "seed", 1, 0, 9007199254740991.0, &seed, err) ||
         get_int(root, "", "epochs", 10, 1, 10000, &c->epochs, err) ||
         get_int(root, "", "batch", 128, 1, 65536, &c->batch, err) ||
         get_int(root, "", "validation", 5000, 0, 1000000, &c->validation, err) ||
-        get_num(root, "", "label_smoothing", 0, 0, 0.5, &c->smoothing, err) ||
-        get_str(root, "", "output", "", c->output, sizeof c->output, err) ||
-        get_str(root, "", "checkpoint", "", c->checkpoint, sizeof c->checkpoint, err) ||
+        sim_json_num(root, "", "label_smoothing", 0, 0, 0.5, &c->smoothing, err) ||
+        sim_json_str(root, "", "output", "", c->output, sizeof c->output, err) ||
+        sim_json_str(root, "", "checkpoint", "", c->checkpoint, sizeof c->checkpoint, err) ||
         parse_sections(root, c, err))
         return -1;
     if (strcmp(task, "classifier") != 0)
@@ -216,49 +162,14 @@ static int parse_config(const cJSON *root, train_cfg *c, util_err *err)
     return 0;
 }
 
-static char *read_text(const char *path, util_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        util_errf(err, "%s", strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    char chunk[4096];
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = 2 * (len + n + 1);
-            char *p = realloc(buf, cap);
-            if (!p) {
-                free(buf);
-                fclose(f);
-                util_errf(err, "out of memory");
-                return NULL;
-            }
-            buf = p;
-        }
-        memcpy(buf + len, chunk, n);
-        len += n;
-    }
-    fclose(f);
-    if (!buf)
-        buf = calloc(1, 1);
-    else
-        buf[len] = 0;
-    return buf;
-}
-
 static int load_config(const char *path, train_cfg *c, util_err *err)
 {
     memset(c, 0, sizeof *c);
     c->file = path;
-    char *text = read_text(path, err);
-    if (!text)
-        return util_err_prefix(err, "%s: ", path);
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    int rc = root ? parse_config(root, c, err) : util_errf(err, "not valid JSON");
+    cJSON *root;
+    int rc = sim_json_load(path, &root, err);
+    if (!rc)
+        rc = parse_config(root, c, err);
     if (!rc && !(c->text = cJSON_PrintUnformatted(root)))
         rc = util_errf(err, "out of memory");
     cJSON_Delete(root);

@@ -5,10 +5,8 @@
  * handed over as util_params and checked by creating the module once here,
  * so that a scenario that loads is a scenario that runs.
  */
-#include "sim/sim.h"
+#include "sim/sim_impl.h"
 
-#include <cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,142 +17,7 @@
 #include "data/data.h"
 #include "tasks/task.h"
 
-#define MAX_FILE_BYTES (16u << 20)
 #define MAX_SETTINGS 4096
-
-/* ---- reading the file ------------------------------------------------------ */
-
-static char *slurp(const char *path, util_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        util_errf(err, "cannot open: %s", strerror(errno));
-        return NULL;
-    }
-    char *buf = malloc(MAX_FILE_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, MAX_FILE_BYTES + 1, f) : 0;
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad || n > MAX_FILE_BYTES) {
-        free(buf);
-        util_errf(err, !buf ? "out of memory" : bad ? "cannot read the file"
-                  : "file is larger than 16 MiB");
-        return NULL;
-    }
-    buf[n] = 0;
-    if (strlen(buf) != n) {
-        free(buf);
-        util_errf(err, "file contains a NUL byte: not JSON text");
-        return NULL;
-    }
-    return buf;
-}
-
-static cJSON *parse(const char *text, util_err *err)
-{
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
-    if (root)
-        return root;
-    int line = 1, col = 1;
-    for (const char *p = text; end && p < end && *p; p++) {
-        if (*p == '\n') {
-            line++;
-            col = 1;
-        } else {
-            col++;
-        }
-    }
-    util_errf(err, "line %d, column %d: invalid JSON", line, col);
-    return NULL;
-}
-
-/* ---- typed access with paths ------------------------------------------------ */
-
-/* "path.key", or "key" at the top level. */
-static const char *join(char *buf, size_t len, const char *path, const char *key)
-{
-    snprintf(buf, len, "%s%s%s", path, *path ? "." : "", key);
-    return buf;
-}
-
-static int in_list(const char *const *names, const char *s)
-{
-    for (size_t i = 0; names[i]; i++)
-        if (strcmp(names[i], s) == 0)
-            return 1;
-    return 0;
-}
-
-static const char *type_of(const cJSON *j)
-{
-    if (cJSON_IsNumber(j)) return "a number";
-    if (cJSON_IsString(j)) return "a string";
-    if (cJSON_IsBool(j)) return "a boolean";
-    if (cJSON_IsNull(j)) return "null";
-    if (cJSON_IsArray(j)) return "a list";
-    if (cJSON_IsObject(j)) return "an object";
-    return "something else";
-}
-
-static int check_keys(const cJSON *obj, const char *path,
-                      const char *const *known, util_err *err)
-{
-    char at[256];
-    for (const cJSON *it = obj->child; it; it = it->next) {
-        if (!in_list(known, it->string))
-            return util_errf(err, "%s: unknown key",
-                             join(at, sizeof at, path, it->string));
-        for (const cJSON *o = obj->child; o != it; o = o->next)
-            if (strcmp(o->string, it->string) == 0)
-                return util_errf(err, "%s: key appears twice",
-                                 join(at, sizeof at, path, it->string));
-    }
-    return 0;
-}
-
-static int get_string(const cJSON *obj, const char *key, const char *path,
-                      const char *def, char *out, size_t len, util_err *err)
-{
-    char at[256];
-    join(at, sizeof at, path, key);
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!j) {
-        if (!def)
-            return util_errf(err, "%s: missing (expected a string)", at);
-        snprintf(out, len, "%s", def);
-        return 0;
-    }
-    if (!cJSON_IsString(j))
-        return util_errf(err, "%s: expected a string, got %s", at, type_of(j));
-    if (strlen(j->valuestring) >= len)
-        return util_errf(err, "%s: longer than %zu characters", at, len - 1);
-    strcpy(out, j->valuestring);
-    return 0;
-}
-
-/* Integers are checked exactly: 1.5 or 1e300 for a count is an error. */
-static int get_uint(const cJSON *obj, const char *key, const char *path,
-                    double def, double max, double *out, util_err *err)
-{
-    char at[256];
-    join(at, sizeof at, path, key);
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!j) {
-        *out = def;
-        return 0;
-    }
-    if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > max ||
-        j->valuedouble != floor(j->valuedouble)) {
-        if (cJSON_IsNumber(j))
-            return util_errf(err, "%s: expected an integer in [0, %.0f], got %g",
-                             at, max, j->valuedouble);
-        return util_errf(err, "%s: expected an integer in [0, %.0f], got %s",
-                         at, max, type_of(j));
-    }
-    *out = j->valuedouble;
-    return 0;
-}
 
 /* ---- module parameters -------------------------------------------------------- */
 
@@ -169,7 +32,7 @@ static int put_scalar(util_params *p, const char *key, const cJSON *v,
     if (cJSON_IsBool(v))
         return util_params_set_bool(p, key, cJSON_IsTrue(v), err);
     return util_errf(err, "%s: expected a number, string or boolean, got %s",
-                     key, type_of(v));
+                     key, sim_json_type(v));
 }
 
 /* Flattens an object into params ("loss": {"p": 1} becomes "loss.p"),
@@ -184,7 +47,7 @@ static int flatten(util_params *p, const cJSON *obj, const char *prefix,
         if (!*prefix && skip && strcmp(it->string, skip) == 0)
             continue;
         char key[256];
-        if (strlen(join(key, sizeof key, prefix, it->string)) >= UTIL_PARAM_KEY_LEN)
+        if (strlen(sim_json_join(key, sizeof key, prefix, it->string)) >= UTIL_PARAM_KEY_LEN)
             return util_errf(err, "%s: key is too long", key);
         if (cJSON_IsObject(it)) {
             if (flatten(p, it, key, NULL, lists, list_keys, nlists, err))
@@ -256,11 +119,12 @@ static int load_codec(sim_scenario *sc, const cJSON *j, const char *where,
                       util_err *err)
 {
     if (!cJSON_IsObject(j))
-        return util_errf(err, "%s: expected an object, got %s", where, type_of(j));
+        return util_errf(err, "%s: expected an object, got %s", where,
+                         sim_json_type(j));
     char name[SIM_NAME_LEN];
-    if (get_string(j, "name", where, NULL, name, sizeof name, err))
+    if (sim_json_str(j, where, "name", NULL, name, sizeof name, err))
         return -1;
-    if (!in_list(codec_names(), name))
+    if (!sim_in_list(codec_names(), name))
         return util_errf(err, "%s.name: unknown codec \"%s\"", where, name);
     util_params base;
     util_params_init(&base);
@@ -279,7 +143,7 @@ static int load_codecs(sim_scenario *sc, const cJSON *root, util_err *err)
         return util_errf(err, "codecs: missing (expected a list of codecs)");
     if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
         return util_errf(err, "codecs: expected a non-empty list, got %s",
-                         cJSON_IsArray(arr) ? "an empty list" : type_of(arr));
+                         cJSON_IsArray(arr) ? "an empty list" : sim_json_type(arr));
     sc->codecs = calloc(MAX_SETTINGS, sizeof *sc->codecs);
     if (!sc->codecs)
         return util_errf(err, "out of memory");
@@ -301,14 +165,15 @@ static int load_channel(sim_scenario *sc, const cJSON *root, util_err *err)
     if (!j)
         return util_errf(err, "channel: missing (expected an object)");
     if (!cJSON_IsObject(j))
-        return util_errf(err, "channel: expected an object, got %s", type_of(j));
-    if (get_string(j, "model", "channel", "link", sc->chan_model,
+        return util_errf(err, "channel: expected an object, got %s",
+                         sim_json_type(j));
+    if (sim_json_str(j, "channel", "model", "link", sc->chan_model,
                    sizeof sc->chan_model, err))
         return -1;
     util_params_init(&sc->chan_params);
     if (flatten(&sc->chan_params, j, "", "model", NULL, NULL, NULL, err))
         return util_err_prefix(err, "channel.");
-    if (!in_list(chan_names(), sc->chan_model))
+    if (!sim_in_list(chan_names(), sc->chan_model))
         return util_errf(err, "channel.model: unknown channel model \"%s\"",
                          sc->chan_model);
     util_params probe = sc->chan_params;
@@ -326,20 +191,18 @@ static int load_dataset(sim_scenario *sc, const cJSON *root, util_err *err)
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "dataset");
     if (!j)
         return util_errf(err, "dataset: missing (expected an object)");
-    if (!cJSON_IsObject(j))
-        return util_errf(err, "dataset: expected an object, got %s", type_of(j));
     double first, count;
-    if (check_keys(j, "dataset", keys, err) ||
-        get_string(j, "name", "dataset", NULL, sc->dataset, sizeof sc->dataset, err) ||
-        get_string(j, "split", "dataset", "test", sc->split, sizeof sc->split, err) ||
-        get_string(j, "dir", "dataset", "", sc->data_dir, sizeof sc->data_dir, err) ||
-        get_uint(j, "first", "dataset", 0, 1e9, &first, err) ||
-        get_uint(j, "count", "dataset", 0, 1e9, &count, err))
+    if (sim_json_keys(j, "dataset", keys, err) ||
+        sim_json_str(j, "dataset", "name", NULL, sc->dataset, sizeof sc->dataset, err) ||
+        sim_json_str(j, "dataset", "split", "test", sc->split, sizeof sc->split, err) ||
+        sim_json_str(j, "dataset", "dir", "", sc->data_dir, sizeof sc->data_dir, err) ||
+        sim_json_int(j, "dataset", "first", 0, 0, 1e9, &first, err) ||
+        sim_json_int(j, "dataset", "count", 0, 0, 1e9, &count, err))
         return -1;
     if (strcmp(sc->split, "train") != 0 && strcmp(sc->split, "test") != 0)
         return util_errf(err, "dataset.split: expected \"train\" or \"test\", "
                          "got \"%s\"", sc->split);
-    if (!in_list(data_names(), sc->dataset))
+    if (!sim_in_list(data_names(), sc->dataset))
         return util_errf(err, "dataset.name: unknown dataset \"%s\"", sc->dataset);
     sc->first = (size_t)first;
     sc->count = (size_t)count;
@@ -364,7 +227,7 @@ static int load_cuts(const cJSON *root, const char *key, int ints,
     const char *want = ints ? "positive integers" : "positive numbers";
     if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
         return util_errf(err, "%s: expected a non-empty list of %s, got %s", key,
-                         want, cJSON_IsArray(arr) ? "an empty list" : type_of(arr));
+                         want, cJSON_IsArray(arr) ? "an empty list" : sim_json_type(arr));
     size_t len = (size_t)cJSON_GetArraySize(arr);
     double *v = malloc(len * sizeof *v);
     if (!v)
@@ -380,7 +243,7 @@ static int load_cuts(const cJSON *root, const char *key, int ints,
                 return util_errf(err, "%s[%zu]: expected one of %s, got %g", key,
                                  i, want, j->valuedouble);
             return util_errf(err, "%s[%zu]: expected one of %s, got %s", key, i,
-                             want, type_of(j));
+                             want, sim_json_type(j));
         }
         v[i] = j->valuedouble;
     }
@@ -403,11 +266,9 @@ static int load_task(sim_scenario *sc, const cJSON *root, util_err *err)
     sc->classifier[0] = 0;
     if (!j)
         return 0;
-    if (!cJSON_IsObject(j))
-        return util_errf(err, "task: expected an object, got %s", type_of(j));
-    if (check_keys(j, "task", keys, err) ||
-        get_string(j, "classifier", "task", "", sc->classifier,
-                   sizeof sc->classifier, err))
+    if (sim_json_keys(j, "task", keys, err) ||
+        sim_json_str(j, "task", "classifier", "", sc->classifier,
+                     sizeof sc->classifier, err))
         return -1;
     if (!sc->classifier[0])
         return 0;
@@ -429,7 +290,7 @@ static int load_names(sim_scenario *sc, const cJSON *root, util_err *err)
     char *dot = strrchr(stem, '.');
     if (dot && dot != stem)
         *dot = 0;
-    if (get_string(root, "name", "", stem, sc->name, sizeof sc->name, err))
+    if (sim_json_str(root, "", "name", stem, sc->name, sizeof sc->name, err))
         return -1;
     for (const char *p = sc->name; *p; p++)
         if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -438,7 +299,7 @@ static int load_names(sim_scenario *sc, const cJSON *root, util_err *err)
                              "'.', '_' and '-'", sc->name);
     char def[SIM_PATH_LEN];
     snprintf(def, sizeof def, "results/%s", sc->name);
-    if (get_string(root, "output", "", def, sc->output, sizeof sc->output, err))
+    if (sim_json_str(root, "", "output", def, sc->output, sizeof sc->output, err))
         return -1;
     if (!sc->output[0])
         return util_errf(err, "output: expected a directory, got \"\"");
@@ -450,16 +311,15 @@ static int load_root(sim_scenario *sc, const cJSON *root, util_err *err)
     static const char *const keys[] = {"name", "description", "seed", "dataset",
                                        "codecs", "channel", "deadlines",
                                        "budgets", "task", "output", NULL};
-    if (!cJSON_IsObject(root))
-        return util_errf(err, "(top level): expected an object, got %s",
-                         type_of(root));
+    if (sim_json_keys(root, "", keys, err))
+        return -1;
     const cJSON *desc = cJSON_GetObjectItemCaseSensitive(root, "description");
     if (desc && !cJSON_IsString(desc))
         return util_errf(err, "description: expected a string, got %s",
-                         type_of(desc));
+                         sim_json_type(desc));
     double seed, *budgets;
-    if (check_keys(root, "", keys, err) || load_names(sc, root, err) ||
-        get_uint(root, "seed", "", 1, 9007199254740991.0, &seed, err) ||
+    if (load_names(sc, root, err) ||
+        sim_json_int(root, "", "seed", 1, 0, 9007199254740991.0, &seed, err) ||
         load_dataset(sc, root, err) || load_codecs(sc, root, err) ||
         load_channel(sc, root, err) ||
         load_cuts(root, "deadlines", 0, &sc->deadlines, &sc->ndeadlines, err) ||
@@ -489,16 +349,16 @@ int sim_scenario_load(const char *path, sim_scenario **out, util_err *err)
     if (!sc)
         return util_errf(err, "%s: out of memory", path);
     snprintf(sc->file, sizeof sc->file, "%s", path);
-    char *text = slurp(path, err);
-    cJSON *root = text ? parse(text, err) : NULL;
-    int rc = root ? load_root(sc, root, err) : -1;
+    cJSON *root;
+    int rc = sim_json_load(path, &root, err);
+    if (!rc)
+        rc = load_root(sc, root, err);
     if (!rc) {
         sc->json = cJSON_Print(root);
         if (!sc->json)
             rc = util_errf(err, "out of memory");
     }
     cJSON_Delete(root);
-    free(text);
     if (rc) {
         sim_scenario_free(sc);
         return util_err_prefix(err, "%s: ", path);

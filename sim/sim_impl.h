@@ -4,6 +4,8 @@
 #ifndef SIM_SIM_IMPL_H
 #define SIM_SIM_IMPL_H
 
+#include <cJSON.h>
+
 #include "sim/sim.h"
 
 /* Writes len bytes to path through a temporary file in the same directory
@@ -22,5 +24,29 @@ int sim_cell_read(const char *path, size_t nrows, sim_cell *cell);
 int sim_results_write(const char *path, const sim_result *res, util_err *err);
 int sim_summary_write(const char *path, const sim_scenario *sc,
                       const sim_result *res, util_err *err);
+
+/* ---- JSON files with paths (sim/json.c) ---------------------------------- */
+
+/* Reads and parses a whole file; errors say what, not which file. */
+int sim_json_load(const char *path, cJSON **root, util_err *err);
+const char *sim_json_type(const cJSON *j);
+/* "path.key", or "key" at the top level. */
+const char *sim_json_join(char *buf, size_t len, const char *path,
+                          const char *key);
+/* True when s is one of the NULL-terminated names. */
+int sim_in_list(const char *const *names, const char *s);
+/* obj must be an object whose keys are all in known, none twice. */
+int sim_json_keys(const cJSON *obj, const char *path,
+                  const char *const *known, util_err *err);
+/* Getters: an absent key (or a NULL obj) gives def; def NULL makes a string
+ * required. Wrong types and values name path.key and what was expected. */
+int sim_json_str(const cJSON *obj, const char *path, const char *key,
+                 const char *def, char *out, size_t len, util_err *err);
+int sim_json_num(const cJSON *obj, const char *path, const char *key,
+                 double def, double lo, double hi, double *out, util_err *err);
+int sim_json_int(const cJSON *obj, const char *path, const char *key,
+                 double def, double lo, double hi, double *out, util_err *err);
+int sim_json_bool(const cJSON *obj, const char *path, const char *key,
+                  int def, int *out, util_err *err);
 
 #endif

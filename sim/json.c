@@ -1,0 +1,187 @@
+/*
+ * JSON files read with cJSON and checked key by key, for every file the
+ * command line reads (scenarios, training configs). Every error names the
+ * JSON path ("channel.loss.p") and what was expected; callers add the file
+ * name.
+ */
+#include "sim/sim_impl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FILE_BYTES (16u << 20)
+
+static char *slurp(const char *path, util_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        util_errf(err, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(MAX_FILE_BYTES + 1);
+    size_t n = buf ? fread(buf, 1, MAX_FILE_BYTES + 1, f) : 0;
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad || n > MAX_FILE_BYTES) {
+        free(buf);
+        util_errf(err, !buf ? "out of memory" : bad ? "cannot read the file"
+                  : "file is larger than 16 MiB");
+        return NULL;
+    }
+    buf[n] = 0;
+    if (strlen(buf) != n) {
+        free(buf);
+        util_errf(err, "file contains a NUL byte: not JSON text");
+        return NULL;
+    }
+    return buf;
+}
+
+static cJSON *parse(const char *text, util_err *err)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
+    if (root)
+        return root;
+    int line = 1, col = 1;
+    for (const char *p = text; end && p < end && *p; p++) {
+        if (*p == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+    }
+    util_errf(err, "line %d, column %d: not valid JSON", line, col);
+    return NULL;
+}
+
+int sim_json_load(const char *path, cJSON **root, util_err *err)
+{
+    char *text = slurp(path, err);
+    *root = text ? parse(text, err) : NULL;
+    free(text);
+    return *root ? 0 : -1;
+}
+
+const char *sim_json_join(char *buf, size_t len, const char *path,
+                          const char *key)
+{
+    snprintf(buf, len, "%s%s%s", path, *path ? "." : "", key);
+    return buf;
+}
+
+int sim_in_list(const char *const *names, const char *s)
+{
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(names[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+const char *sim_json_type(const cJSON *j)
+{
+    if (cJSON_IsNumber(j)) return "a number";
+    if (cJSON_IsString(j)) return "a string";
+    if (cJSON_IsBool(j)) return "a boolean";
+    if (cJSON_IsNull(j)) return "null";
+    if (cJSON_IsArray(j)) return "a list";
+    if (cJSON_IsObject(j)) return "an object";
+    return "something else";
+}
+
+int sim_json_keys(const cJSON *obj, const char *path,
+                  const char *const *known, util_err *err)
+{
+    char at[256];
+    if (!cJSON_IsObject(obj))
+        return util_errf(err, "%s: expected an object, got %s",
+                         *path ? path : "(top level)", sim_json_type(obj));
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        if (!sim_in_list(known, it->string))
+            return util_errf(err, "%s: unknown key",
+                             sim_json_join(at, sizeof at, path, it->string));
+        for (const cJSON *o = obj->child; o != it; o = o->next)
+            if (strcmp(o->string, it->string) == 0)
+                return util_errf(err, "%s: key appears twice",
+                                 sim_json_join(at, sizeof at, path, it->string));
+    }
+    return 0;
+}
+
+int sim_json_str(const cJSON *obj, const char *path, const char *key,
+                 const char *def, char *out, size_t len, util_err *err)
+{
+    char at[256];
+    sim_json_join(at, sizeof at, path, key);
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!j) {
+        if (!def)
+            return util_errf(err, "%s: missing (expected a string)", at);
+        snprintf(out, len, "%s", def);
+        return 0;
+    }
+    if (!cJSON_IsString(j))
+        return util_errf(err, "%s: expected a string, got %s", at,
+                         sim_json_type(j));
+    if (strlen(j->valuestring) >= len)
+        return util_errf(err, "%s: longer than %zu characters", at, len - 1);
+    strcpy(out, j->valuestring);
+    return 0;
+}
+
+/* A number in [lo, hi]; integers only if integral. 1.5 or 1e300 for a
+ * count is an error, not a rounding. */
+static int get_number(const cJSON *obj, const char *path, const char *key,
+                      int integral, double def, double lo, double hi,
+                      double *out, util_err *err)
+{
+    char at[256];
+    sim_json_join(at, sizeof at, path, key);
+    const char *what = integral ? "an integer" : "a number";
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!j) {
+        *out = def;
+        return 0;
+    }
+    if (!cJSON_IsNumber(j))
+        return util_errf(err, "%s: expected %s in [%.15g, %.15g], got %s", at, what,
+                         lo, hi, sim_json_type(j));
+    double v = j->valuedouble;
+    if (!(v >= lo && v <= hi) || (integral && v != floor(v)))
+        return util_errf(err, "%s: expected %s in [%.15g, %.15g], got %g", at, what,
+                         lo, hi, v);
+    *out = v;
+    return 0;
+}
+
+int sim_json_num(const cJSON *obj, const char *path, const char *key,
+                 double def, double lo, double hi, double *out, util_err *err)
+{
+    return get_number(obj, path, key, 0, def, lo, hi, out, err);
+}
+
+int sim_json_int(const cJSON *obj, const char *path, const char *key,
+                 double def, double lo, double hi, double *out, util_err *err)
+{
+    return get_number(obj, path, key, 1, def, lo, hi, out, err);
+}
+
+int sim_json_bool(const cJSON *obj, const char *path, const char *key,
+                  int def, int *out, util_err *err)
+{
+    char at[256];
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *out = def;
+    if (!j)
+        return 0;
+    if (!cJSON_IsBool(j))
+        return util_errf(err, "%s: expected true or false, got %s",
+                         sim_json_join(at, sizeof at, path, key),
+                         sim_json_type(j));
+    *out = cJSON_IsTrue(j);
+    return 0;
+}
