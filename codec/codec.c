@@ -6,13 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The registry: one line per codec. X(n) names codec_<n>_vtable, whose
- * .name must be "<n>" (the tests create every listed codec by name). */
+/* The registry: one line per codec. X(id, name) names codec_<id>_vtable,
+ * whose .name must be name (the tests create every listed codec by name). */
 #define CODEC_LIST(X) \
-    X(jpeg)
+    X(jpeg, "jpeg") \
+    X(limitnet, "limitnet") \
+    X(limitnet_nosal, "limitnet-nosal")
 
-#define AS_VTABLE(n) &codec_##n##_vtable,
-#define AS_NAME(n) #n,
+#define AS_VTABLE(id, name) &codec_##id##_vtable,
+#define AS_NAME(id, name) name,
 
 static const codec_vtable *const registry[] = { CODEC_LIST(AS_VTABLE) };
 static const char *const names[] = { CODEC_LIST(AS_NAME) NULL };

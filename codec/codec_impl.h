@@ -20,5 +20,7 @@ typedef struct codec_vtable {
 } codec_vtable;
 
 extern const codec_vtable codec_jpeg_vtable;
+extern const codec_vtable codec_limitnet_vtable;
+extern const codec_vtable codec_limitnet_nosal_vtable;
 
 #endif

@@ -7,5 +7,6 @@
 #define SIM_CLI_H
 
 int sim_cmd_train(int argc, char **argv);
+int sim_cmd_compare(int argc, char **argv);
 
 #endif

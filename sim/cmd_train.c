@@ -608,16 +608,22 @@ int sim_cmd_train(int argc, char **argv)
         }
     }
     if (!model || !config) {
-        fprintf(stderr, "usage: limitnet train classifier --config FILE [--resume] "
+        fprintf(stderr, "usage: limitnet train classifier|limitnet --config FILE [--resume] "
                 "[--stop-after N]\n");
         return 2;
     }
-    if (strcmp(model, "classifier") != 0) {
-        fprintf(stderr, "limitnet train: unknown model \"%s\" (known: classifier)\n", model);
+    int is_ln = strcmp(model, "limitnet") == 0;
+    if (strcmp(model, "classifier") != 0 && !is_ln) {
+        fprintf(stderr, "limitnet train: unknown model \"%s\" (known: classifier, limitnet)\n", model);
+        return 2;
+    }
+    if (is_ln && stop_after) {
+        fprintf(stderr, "limitnet train: --stop-after applies to the classifier only\n");
         return 2;
     }
     util_err err;
-    int rc = train(config, want_resume, stop_after, &err);
+    int rc = is_ln ? sim_train_limitnet(config, want_resume, &err)
+                   : train(config, want_resume, stop_after, &err);
     if (rc)
         fprintf(stderr, "limitnet train: %s\n", err.msg);
     return rc;

@@ -24,7 +24,10 @@ static void usage(FILE *f)
         "  check SCENARIO.json\n"
         "        check a scenario and list its codec settings; writes nothing\n"
         "  train MODEL --config FILE [--resume] [--stop-after N]\n"
-        "        train a model (see models/README.md)\n"
+        "        train a model: classifier or limitnet (see models/README.md)\n"
+        "  compare RESULTS_DIR --clean ACC [--ref FAMILY]... [--from BYTES]\n"
+        "        accuracy-against-bytes curves per codec family, compared at\n"
+        "        equal bytes; writes comparison.csv and comparison.md\n"
         "  version\n");
 }
 
@@ -146,6 +149,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "train") == 0)
         return sim_cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "compare") == 0)
+        return sim_cmd_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("limitnet %s\n", SIM_VERSION);
         return 0;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "channels/chan.h"
 #include "codec/codec.h"
@@ -359,18 +360,6 @@ static uint64_t fnv_str(uint64_t h, const char *s)
     return fnv(h, s, strlen(s) + 1);
 }
 
-static uint64_t fnv_params(uint64_t h, const util_params *p)
-{
-    for (size_t i = 0; i < p->n; i++) {
-        char v[UTIL_PARAM_STR_LEN + 40];
-        const util_param *it = &p->items[i];
-        snprintf(v, sizeof v, "%s=%d:%.17g:%s", it->key, (int)it->type, it->num,
-                 it->type == UTIL_PARAM_STR ? it->str : "");
-        h = fnv_str(h, v);
-    }
-    return h;
-}
-
 /* Hash of the file's bytes, so retrained weights invalidate old cells. */
 static int fnv_file(uint64_t *h, const char *path, util_err *err)
 {
@@ -384,6 +373,24 @@ static int fnv_file(uint64_t *h, const char *path, util_err *err)
     int bad = ferror(f);
     fclose(f);
     return bad ? util_errf(err, "%s: cannot read", path) : 0;
+}
+
+/* A string parameter that names a regular file (model weights, a trace)
+ * adds the file's bytes, so replacing the file invalidates old cells. */
+static uint64_t fnv_params(uint64_t h, const util_params *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        char v[UTIL_PARAM_STR_LEN + 40];
+        const util_param *it = &p->items[i];
+        snprintf(v, sizeof v, "%s=%d:%.17g:%s", it->key, (int)it->type, it->num,
+                 it->type == UTIL_PARAM_STR ? it->str : "");
+        h = fnv_str(h, v);
+        struct stat sb;
+        if (it->type == UTIL_PARAM_STR && stat(it->str, &sb) == 0 &&
+            S_ISREG(sb.st_mode))
+            fnv_file(&h, it->str, NULL);
+    }
+    return h;
 }
 
 /* Everything but the codec setting that decides a cell's numbers. */

@@ -49,4 +49,10 @@ int sim_json_int(const cJSON *obj, const char *path, const char *key,
 int sim_json_bool(const cJSON *obj, const char *path, const char *key,
                   int def, int *out, util_err *err);
 
+/* ---- training (sim/train_limitnet.c) -------------------------------------- */
+
+/* Trains, calibrates and saves a LimitNet model from a config file;
+ * returns the exit status (0, 1 failure, 2 bad config). */
+int sim_train_limitnet(const char *config, int want_resume, util_err *err);
+
 #endif

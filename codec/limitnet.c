@@ -1,0 +1,226 @@
+/*
+ * doc: The LimitNet codecs (codec/limitnet.h has the model):
+ *
+ *   limitnet        values in gradual-score order (saliency + channel)
+ *   limitnet-nosal  the same model, values in channel order only and no
+ *                   side information: PNC-style tail drop, to show what
+ *                   content awareness adds
+ *
+ * Keys (defaults in brackets):
+ *
+ *   weights   model file                [models/limitnet-fmnist.safetensors]
+ *   keep      fraction of the latent values to send, (0, 1]         [1]
+ *   fallback  limitnet only: the order the decoder assumes when no packet
+ *             with the side information arrived: "prior" (the mean
+ *             training side grid) or "channel" (channel order)   [prior]
+ *   ignore_side  limitnet only, an ablation: the decoder never uses a side
+ *             grid, as if every copy had been lost              [false]
+ *
+ * Packets. Every packet starts with a header of 1 + 2 * nb bits, rounded
+ * up to whole bytes, where nb = bits to write the value count N (10 bits
+ * and a 3-byte header for 12 x 7 x 7 = 588 values):
+ *
+ *   S   1 bit    the side grid follows the header
+ *   r0  nb bits  score rank of the packet's first value
+ *   n   nb bits  values in the packet (ranks r0 .. r0 + n - 1)
+ *
+ * then, when S is set, the side grid (grid x grid cells of 5 bits, MSB
+ * first, padded to a byte), then the values' Huffman codes (the table of
+ * each value's channel), MSB first, padded to a byte. The coder restarts
+ * in every packet, so any subset of packets decodes: a lost packet costs
+ * only its own values. The first packet of `limitnet` carries the side
+ * grid; `limitnet-nosal` never sends one. Every byte counts against the
+ * channel's payload size; a payload too small for the header, the side
+ * grid and one value is an error, never a silent truncation.
+ *
+ * Decoding. Values not received are zero, as in training. Without the
+ * side grid, `limitnet` orders by the fallback; its values then land in
+ * the wrong places wherever the guess differs from the real grid (the
+ * README measures the cost). Headers that overrun N, truncated packets and
+ * invalid codes drop the rest of that packet only. With no value at all,
+ * the image is flat grey (codec.h).
+ */
+#include "codec/codec_impl.h"
+#include "codec/limitnet.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_WEIGHTS "models/limitnet-fmnist.safetensors"
+
+typedef struct ln_state {
+    codec_ln *m;
+    codec_ln_geom g;
+    int nosal, prior, ignore_side;
+    double keep;
+    nn_ws *wenc, *wsal, *wdec;
+    nn_tensor x;
+    uint8_t *q; /* levels by latent index */
+    float *z;   /* decoded latent */
+} ln_state;
+
+static void destroy(void *state)
+{
+    ln_state *s = state;
+    if (!s)
+        return;
+    nn_ws_destroy(s->wenc);
+    nn_ws_destroy(s->wsal);
+    nn_ws_destroy(s->wdec);
+    nn_tensor_free(&s->x);
+    codec_ln_free(s->m);
+    free(s->q);
+    free(s->z);
+    free(s);
+}
+
+static int setup(ln_state *s, util_err *err)
+{
+    s->g = codec_ln_geometry(s->m);
+    s->q = malloc((size_t)s->g.n);
+    s->z = malloc((size_t)s->g.n * sizeof *s->z);
+    if (!s->q || !s->z)
+        return util_errf(err, "out of memory");
+    if (nn_ws_create(codec_ln_encoder(s->m), &s->wenc, err) ||
+        nn_ws_create(codec_ln_saliency(s->m), &s->wsal, err) ||
+        nn_ws_create(codec_ln_decoder(s->m), &s->wdec, err))
+        return -1;
+    return 0;
+}
+
+static int create(util_params *p, void **state, char *label, size_t label_len,
+                  int nosal, util_err *err)
+{
+    static const char *const fallbacks[] = {"prior", "channel", NULL};
+    const char *weights, *fallback = "prior";
+    ln_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return util_errf(err, "out of memory");
+    s->nosal = nosal;
+    int rc = util_params_str(p, "weights", DEFAULT_WEIGHTS, NULL, &weights, err) ||
+             util_params_num(p, "keep", 1, 1e-9, 1, &s->keep, err) ||
+             (!nosal && (util_params_str(p, "fallback", "prior", fallbacks,
+                                         &fallback, err) ||
+                         util_params_bool(p, "ignore_side", 0, &s->ignore_side, err)));
+    if (!rc && codec_ln_load(weights, &s->m, err))
+        rc = util_err_prefix(err, "weights: ");
+    if (!rc)
+        rc = setup(s, err);
+    if (rc) {
+        destroy(s);
+        return -1;
+    }
+    s->prior = strcmp(fallback, "prior") == 0;
+    snprintf(label, label_len, "limitnet%s%s%s-k%g", nosal ? "-nosal" : "",
+             s->ignore_side ? "-noside" : "", !nosal && !s->prior ? "-fbchannel" : "",
+             s->keep);
+    *state = s;
+    return 0;
+}
+
+static int create_sal(util_params *p, void **state, char *label,
+                      size_t label_len, util_err *err)
+{
+    return create(p, state, label, label_len, 0, err);
+}
+
+static int create_nosal(util_params *p, void **state, char *label,
+                        size_t label_len, util_err *err)
+{
+    return create(p, state, label, label_len, 1, err);
+}
+
+/* ---- encoder ------------------------------------------------------------------ */
+
+/* Latent values and the side grid of img; cells is NULL for nosal. */
+static int analyse(ln_state *s, const util_image *img, uint8_t *cells,
+                   util_err *err)
+{
+    const codec_ln_geom *g = &s->g;
+    if (img->w != g->in_w || img->h != g->in_h || img->c != g->in_c)
+        return util_errf(err, "the model takes %dx%dx%d images, got %dx%dx%d",
+                         g->in_w, g->in_h, g->in_c, img->w, img->h, img->c);
+    if (nn_tensor_resize(&s->x, 1, g->in_c, g->in_h, g->in_w, err))
+        return -1;
+    for (int c = 0; c < img->c; c++)
+        for (int i = 0; i < img->w * img->h; i++)
+            s->x.data[c * img->w * img->h + i] = img->px[(size_t)i * img->c + c] / 255.0f;
+    const nn_model *enc = codec_ln_encoder(s->m), *sal = codec_ln_saliency(s->m);
+    if (nn_infer(enc, s->wenc, &s->x, err))
+        return -1;
+    const nn_tensor *z = nn_ws_out(s->wenc, nn_model_nodes(enc) - 1);
+    int hw = g->h * g->w;
+    for (int i = 0; i < g->n; i++)
+        s->q[i] = (uint8_t)codec_ln_quant(s->m, i / hw, z->data[i]);
+    if (!cells)
+        return 0;
+    if (nn_infer(sal, s->wsal, z, err))
+        return -1;
+    codec_ln_side(g, nn_ws_out(s->wsal, nn_model_nodes(sal) - 1)->data, cells);
+    return 0;
+}
+
+static int encode(void *state, const util_image *img, size_t payload,
+                  codec_stream *out, util_err *err)
+{
+    ln_state *s = state;
+    uint8_t cells[CODEC_LN_MAX_GRID * CODEC_LN_MAX_GRID];
+    uint8_t *cp = s->nosal ? NULL : cells;
+    int count = (int)lround(s->keep * s->g.n);
+    if (analyse(s, img, cp, err))
+        return -1;
+    return codec_ln_pack(s->m, s->q, cp, count < 1 ? 1 : count, payload, out, err);
+}
+
+/* ---- decoder ------------------------------------------------------------------ */
+
+static int render(ln_state *s, util_image *out, util_err *err)
+{
+    const codec_ln_geom *g = &s->g;
+    const nn_model *dec = codec_ln_cdecoder(s->m);
+    if (nn_tensor_resize(&s->x, 1, g->c, g->h, g->w, err))
+        return -1;
+    memcpy(s->x.data, s->z, (size_t)g->n * sizeof *s->z);
+    if (nn_infer(dec, s->wdec, &s->x, err))
+        return -1;
+    const float *y = nn_ws_out(s->wdec, nn_model_nodes(dec) - 1)->data;
+    int plane = out->w * out->h;
+    for (int c = 0; c < out->c; c++)
+        for (int i = 0; i < plane; i++) {
+            float v = y[c * plane + i] * 255.0f;
+            long q = lrintf(v);
+            out->px[(size_t)i * out->c + c] =
+                (uint8_t)(!(v > 0) ? 0 : q > 255 ? 255 : q);
+        }
+    return 0;
+}
+
+static int decode(void *state, const codec_stream *st, const uint8_t *arrived,
+                  util_image *out, util_err *err)
+{
+    ln_state *s = state;
+    const codec_ln_geom *g = &s->g;
+    if (out->w != g->in_w || out->h != g->in_h || out->c != g->in_c)
+        return util_errf(err, "the model makes %dx%dx%d images, asked for %dx%dx%d",
+                         g->in_w, g->in_h, g->in_c, out->w, out->h, out->c);
+    int how = s->nosal ? CODEC_LN_CHANNEL : s->ignore_side ? CODEC_LN_FALLBACK : CODEC_LN_SIDE;
+    int known = codec_ln_unpack(s->m, how, s->prior ? codec_ln_prior(s->m) : NULL,
+                                st, arrived, s->z, NULL, err);
+    if (known < 0)
+        return -1;
+    if (!known) {
+        util_image_fill(out, 128);
+        return 0;
+    }
+    return render(s, out, err);
+}
+
+const codec_vtable codec_limitnet_vtable = {
+    "limitnet", create_sal, encode, decode, destroy,
+};
+
+const codec_vtable codec_limitnet_nosal_vtable = {
+    "limitnet-nosal", create_nosal, encode, decode, destroy,
+};

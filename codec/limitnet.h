@@ -1,0 +1,164 @@
+/*
+ * codec/limitnet.h: the LimitNet model behind the `limitnet` and
+ * `limitnet-nosal` codecs, for the trainer, the tests and tools.
+ *
+ * A LimitNet model is three networks and what both ends agree on:
+ *
+ *   encoder    image [1, H, W] in [0, 1]  ->  latent [C, h, w] (device)
+ *   saliency   latent -> importance map [1, h, w] in (0, 1)    (device)
+ *   decoder    latent with missing values zero -> image        (cloud)
+ *   side grid  the map reduced to grid x grid cells of 5 bits, sent first
+ *   ranges     per-channel [min, max] of the latent, and the quantiser's
+ *              bits (2^bits levels, clamped, never wrapped)
+ *   codes      per-channel Huffman code lengths over the levels, built
+ *              from training data only
+ *   prior      the mean side grid over training data: the decoder's guess
+ *              when the side information is lost
+ *
+ * Gradual scoring (LIMITNET.md): value (j, y, x) scores
+ * s(y, x) + (C - j) / 5, with s the saliency as the receiver will have it
+ * (the quantised grid cell over (y, x)); values go out best first, ties by
+ * latent index, so sender and receiver agree exactly. All of it is done in
+ * integers (score * 155 = cell * 5 + (C - j) * 31), so both ends compute
+ * the same order on any machine.
+ *
+ * Everything is read from and written to one safetensors file
+ * (models/README.md): tensors "enc.*", "sal.*", "dec.*", "ln.qmin",
+ * "ln.qmax", "ln.codelen" and "ln.prior", and the metadata keys
+ * limitnet.task = "limitnet", limitnet.encoder / .saliency / .decoder
+ * (model JSON), limitnet.grid and limitnet.bits.
+ */
+#ifndef CODEC_LIMITNET_H
+#define CODEC_LIMITNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec/codec.h"
+#include "nn/nn.h"
+#include "util/util.h"
+
+#define CODEC_LN_SIDE_BITS 5            /* bits per side-grid cell */
+#define CODEC_LN_SIDE_MAX 31            /* largest cell value */
+#define CODEC_LN_MAX_BITS 8             /* quantiser bits, at most */
+#define CODEC_LN_MAX_LEVELS (1 << CODEC_LN_MAX_BITS)
+#define CODEC_LN_MAX_CODE 16            /* Huffman code length limit */
+#define CODEC_LN_MAX_GRID 16
+#define CODEC_LN_MAX_CHANNELS 64
+
+typedef struct codec_ln codec_ln;
+
+/* A fresh (untrained, uncalibrated) model from three model JSONs. */
+int codec_ln_create(const char *enc_json, const char *sal_json,
+                    const char *dec_json, int grid, int bits, codec_ln **out,
+                    util_err *err);
+/* Loads and checks a model file; errors name the file. */
+int codec_ln_load(const char *path, codec_ln **out, util_err *err);
+/* meta: extra key, value pairs (nmeta pairs). */
+int codec_ln_save(const codec_ln *m, const char *path, const char *const *meta,
+                  size_t nmeta, util_err *err);
+void codec_ln_free(codec_ln *m);
+
+nn_model *codec_ln_encoder(codec_ln *m);
+nn_model *codec_ln_saliency(codec_ln *m);
+nn_model *codec_ln_decoder(codec_ln *m);
+const nn_model *codec_ln_cdecoder(const codec_ln *m);
+
+typedef struct codec_ln_geom {
+    int in_c, in_h, in_w;   /* image */
+    int c, h, w;            /* latent */
+    int n;                  /* latent values, c * h * w */
+    int grid, bits, levels; /* side grid, quantiser bits, 2^bits */
+} codec_ln_geom;
+codec_ln_geom codec_ln_geometry(const codec_ln *m);
+
+/* Calibration tables (writable for the trainer): qmin/qmax [c],
+ * codelen [c][levels] (0 = symbol unused), prior [grid * grid]. */
+float *codec_ln_qmin(codec_ln *m);
+float *codec_ln_qmax(codec_ln *m);
+uint8_t *codec_ln_codelen(codec_ln *m);
+uint8_t *codec_ln_prior(codec_ln *m);
+/* Checks that the calibration tables are usable (ranges ordered, every
+ * channel's code complete and within the length limit). */
+int codec_ln_check_tables(codec_ln *m, util_err *err);
+/* Channel j's Huffman code (valid once the tables were checked). */
+struct codec_ln_huff;
+const struct codec_ln_huff *codec_ln_code(const codec_ln *m, int j);
+
+/* The side grid of one saliency map (h * w floats, row-major): the mean
+ * over each cell's positions, quantised to 0..31. */
+void codec_ln_side(const codec_ln_geom *g, const float *sal, uint8_t *cells);
+/* The send order: order[r] is the latent index (j * h * w + y * w + x) of
+ * rank r. cells NULL orders by channel only (PNC-style tail drop). */
+int codec_ln_order(const codec_ln_geom *g, const uint8_t *cells, int *order,
+                   util_err *err);
+
+/* Quantiser: level of value v in channel j, and a level's value. */
+int codec_ln_quant(const codec_ln *m, int j, float v);
+float codec_ln_dequant(const codec_ln *m, int j, int q);
+
+/* ---- Huffman codes -------------------------------------------------------- */
+
+/* Code lengths (1..maxlen, 0 for symbols of count 0) of a Huffman code for
+ * counts[0..n-1]; lengths are limited to maxlen by flattening the counts.
+ * A single used symbol gets length 1. Fails when no count is positive or n
+ * symbols cannot fit in maxlen bits. */
+int codec_ln_huff_lengths(const uint64_t *counts, int n, int maxlen,
+                          uint8_t *len, util_err *err);
+
+/* A canonical code built from lengths, for encoding and decoding. */
+typedef struct codec_ln_huff {
+    int n;
+    uint16_t code[CODEC_LN_MAX_LEVELS];
+    uint8_t len[CODEC_LN_MAX_LEVELS];
+    /* decoding: per length, first code, count, and offset into sym[] */
+    uint32_t first[CODEC_LN_MAX_CODE + 1];
+    uint16_t count[CODEC_LN_MAX_CODE + 1];
+    uint16_t offset[CODEC_LN_MAX_CODE + 1];
+    uint16_t sym[CODEC_LN_MAX_LEVELS];
+} codec_ln_huff;
+
+/* Fails when the lengths do not form a complete prefix code. */
+int codec_ln_huff_build(const uint8_t *len, int n, codec_ln_huff *h,
+                        util_err *err);
+
+/* Bits written MSB first into a fixed buffer. */
+typedef struct codec_ln_bits {
+    uint8_t *buf;
+    size_t cap;   /* bytes */
+    size_t pos;   /* bits written or read */
+} codec_ln_bits;
+
+/* Appends symbol s; returns -1 (writing nothing) when it does not fit. */
+int codec_ln_huff_put(const codec_ln_huff *h, codec_ln_bits *b, int s);
+/* Reads one symbol; -1 at the end of the buffer or on an invalid code. */
+int codec_ln_huff_get(const codec_ln_huff *h, codec_ln_bits *b);
+
+/* ---- the bitstream (codec/ln_stream.c) ------------------------------------ */
+
+/* Header bytes of every packet and side-grid bytes of the first. */
+int codec_ln_header_bytes(const codec_ln_geom *g);
+int codec_ln_side_bytes(const codec_ln_geom *g);
+
+/* Packs the first `count` values of the send order into packets of at
+ * most payload bytes, appending to out. q holds every latent value's level
+ * by latent index; cells is the side grid, or NULL for channel order
+ * (then no side grid is sent). */
+int codec_ln_pack(const codec_ln *m, const uint8_t *q, const uint8_t *cells,
+                  int count, size_t payload, codec_stream *out, util_err *err);
+
+/* How the receiver orders values: by channel only (limitnet-nosal), by
+ * the first side grid that arrived (else the fallback), or by the fallback
+ * whatever arrived (an ablation: what losing the side grid costs). */
+enum { CODEC_LN_CHANNEL, CODEC_LN_SIDE, CODEC_LN_FALLBACK };
+
+/* Reads the values that the arrived packets carry: z[i] is the
+ * dequantised value of latent index i, or 0 where none arrived, and
+ * known[i] (may be NULL) says which arrived. `how` is one of the above;
+ * fallback NULL means channel order. Never fails on packet contents;
+ * returns the number of distinct values known, or -1 for out of memory. */
+int codec_ln_unpack(const codec_ln *m, int how, const uint8_t *fallback,
+                    const codec_stream *st, const uint8_t *arrived, float *z,
+                    uint8_t *known, util_err *err);
+
+#endif

@@ -1,0 +1,737 @@
+/*
+ * `limitnet train limitnet --config FILE [--resume]`
+ *
+ * Trains the LimitNet encoder, saliency head and decoder in the paper's
+ * three phases (LIMITNET.md, models/limitnet-fmnist.md), then calibrates
+ * what both ends of the link share, from training data only: per-channel
+ * quantiser ranges, per-channel Huffman code lengths and the prior side
+ * grid.
+ *
+ *   phase 1  reconstruction MSE; a random keep-fraction p ~ U(0, 1) of the
+ *            latent survives in channel order (tail drop), the rest is zero;
+ *            uniform noise on the kept values stands in for quantisation
+ *   phase 2  + bce_weight * BCE(saliency, foreground mask); values now
+ *            survive in gradual-score order, computed from the quantised
+ *            side grid exactly as the receiver will have it
+ *   phase 3  + ce_weight * cross-entropy of the committed classifier on the
+ *            reconstruction; the classifier is frozen, so every codec is
+ *            scored by the same classifier
+ *
+ * Each epoch's random choices come from mix(seed, phase, epoch); a
+ * checkpoint is written after every phase, and --resume skips the phases
+ * it holds (a phase is short; optimiser state is not kept across phases).
+ * Only the first (train count - validation) training items are used; the
+ * rest are held out for the progress lines.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "codec/limitnet.h"
+#include "data/data.h"
+#include "nn/nn.h"
+#include "sim/sim_impl.h"
+
+#define PATH_LEN 1024
+#define NPHASES 3
+#define VAL_ITEMS 1000
+#define CHUNK 250
+
+typedef struct phase_cfg {
+    int epochs;
+    double lr;
+} phase_cfg;
+
+typedef struct ln_cfg {
+    const char *file;
+    char *text;
+    char *enc, *sal, *dec;
+    char dataset[64], data_dir[PATH_LEN], classifier[PATH_LEN];
+    char output[PATH_LEN], checkpoint[PATH_LEN];
+    uint64_t seed;
+    int batch, validation, grid, bits;
+    double noise, bce_weight, ce_weight, foreground, clip;
+    phase_cfg phase[NPHASES];
+} ln_cfg;
+
+/* The frozen cloud classifier, run with gradients to its input. */
+typedef struct cloud {
+    nn_model *m;
+    nn_ws *ws;
+    float mean, std;
+} cloud;
+
+typedef struct ln_trainer {
+    ln_cfg cfg;
+    data_set *train, *val;
+    size_t ntrain;
+    codec_ln *ln;
+    codec_ln_geom g;
+    nn_ws *wenc, *wsal, *wdec;
+    nn_optim *oenc, *osal, *odec;
+    cloud cls;
+    nn_tensor x, t, zt, mask, gy, gz, gs, gl, tmp;
+    int *labels, *order;
+    uint8_t *cells;
+    size_t *perm;
+    int done;        /* phases completed */
+    double seconds;
+} ln_trainer;
+
+/* ---- config ------------------------------------------------------------------ */
+
+static int parse_phases(const cJSON *root, ln_cfg *c, util_err *err)
+{
+    static const char *const keys[] = {"epochs", "lr", NULL};
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(root, "phases");
+    if (!cJSON_IsArray(ph) || cJSON_GetArraySize(ph) != NPHASES)
+        return util_errf(err, "phases: expected a list of %d objects", NPHASES);
+    int i = 0;
+    for (const cJSON *p = ph->child; p; p = p->next, i++) {
+        char where[32];
+        double e;
+        snprintf(where, sizeof where, "phases[%d]", i);
+        if (!cJSON_IsObject(p))
+            return util_errf(err, "%s: expected an object", where);
+        if (sim_json_keys(p, where, keys, err) ||
+            sim_json_int(p, where, "epochs", 1, 0, 1000, &e, err) ||
+            sim_json_num(p, where, "lr", 1e-3, 1e-9, 1, &c->phase[i].lr, err))
+            return -1;
+        c->phase[i].epochs = (int)e;
+    }
+    return 0;
+}
+
+static int model_json(const cJSON *root, const char *key, char **out,
+                      util_err *err)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!cJSON_IsObject(m))
+        return util_errf(err, "%s: expected a model object", key);
+    if (!(*out = cJSON_PrintUnformatted(m)))
+        return util_errf(err, "out of memory");
+    return 0;
+}
+
+static int parse_config(const cJSON *root, ln_cfg *c, util_err *err)
+{
+    static const char *const keys[] = {
+        "task", "dataset", "data_dir", "seed", "batch", "validation",
+        "classifier", "grid", "bits", "noise", "bce_weight", "ce_weight",
+        "foreground", "clip_percentile", "phases", "output", "checkpoint",
+        "encoder", "saliency", "decoder", NULL};
+    char task[32];
+    double seed, batch, val, grid, bits;
+    if (sim_json_keys(root, "", keys, err) ||
+        sim_json_str(root, "", "task", "", task, sizeof task, err) ||
+        sim_json_str(root, "", "dataset", "fashion-mnist", c->dataset, sizeof c->dataset, err) ||
+        sim_json_str(root, "", "data_dir", "", c->data_dir, sizeof c->data_dir, err) ||
+        sim_json_num(root, "", "seed", 1, 0, 9007199254740991.0, &seed, err) ||
+        sim_json_int(root, "", "batch", 64, 1, 65536, &batch, err) ||
+        sim_json_int(root, "", "validation", 5000, 0, 1000000, &val, err) ||
+        sim_json_str(root, "", "classifier", NULL, c->classifier, sizeof c->classifier, err) ||
+        sim_json_int(root, "", "grid", 4, 1, CODEC_LN_MAX_GRID, &grid, err) ||
+        sim_json_int(root, "", "bits", 6, 1, CODEC_LN_MAX_BITS, &bits, err) ||
+        sim_json_num(root, "", "noise", 0.01, 0, 10, &c->noise, err) ||
+        sim_json_num(root, "", "bce_weight", 0.05, 0, 100, &c->bce_weight, err) ||
+        sim_json_num(root, "", "ce_weight", 1, 0, 100, &c->ce_weight, err) ||
+        sim_json_num(root, "", "foreground", 0.1, 0, 1, &c->foreground, err) ||
+        sim_json_num(root, "", "clip_percentile", 99.9, 50, 100, &c->clip, err) ||
+        sim_json_str(root, "", "output", NULL, c->output, sizeof c->output, err) ||
+        sim_json_str(root, "", "checkpoint", NULL, c->checkpoint, sizeof c->checkpoint, err) ||
+        parse_phases(root, c, err) || model_json(root, "encoder", &c->enc, err) ||
+        model_json(root, "saliency", &c->sal, err) ||
+        model_json(root, "decoder", &c->dec, err))
+        return -1;
+    if (strcmp(task, "limitnet") != 0)
+        return util_errf(err, "task: expected \"limitnet\"");
+    c->seed = (uint64_t)seed;
+    c->batch = (int)batch;
+    c->validation = (int)val;
+    c->grid = (int)grid;
+    c->bits = (int)bits;
+    return 0;
+}
+
+static int load_config(const char *path, ln_cfg *c, util_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->file = path;
+    cJSON *root = NULL;
+    int rc = sim_json_load(path, &root, err);
+    if (!rc)
+        rc = parse_config(root, c, err);
+    if (!rc && !(c->text = cJSON_PrintUnformatted(root)))
+        rc = util_errf(err, "out of memory");
+    cJSON_Delete(root);
+    return rc ? util_err_prefix(err, "%s: ", path) : 0;
+}
+
+static void free_config(ln_cfg *c)
+{
+    cJSON_free(c->text);
+    cJSON_free(c->enc);
+    cJSON_free(c->sal);
+    cJSON_free(c->dec);
+}
+
+/* ---- setup ------------------------------------------------------------------- */
+
+static int load_cloud(cloud *cl, const char *path, util_err *err)
+{
+    nn_st_file *f;
+    if (nn_st_open(path, &f, err))
+        return -1;
+    const char *spec = nn_st_meta(f, "limitnet.model");
+    const char *mean = nn_st_meta(f, "limitnet.mean");
+    const char *std = nn_st_meta(f, "limitnet.std");
+    int rc = 0;
+    if (!spec || !mean || !std)
+        rc = util_errf(err, "%s: not a classifier file", path);
+    else if (nn_model_from_json(spec, &cl->m, err) ||
+             nn_st_load_model(f, cl->m, err) || nn_ws_create(cl->m, &cl->ws, err))
+        rc = util_err_prefix(err, "%s: ", path);
+    if (!rc) {
+        cl->mean = (float)atof(mean);
+        cl->std = (float)atof(std);
+        nn_ws_input_grad(cl->ws, 1);
+        if (!(cl->std > 0))
+            rc = util_errf(err, "%s: limitnet.std must be positive", path);
+    }
+    nn_st_close(f);
+    return rc;
+}
+
+static int open_data(ln_trainer *t, util_err *err)
+{
+    const ln_cfg *c = &t->cfg;
+    const char *dir = c->data_dir[0] ? c->data_dir : NULL;
+    data_set *all;
+    if (data_open(c->dataset, "train", dir, 0, 0, &all, err))
+        return -1;
+    size_t n = data_count(all);
+    data_free(all);
+    if ((size_t)c->validation + (size_t)c->batch > n)
+        return util_errf(err, "validation: %d held out of %zu leaves less than a batch",
+                         c->validation, n);
+    t->ntrain = n - (size_t)c->validation;
+    if (data_open(c->dataset, "train", dir, 0, t->ntrain, &t->train, err))
+        return -1;
+    if (c->validation &&
+        data_open(c->dataset, "train", dir, t->ntrain, 0, &t->val, err))
+        return -1;
+    return 0;
+}
+
+static int make_optims(ln_trainer *t, util_err *err)
+{
+    nn_optim_cfg o = {NN_OPTIM_ADAM, 0.9f, 0.999f, 1e-8f, 0, 0, 0};
+    nn_optim_destroy(t->oenc);
+    nn_optim_destroy(t->osal);
+    nn_optim_destroy(t->odec);
+    t->oenc = t->osal = t->odec = NULL;
+    return nn_optim_create(codec_ln_encoder(t->ln), &o, &t->oenc, err) ||
+                   nn_optim_create(codec_ln_saliency(t->ln), &o, &t->osal, err) ||
+                   nn_optim_create(codec_ln_decoder(t->ln), &o, &t->odec, err)
+               ? -1 : 0;
+}
+
+static int setup(ln_trainer *t, util_err *err)
+{
+    const ln_cfg *c = &t->cfg;
+    if (open_data(t, err) || load_cloud(&t->cls, c->classifier, err))
+        return -1;
+    if (codec_ln_create(c->enc, c->sal, c->dec, c->grid, c->bits, &t->ln, err))
+        return util_err_prefix(err, "%s: ", c->file);
+    t->g = codec_ln_geometry(t->ln);
+    int w, h, ch;
+    data_dims(t->train, &w, &h, &ch);
+    if (t->g.in_c != ch || t->g.in_h != h || t->g.in_w != w)
+        return util_errf(err, "%s: encoder.input: %dx%dx%d, but %s images are %dx%dx%d",
+                         c->file, t->g.in_c, t->g.in_h, t->g.in_w, c->dataset, ch, h, w);
+    if (nn_ws_create(codec_ln_encoder(t->ln), &t->wenc, err) ||
+        nn_ws_create(codec_ln_saliency(t->ln), &t->wsal, err) ||
+        nn_ws_create(codec_ln_decoder(t->ln), &t->wdec, err))
+        return -1;
+    nn_ws_input_grad(t->wsal, 1);
+    nn_ws_input_grad(t->wdec, 1);
+    util_rng rng;
+    util_rng_seed(&rng, util_seed_mix(c->seed, 0));
+    nn_model_init(codec_ln_encoder(t->ln), &rng);
+    nn_model_init(codec_ln_saliency(t->ln), &rng);
+    nn_model_init(codec_ln_decoder(t->ln), &rng);
+    size_t b = (size_t)(c->batch > CHUNK ? c->batch : CHUNK);
+    t->labels = malloc(b * sizeof *t->labels);
+    t->order = malloc((size_t)t->g.n * sizeof *t->order);
+    t->cells = malloc(b * CODEC_LN_MAX_GRID * CODEC_LN_MAX_GRID);
+    t->perm = malloc(t->ntrain * sizeof *t->perm);
+    if (!t->labels || !t->order || !t->cells || !t->perm)
+        return util_errf(err, "out of memory");
+    return 0;
+}
+
+static void teardown(ln_trainer *t)
+{
+    data_free(t->train);
+    data_free(t->val);
+    nn_ws_destroy(t->wenc);
+    nn_ws_destroy(t->wsal);
+    nn_ws_destroy(t->wdec);
+    nn_optim_destroy(t->oenc);
+    nn_optim_destroy(t->osal);
+    nn_optim_destroy(t->odec);
+    nn_ws_destroy(t->cls.ws);
+    nn_model_destroy(t->cls.m);
+    codec_ln_free(t->ln);
+    nn_tensor *ts[] = {&t->x, &t->t, &t->zt, &t->mask, &t->gy, &t->gz, &t->gs,
+                       &t->gl, &t->tmp};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+        nn_tensor_free(ts[i]);
+    free(t->labels);
+    free(t->order);
+    free(t->cells);
+    free(t->perm);
+}
+
+/* ---- batches ------------------------------------------------------------------ */
+
+/* Items idx[0..n-1] of ds into t->x (pixels in [0, 1]) and t->t (the
+ * fraction of each latent cell's pixels above the foreground threshold). */
+static int fill(ln_trainer *t, const data_set *ds, const size_t *idx,
+                size_t first, int n, util_err *err)
+{
+    const codec_ln_geom *g = &t->g;
+    if (nn_tensor_resize(&t->x, n, g->in_c, g->in_h, g->in_w, err) ||
+        nn_tensor_resize(&t->t, n, 1, g->h, g->w, err))
+        return -1;
+    int sy = g->in_h / g->h, sx = g->in_w / g->w;
+    float thr = (float)(t->cfg.foreground * 255.0);
+    size_t per = (size_t)g->in_c * g->in_h * g->in_w;
+    for (int i = 0; i < n; i++) {
+        util_image im;
+        size_t k = idx ? idx[first + (size_t)i] : first + (size_t)i;
+        data_get(ds, k, &im, &t->labels[i]);
+        float *x = t->x.data + (size_t)i * per, *m = t->t.data + (size_t)i * g->h * g->w;
+        memset(m, 0, (size_t)g->h * g->w * sizeof *m);
+        for (int ch = 0; ch < im.c; ch++)
+            for (int y = 0; y < im.h; y++)
+                for (int xx = 0; xx < im.w; xx++) {
+                    uint8_t v = im.px[((size_t)y * im.w + xx) * im.c + ch];
+                    x[((size_t)ch * im.h + y) * im.w + xx] = v / 255.0f;
+                    int cy = y / sy, cx = xx / sx;
+                    if (ch == 0 && v > thr && cy < g->h && cx < g->w)
+                        m[cy * g->w + cx] += 1.0f / (float)(sy * sx);
+                }
+    }
+    return 0;
+}
+
+/* zt = (z + noise) on the first k values of each sample's send order, 0
+ * elsewhere; mask records which values survived. Scores come from the
+ * saliency output's side grid when sal is not NULL. k is drawn from rng,
+ * or fixed at keep * n when keep >= 0. */
+static int drop(ln_trainer *t, const nn_tensor *z, const nn_tensor *sal,
+                double keep, util_rng *rng, util_err *err)
+{
+    const codec_ln_geom *g = &t->g;
+    int b = z->n, hw = g->h * g->w;
+    if (nn_tensor_resize(&t->zt, b, g->c, g->h, g->w, err) ||
+        nn_tensor_resize(&t->mask, b, g->c, g->h, g->w, err))
+        return -1;
+    nn_tensor_zero(&t->zt);
+    nn_tensor_zero(&t->mask);
+    for (int i = 0; i < b; i++) {
+        uint8_t *cells = NULL;
+        if (sal) {
+            cells = t->cells + (size_t)i * CODEC_LN_MAX_GRID * CODEC_LN_MAX_GRID;
+            codec_ln_side(g, sal->data + (size_t)i * hw, cells);
+        }
+        if (codec_ln_order(g, cells, t->order, err))
+            return -1;
+        double p = keep >= 0 ? keep : util_rng_uniform(rng);
+        int k = (int)lround(p * g->n);
+        const float *zi = z->data + (size_t)i * g->n;
+        float *o = t->zt.data + (size_t)i * g->n, *m = t->mask.data + (size_t)i * g->n;
+        for (int r = 0; r < k; r++) {
+            int at = t->order[r];
+            float u = rng ? (float)((2 * util_rng_uniform(rng) - 1) * t->cfg.noise) : 0;
+            o[at] = zi[at] + u;
+            m[at] = 1;
+        }
+    }
+    return 0;
+}
+
+/* Adds ce_weight * d(CE)/d(pixels) of the frozen classifier into t->gy;
+ * *loss and *hits report it. y is the decoder output in [0, 1]. */
+static int cloud_grad(ln_trainer *t, const nn_tensor *y, float *loss, int *hits,
+                      util_err *err)
+{
+    cloud *cl = &t->cls;
+    size_t n = nn_tensor_numel(y);
+    if (nn_tensor_resize(&t->tmp, y->n, y->c, y->h, y->w, err))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        t->tmp.data[i] = (y->data[i] - cl->mean) / cl->std;
+    int out = nn_model_nodes(cl->m) - 1;
+    if (nn_infer(cl->m, cl->ws, &t->tmp, err) ||
+        nn_loss_softmax_ce(nn_ws_out(cl->ws, out), t->labels, 0, loss, &t->gl,
+                           hits, err))
+        return -1;
+    const nn_tensor *gl = &t->gl;
+    if (nn_backward(cl->m, cl->ws, 1, &out, &gl, err))
+        return -1;
+    const nn_tensor *gin = nn_ws_grad(cl->ws, NN_INPUT);
+    float k = (float)t->cfg.ce_weight / cl->std;
+    for (size_t i = 0; i < n; i++)
+        t->gy.data[i] += k * gin->data[i];
+    return 0;
+}
+
+typedef struct step_stats {
+    double mse, bce, ce;
+    long hits, seen;
+} step_stats;
+
+static int last(const nn_model *m)
+{
+    return nn_model_nodes(m) - 1;
+}
+
+/* One optimisation step of the given phase (1..3) on the batch in t->x. */
+static int train_step(ln_trainer *t, int phase, float lr, util_rng *rng,
+                      step_stats *st, util_err *err)
+{
+    nn_model *enc = codec_ln_encoder(t->ln), *sal = codec_ln_saliency(t->ln),
+             *dec = codec_ln_decoder(t->ln);
+    int le = last(enc), ls = last(sal), ld = last(dec), b = t->x.n;
+    float mse, bce = 0, ce = 0;
+    int hits = 0;
+    nn_model_zero_grad(enc);
+    nn_model_zero_grad(sal);
+    nn_model_zero_grad(dec);
+    if (nn_forward(enc, t->wenc, &t->x, rng, err))
+        return -1;
+    const nn_tensor *z = nn_ws_out(t->wenc, le), *s = NULL;
+    if (phase >= 2) {
+        if (nn_forward(sal, t->wsal, z, rng, err))
+            return -1;
+        s = nn_ws_out(t->wsal, ls);
+    }
+    if (drop(t, z, s, -1, rng, err) || nn_forward(dec, t->wdec, &t->zt, rng, err))
+        return -1;
+    const nn_tensor *y = nn_ws_out(t->wdec, ld);
+    if (nn_loss_mse(y, &t->x, &mse, &t->gy, err) ||
+        (phase == 3 && cloud_grad(t, y, &ce, &hits, err)))
+        return -1;
+    const nn_tensor *gy = &t->gy;
+    if (nn_backward(dec, t->wdec, 1, &ld, &gy, err))
+        return -1;
+    const nn_tensor *gzt = nn_ws_grad(t->wdec, NN_INPUT);
+    if (nn_tensor_resize(&t->gz, b, t->g.c, t->g.h, t->g.w, err))
+        return -1;
+    size_t nz = nn_tensor_numel(&t->gz);
+    for (size_t i = 0; i < nz; i++)
+        t->gz.data[i] = gzt->data[i] * t->mask.data[i];
+    if (phase >= 2) {
+        if (nn_loss_bce(s, &t->t, &bce, &t->gs, err))
+            return -1;
+        size_t ns = nn_tensor_numel(&t->gs);
+        for (size_t i = 0; i < ns; i++)
+            t->gs.data[i] *= (float)t->cfg.bce_weight;
+        const nn_tensor *gs = &t->gs;
+        if (nn_backward(sal, t->wsal, 1, &ls, &gs, err))
+            return -1;
+        const nn_tensor *gzs = nn_ws_grad(t->wsal, NN_INPUT);
+        for (size_t i = 0; i < nz; i++)
+            t->gz.data[i] += gzs->data[i];
+        nn_optim_step(t->osal, lr);
+    }
+    const nn_tensor *gz = &t->gz;
+    if (nn_backward(enc, t->wenc, 1, &le, &gz, err))
+        return -1;
+    nn_optim_step(t->oenc, lr);
+    nn_optim_step(t->odec, lr);
+    st->mse += mse * b;
+    st->bce += bce * b;
+    st->ce += ce * b;
+    st->hits += hits;
+    st->seen += b;
+    return 0;
+}
+
+static void shuffle(size_t *perm, size_t n, util_rng *rng)
+{
+    for (size_t i = 0; i < n; i++)
+        perm[i] = i;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = (size_t)util_rng_below(rng, i + 1);
+        size_t tmp = perm[i];
+        perm[i] = perm[j];
+        perm[j] = tmp;
+    }
+}
+
+/* ---- validation ------------------------------------------------------------------ */
+
+/* PSNR (dB, mean over items) and top-1 accuracy of the float model (no
+ * quantiser) on the first VAL_ITEMS held-out items at keep-fraction keep. */
+static int validate(ln_trainer *t, int saliency, double keep, double *psnr,
+                    double *acc, util_err *err)
+{
+    size_t n = data_count(t->val);
+    n = n < VAL_ITEMS ? n : VAL_ITEMS;
+    double sum = 0;
+    long hits = 0;
+    const nn_model *enc = codec_ln_encoder(t->ln), *sal = codec_ln_saliency(t->ln),
+                   *dec = codec_ln_decoder(t->ln);
+    for (size_t at = 0; at < n; at += CHUNK) {
+        int m = (int)(n - at < CHUNK ? n - at : CHUNK), h = 0;
+        float loss;
+        if (fill(t, t->val, NULL, at, m, err) || nn_infer(enc, t->wenc, &t->x, err))
+            return -1;
+        const nn_tensor *z = nn_ws_out(t->wenc, last(enc)), *s = NULL;
+        if (saliency) {
+            if (nn_infer(sal, t->wsal, z, err))
+                return -1;
+            s = nn_ws_out(t->wsal, last(sal));
+        }
+        if (drop(t, z, s, keep, NULL, err) || nn_infer(dec, t->wdec, &t->zt, err))
+            return -1;
+        const nn_tensor *y = nn_ws_out(t->wdec, last(dec));
+        size_t per = nn_tensor_numel(y) / (size_t)m;
+        for (int i = 0; i < m; i++) {
+            double se = 0;
+            for (size_t k = 0; k < per; k++) {
+                double d = 255.0 * ((double)y->data[i * per + k] - t->x.data[i * per + k]);
+                se += d * d;
+            }
+            se /= (double)per;
+            sum += se > 0 ? 10 * log10(255.0 * 255.0 / se) : 99;
+        }
+        if (nn_tensor_resize(&t->tmp, y->n, y->c, y->h, y->w, err))
+            return -1;
+        for (size_t i = 0; i < nn_tensor_numel(y); i++)
+            t->tmp.data[i] = (y->data[i] - t->cls.mean) / t->cls.std;
+        int out = last(t->cls.m);
+        if (nn_infer(t->cls.m, t->cls.ws, &t->tmp, err) ||
+            nn_loss_softmax_ce(nn_ws_out(t->cls.ws, out), t->labels, 0, &loss, NULL, &h, err))
+            return -1;
+        hits += h;
+    }
+    *psnr = sum / (double)n;
+    *acc = (double)hits / (double)n;
+    return 0;
+}
+
+static void report_val(ln_trainer *t, int phase, util_err *err)
+{
+    static const double keeps[] = {0.05, 0.1, 0.25, 1.0};
+    if (!t->val)
+        return;
+    fprintf(stderr, "   val (float, %d items):", VAL_ITEMS);
+    for (size_t i = 0; i < sizeof keeps / sizeof keeps[0]; i++) {
+        double psnr, acc;
+        if (validate(t, phase >= 2, keeps[i], &psnr, &acc, err))
+            return;
+        fprintf(stderr, "  keep %.2f: %.2f dB %.1f%%", keeps[i], psnr, 100 * acc);
+    }
+    fprintf(stderr, "\n");
+}
+
+/* ---- phases and checkpoints ------------------------------------------------------- */
+
+static int save(ln_trainer *t, const char *path, util_err *err)
+{
+    char phase[16], secs[32], seed[32];
+    snprintf(phase, sizeof phase, "%d", t->done);
+    snprintf(secs, sizeof secs, "%.1f", t->seconds);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->cfg.seed);
+    const char *meta[] = {"train.config", t->cfg.text, "train.phases", phase,
+                          "train.seconds", secs, "train.seed", seed};
+    char dir[PATH_LEN];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    return (slash && sim_mkdirs(dir, err)) ||
+                   codec_ln_save(t->ln, path, meta, sizeof meta / sizeof meta[0] / 2, err)
+               ? -1 : 0;
+}
+
+static int run_phase(ln_trainer *t, int p, util_err *err)
+{
+    const phase_cfg *pc = &t->cfg.phase[p];
+    size_t steps = t->ntrain / (size_t)t->cfg.batch;
+    if (make_optims(t, err))
+        return -1;
+    for (int e = 0; e < pc->epochs; e++) {
+        double t0 = util_now();
+        util_rng rng;
+        util_rng_seed(&rng, util_seed_mix(t->cfg.seed, 1 + 1000 * (uint64_t)p + (uint64_t)e));
+        shuffle(t->perm, t->ntrain, &rng);
+        step_stats st = {0};
+        for (size_t s = 0; s < steps; s++)
+            if (fill(t, t->train, t->perm, s * (size_t)t->cfg.batch, t->cfg.batch, err) ||
+                train_step(t, p + 1, (float)pc->lr, &rng, &st, err))
+                return util_err_prefix(err, "phase %d epoch %d: ", p + 1, e + 1);
+        double dt = util_now() - t0;
+        t->seconds += dt;
+        fprintf(stderr, "phase %d epoch %2d/%d  mse %.5f  bce %.4f  ce %.4f  "
+                "train acc %.1f%%  %.0f img/s  %.0f s\n", p + 1, e + 1, pc->epochs,
+                st.mse / st.seen, st.bce / st.seen, st.ce / st.seen,
+                st.seen && p == 2 ? 100.0 * st.hits / st.seen : 0.0,
+                st.seen / dt, t->seconds);
+        report_val(t, p + 1, err);
+    }
+    return 0;
+}
+
+static int resume(ln_trainer *t, util_err *err)
+{
+    nn_st_file *f;
+    if (nn_st_open(t->cfg.checkpoint, &f, err))
+        return -1;
+    const char *cfg = nn_st_meta(f, "train.config");
+    const char *ph = nn_st_meta(f, "train.phases");
+    const char *secs = nn_st_meta(f, "train.seconds");
+    int rc = 0;
+    if (!cfg || strcmp(cfg, t->cfg.text) != 0)
+        rc = util_errf(err, "%s: made with a different config than %s",
+                       t->cfg.checkpoint, t->cfg.file);
+    else if (!ph || (t->done = atoi(ph)) < 0 || t->done > NPHASES)
+        rc = util_errf(err, "%s: bad train.phases", t->cfg.checkpoint);
+    else if (nn_st_read_model(f, codec_ln_encoder(t->ln), "enc.", err) ||
+             nn_st_read_model(f, codec_ln_saliency(t->ln), "sal.", err) ||
+             nn_st_read_model(f, codec_ln_decoder(t->ln), "dec.", err))
+        rc = -1;
+    t->seconds = secs ? atof(secs) : 0;
+    nn_st_close(f);
+    return rc;
+}
+
+/* ---- calibration ------------------------------------------------------------------- */
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Runs the encoder and saliency head over the training items: latent
+ * values per channel into vals[c][ntrain * h * w], side grids summed into
+ * prior. */
+static int collect(ln_trainer *t, float **vals, double *prior, util_err *err)
+{
+    const codec_ln_geom *g = &t->g;
+    size_t hw = (size_t)g->h * g->w;
+    const nn_model *enc = codec_ln_encoder(t->ln), *sal = codec_ln_saliency(t->ln);
+    uint8_t cells[CODEC_LN_MAX_GRID * CODEC_LN_MAX_GRID];
+    for (size_t at = 0; at < t->ntrain; at += CHUNK) {
+        int m = (int)(t->ntrain - at < CHUNK ? t->ntrain - at : CHUNK);
+        if (fill(t, t->train, NULL, at, m, err) || nn_infer(enc, t->wenc, &t->x, err))
+            return -1;
+        const nn_tensor *z = nn_ws_out(t->wenc, last(enc));
+        if (nn_infer(sal, t->wsal, z, err))
+            return -1;
+        const nn_tensor *s = nn_ws_out(t->wsal, last(sal));
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < g->c; j++)
+                memcpy(vals[j] + (at + (size_t)i) * hw,
+                       z->data + ((size_t)i * g->c + j) * hw, hw * sizeof(float));
+            codec_ln_side(g, s->data + (size_t)i * hw, cells);
+            for (int k = 0; k < g->grid * g->grid; k++)
+                prior[k] += cells[k];
+        }
+    }
+    return 0;
+}
+
+/* Quantiser ranges [min, clip-percentile], Huffman lengths from the
+ * training histogram (every level counted once more, so that levels never
+ * seen in training still have a code), and the prior grid. */
+static int calibrate(ln_trainer *t, util_err *err)
+{
+    const codec_ln_geom *g = &t->g;
+    size_t per = t->ntrain * (size_t)g->h * g->w;
+    float *vals[CODEC_LN_MAX_CHANNELS] = {0};
+    double prior[CODEC_LN_MAX_GRID * CODEC_LN_MAX_GRID] = {0};
+    int rc = 0;
+    for (int j = 0; j < g->c && !rc; j++)
+        if (!(vals[j] = malloc(per * sizeof(float))))
+            rc = util_errf(err, "out of memory for calibration");
+    if (!rc)
+        rc = collect(t, vals, prior, err);
+    float *qmin = codec_ln_qmin(t->ln), *qmax = codec_ln_qmax(t->ln);
+    uint8_t *len = codec_ln_codelen(t->ln);
+    for (int j = 0; j < g->c && !rc; j++) {
+        qsort(vals[j], per, sizeof(float), cmp_float);
+        size_t hi = (size_t)((double)(per - 1) * t->cfg.clip / 100.0);
+        qmin[j] = vals[j][0];
+        qmax[j] = vals[j][hi] > qmin[j] ? vals[j][hi] : qmin[j] + 1e-3f;
+        uint64_t counts[CODEC_LN_MAX_LEVELS];
+        for (int q = 0; q < g->levels; q++)
+            counts[q] = 1;
+        for (size_t i = 0; i < per; i++)
+            counts[codec_ln_quant(t->ln, j, vals[j][i])]++;
+        rc = codec_ln_huff_lengths(counts, g->levels, CODEC_LN_MAX_CODE,
+                                   len + (size_t)j * g->levels, err);
+    }
+    uint8_t *pr = codec_ln_prior(t->ln);
+    for (int k = 0; k < g->grid * g->grid; k++)
+        pr[k] = (uint8_t)lround(prior[k] / (double)t->ntrain);
+    for (int j = 0; j < g->c; j++)
+        free(vals[j]);
+    return rc ? rc : codec_ln_check_tables(t->ln, err);
+}
+
+/* ---- the whole run ---------------------------------------------------------------- */
+
+static int train(const char *config, int want_resume, util_err *err)
+{
+    ln_trainer t;
+    memset(&t, 0, sizeof t);
+    if (load_config(config, &t.cfg, err))
+        return 2;
+    int rc = setup(&t, err);
+    struct stat sb;
+    if (!rc && want_resume && stat(t.cfg.checkpoint, &sb) == 0) {
+        rc = resume(&t, err);
+        if (!rc)
+            fprintf(stderr, "train: resuming after phase %d of %d\n", t.done, NPHASES);
+    }
+    while (!rc && t.done < NPHASES) {
+        rc = run_phase(&t, t.done, err);
+        if (!rc) {
+            t.done++;
+            rc = save(&t, t.cfg.checkpoint, err);
+        }
+    }
+    double t0 = util_now();
+    if (!rc)
+        rc = calibrate(&t, err);
+    if (!rc)
+        rc = save(&t, t.cfg.output, err);
+    if (!rc) {
+        nn_model *e = codec_ln_encoder(t.ln), *s = codec_ln_saliency(t.ln),
+                 *d = codec_ln_decoder(t.ln);
+        printf("limitnet: %d phases, %.1f s training, %.1f s calibration, seed %llu\n"
+               "weights: %s\n"
+               "device: encoder %zu parameters, %.3f M MACs; saliency head %zu, %.3f M MACs\n"
+               "cloud: decoder %zu parameters, %.2f M MACs; latent %dx%dx%d = %d values\n",
+               t.done, t.seconds, util_now() - t0, (unsigned long long)t.cfg.seed,
+               t.cfg.output, nn_model_param_count(e), nn_model_macs(e) / 1e6,
+               nn_model_param_count(s), nn_model_macs(s) / 1e6, nn_model_param_count(d),
+               nn_model_macs(d) / 1e6, t.g.c, t.g.h, t.g.w, t.g.n);
+    }
+    teardown(&t);
+    free_config(&t.cfg);
+    return rc ? 1 : 0;
+}
+
+int sim_train_limitnet(const char *config, int want_resume, util_err *err)
+{
+    return train(config, want_resume, err);
+}

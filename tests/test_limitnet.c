@@ -1,0 +1,632 @@
+/* The LimitNet codec: Huffman codes, gradual-score order, the packetised
+ * bitstream (round trip, every subset of packets, supersets, hostile
+ * bytes, determinism), weight-file errors, and the committed model. */
+#include "tests/testutil.h"
+
+#include <math.h>
+
+#include "codec/codec.h"
+#include "codec/limitnet.h"
+#include "data/data.h"
+#include "tasks/task.h"
+
+#define W 28
+#define H 28
+#define COMMITTED SOURCE_DIR "/models/limitnet-fmnist.safetensors"
+#define CLASSIFIER SOURCE_DIR "/models/fmnist-classifier.safetensors"
+
+/* A small untrained model (latent 4 x 7 x 7) with made-up but valid tables:
+ * the bitstream does not care whether the weights are any good. */
+static const char *ENC =
+    "{\"input\": [1, 28, 28], \"layers\": ["
+    "{\"name\": \"c1\", \"type\": \"conv2d\", \"out\": 8, \"kernel\": 5, \"stride\": 2, \"pad\": 2},"
+    "{\"name\": \"r1\", \"type\": \"relu\"},"
+    "{\"name\": \"c2\", \"type\": \"conv2d\", \"out\": 4, \"kernel\": 3, \"stride\": 2, \"pad\": 1},"
+    "{\"name\": \"r2\", \"type\": \"relu\"}]}";
+static const char *SAL =
+    "{\"input\": [4, 7, 7], \"layers\": ["
+    "{\"name\": \"c1\", \"type\": \"conv2d\", \"out\": 1, \"kernel\": 3, \"pad\": 1},"
+    "{\"name\": \"s\", \"type\": \"sigmoid\"}]}";
+static const char *DEC =
+    "{\"input\": [4, 7, 7], \"layers\": ["
+    "{\"name\": \"d1\", \"type\": \"deconv2d\", \"out\": 8, \"kernel\": 4, \"stride\": 2, \"pad\": 1},"
+    "{\"name\": \"r1\", \"type\": \"relu\"},"
+    "{\"name\": \"d2\", \"type\": \"deconv2d\", \"out\": 1, \"kernel\": 4, \"stride\": 2, \"pad\": 1},"
+    "{\"name\": \"s\", \"type\": \"sigmoid\"}]}";
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+} fixture;
+
+static void make_model(const char *path, codec_ln **out)
+{
+    util_err err;
+    codec_ln *m;
+    assert_int_equal(codec_ln_create(ENC, SAL, DEC, 4, 6, &m, &err), 0);
+    util_rng rng;
+    util_rng_seed(&rng, 7);
+    nn_model_init(codec_ln_encoder(m), &rng);
+    nn_model_init(codec_ln_saliency(m), &rng);
+    nn_model_init(codec_ln_decoder(m), &rng);
+    codec_ln_geom g = codec_ln_geometry(m);
+    uint64_t counts[CODEC_LN_MAX_LEVELS];
+    for (int j = 0; j < g.c; j++) {
+        codec_ln_qmin(m)[j] = 0;
+        codec_ln_qmax(m)[j] = 0.5f + 0.25f * (float)j;
+        for (int q = 0; q < g.levels; q++)
+            counts[q] = 1 + (uint64_t)(100000.0 * exp(-0.3 * q * (j + 1)));
+        assert_int_equal(codec_ln_huff_lengths(counts, g.levels, CODEC_LN_MAX_CODE,
+                                               codec_ln_codelen(m) + j * g.levels, &err), 0);
+    }
+    for (int k = 0; k < g.grid * g.grid; k++)
+        codec_ln_prior(m)[k] = (uint8_t)(k % 32);
+    assert_int_equal(codec_ln_check_tables(m, &err), 0);
+    assert_int_equal(codec_ln_save(m, path, NULL, 0, &err), 0);
+    if (out)
+        *out = m;
+    else
+        codec_ln_free(m);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    tu_tempdir(f->dir);
+    snprintf(f->path, sizeof f->path, "%s/small.safetensors", f->dir);
+    make_model(f->path, NULL);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    tu_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+static codec *open_codec(const char *name, const char *path, double keep)
+{
+    util_params p;
+    util_err err;
+    codec *c = NULL;
+    util_params_init(&p);
+    assert_int_equal(util_params_set_str(&p, "weights", path, &err), 0);
+    assert_int_equal(util_params_set_num(&p, "keep", keep, &err), 0);
+    if (codec_create(name, &p, &c, &err))
+        fail_msg("%s", err.msg);
+    return c;
+}
+
+/* A blob with texture: gives a varied latent. */
+static void make_image(util_image *img, int seed)
+{
+    util_err err;
+    assert_int_equal(util_image_alloc(img, W, H, 1, &err), 0);
+    util_rng rng;
+    util_rng_seed(&rng, (uint64_t)seed);
+    double cx = 8 + 12 * util_rng_uniform(&rng), cy = 8 + 12 * util_rng_uniform(&rng);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            double r2 = (x - cx) * (x - cx) + (y - cy) * (y - cy);
+            double v = 230 * exp(-r2 / 60) + 25 * util_rng_uniform(&rng);
+            img->px[y * W + x] = (uint8_t)(v > 255 ? 255 : v);
+        }
+}
+
+/* ---- Huffman ------------------------------------------------------------- */
+
+static void roundtrip_symbols(const uint8_t *len, int n, const int *syms, int count)
+{
+    util_err err;
+    codec_ln_huff h;
+    assert_int_equal(codec_ln_huff_build(len, n, &h, &err), 0);
+    uint8_t buf[4096] = {0};
+    codec_ln_bits w = {buf, sizeof buf, 0};
+    for (int i = 0; i < count; i++)
+        assert_int_equal(codec_ln_huff_put(&h, &w, syms[i]), 0);
+    codec_ln_bits r = {buf, (w.pos + 7) / 8, 0};
+    for (int i = 0; i < count; i++)
+        assert_int_equal(codec_ln_huff_get(&h, &r), syms[i]);
+}
+
+static void test_huff_one_symbol(void **state)
+{
+    (void)state;
+    util_err err;
+    uint64_t counts[64] = {0};
+    uint8_t len[64];
+    counts[17] = 1000;
+    assert_int_equal(codec_ln_huff_lengths(counts, 64, 16, len, &err), 0);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(len[i], i == 17 ? 1 : 0);
+    int syms[5] = {17, 17, 17, 17, 17};
+    roundtrip_symbols(len, 64, syms, 5);
+    /* The unused half of a lone code is an invalid code, not a symbol. */
+    codec_ln_huff h;
+    assert_int_equal(codec_ln_huff_build(len, 64, &h, &err), 0);
+    uint8_t ones = 0xff;
+    codec_ln_bits r = {&ones, 1, 0};
+    assert_int_equal(codec_ln_huff_get(&h, &r), -1);
+    assert_int_equal(codec_ln_huff_put(&h, &(codec_ln_bits){&ones, 1, 0}, 3), -1);
+}
+
+static void test_huff_all_symbols(void **state)
+{
+    (void)state;
+    util_err err;
+    uint64_t counts[64];
+    uint8_t len[64];
+    for (int i = 0; i < 64; i++)
+        counts[i] = 5;
+    assert_int_equal(codec_ln_huff_lengths(counts, 64, 16, len, &err), 0);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(len[i], 6);
+    int syms[64];
+    for (int i = 0; i < 64; i++)
+        syms[i] = 63 - i;
+    roundtrip_symbols(len, 64, syms, 64);
+}
+
+static void test_huff_empty_and_invalid(void **state)
+{
+    (void)state;
+    util_err err;
+    uint64_t counts[64] = {0};
+    uint8_t len[64] = {0};
+    assert_int_equal(codec_ln_huff_lengths(counts, 64, 16, len, &err), -1);
+    assert_non_null(strstr(err.msg, "no symbol"));
+    /* Nothing to read from an empty buffer. */
+    len[0] = len[1] = 1;
+    codec_ln_huff h;
+    assert_int_equal(codec_ln_huff_build(len, 64, &h, &err), 0);
+    codec_ln_bits r = {NULL, 0, 0};
+    assert_int_equal(codec_ln_huff_get(&h, &r), -1);
+    /* Incomplete and over-full codes are refused. */
+    len[1] = 2;
+    assert_int_equal(codec_ln_huff_build(len, 64, &h, &err), -1);
+    len[1] = 1;
+    len[2] = 1;
+    assert_int_equal(codec_ln_huff_build(len, 64, &h, &err), -1);
+    /* 300 symbols cannot have distinct 8-bit codes. */
+    uint64_t many[CODEC_LN_MAX_LEVELS];
+    for (int i = 0; i < CODEC_LN_MAX_LEVELS; i++)
+        many[i] = 1;
+    uint8_t l2[CODEC_LN_MAX_LEVELS];
+    assert_int_equal(codec_ln_huff_lengths(many, CODEC_LN_MAX_LEVELS, 7, l2, &err), -1);
+}
+
+static void test_huff_length_limit(void **state)
+{
+    (void)state;
+    util_err err;
+    uint64_t counts[64];
+    uint8_t len[64];
+    /* Fibonacci-like counts make a maximally deep tree without a limit. */
+    uint64_t a = 1, b = 1;
+    for (int i = 0; i < 64; i++) {
+        counts[i] = a;
+        uint64_t c = a + b;
+        a = b;
+        b = c > (1ULL << 62) ? (1ULL << 62) : c;
+    }
+    assert_int_equal(codec_ln_huff_lengths(counts, 64, 12, len, &err), 0);
+    double kraft = 0;
+    for (int i = 0; i < 64; i++) {
+        assert_true(len[i] >= 1 && len[i] <= 12);
+        kraft += ldexp(1, -len[i]);
+    }
+    assert_true(fabs(kraft - 1) < 1e-12);
+    util_rng rng;
+    util_rng_seed(&rng, 3);
+    int syms[1000];
+    for (int i = 0; i < 1000; i++)
+        syms[i] = (int)util_rng_below(&rng, 64);
+    roundtrip_symbols(len, 64, syms, 1000);
+}
+
+/* ---- order -------------------------------------------------------------------- */
+
+static void test_order(void **state)
+{
+    (void)state;
+    util_err err;
+    codec_ln_geom g = {1, 28, 28, 12, 7, 7, 588, 4, 6, 64};
+    int order[588], seen[588] = {0};
+    assert_int_equal(codec_ln_order(&g, NULL, order, &err), 0);
+    for (int i = 0; i < 588; i++)
+        assert_int_equal(order[i], i); /* channel order */
+    uint8_t cells[16] = {0};
+    cells[15] = 31; /* bottom-right cell: rows/cols 6 (7 * 3 / 4 = 5.25 -> 6..6) */
+    assert_int_equal(codec_ln_order(&g, cells, order, &err), 0);
+    for (int i = 0; i < 588; i++)
+        seen[order[i]]++;
+    for (int i = 0; i < 588; i++)
+        assert_int_equal(seen[i], 1);
+    /* Cell 15 covers latent (6, 6) only: its saliency (1.0) is worth five
+     * channels, so channel 5's value there ties channel 0's plain values
+     * (score 12/5 = 7/5 + 1) and loses the tie by index; channel 4's wins. */
+    int pos_c4 = -1, pos_c0_first = -1;
+    for (int r = 0; r < 588; r++) {
+        if (order[r] == 4 * 49 + 48)
+            pos_c4 = r;
+        if (order[r] == 0)
+            pos_c0_first = r;
+    }
+    assert_true(pos_c4 < pos_c0_first);
+    assert_int_equal(order[0], 48); /* channel 0 at the salient spot first */
+    int pos_c5 = -1;
+    for (int r = 0; r < 588; r++)
+        if (order[r] == 5 * 49 + 48)
+            pos_c5 = r;
+    assert_true(pos_c5 > 48); /* after all of channel 0 */
+}
+
+static void test_side_grid(void **state)
+{
+    (void)state;
+    codec_ln_geom g = {1, 28, 28, 12, 7, 7, 588, 4, 6, 64};
+    float sal[49];
+    for (int i = 0; i < 49; i++)
+        sal[i] = (i / 7 < 4 ? 1.0f : 0.0f);
+    uint8_t cells[16];
+    codec_ln_side(&g, sal, cells);
+    /* Rows 0-1 -> cell row 0, 2-3 -> 1, 4-5 -> 2, 6 -> 3. */
+    for (int k = 0; k < 16; k++)
+        assert_int_equal(cells[k], k / 4 < 2 ? 31 : 0);
+}
+
+/* ---- bitstream --------------------------------------------------------------- */
+
+/* What the encoder quantised: dequant(quant(encoder(img))). */
+static void expected_latent(const char *path, const util_image *img, float *z)
+{
+    util_err err;
+    codec_ln *m;
+    assert_int_equal(codec_ln_load(path, &m, &err), 0);
+    codec_ln_geom g = codec_ln_geometry(m);
+    nn_ws *ws;
+    nn_tensor x = {0};
+    assert_int_equal(nn_ws_create(codec_ln_encoder(m), &ws, &err), 0);
+    assert_int_equal(nn_tensor_resize(&x, 1, 1, H, W, &err), 0);
+    for (int i = 0; i < W * H; i++)
+        x.data[i] = img->px[i] / 255.0f;
+    assert_int_equal(nn_infer(codec_ln_encoder(m), ws, &x, &err), 0);
+    const nn_tensor *out = nn_ws_out(ws, nn_model_nodes(codec_ln_encoder(m)) - 1);
+    for (int i = 0; i < g.n; i++) {
+        int j = i / (g.h * g.w);
+        z[i] = codec_ln_dequant(m, j, codec_ln_quant(m, j, out->data[i]));
+    }
+    nn_tensor_free(&x);
+    nn_ws_destroy(ws);
+    codec_ln_free(m);
+}
+
+static void test_roundtrip_exact(void **state)
+{
+    fixture *f = *state;
+    util_err err;
+    const char *names[] = {"limitnet", "limitnet-nosal"};
+    for (int k = 0; k < 2; k++) {
+        codec *c = open_codec(names[k], f->path, 1.0);
+        codec_ln *m;
+        assert_int_equal(codec_ln_load(f->path, &m, &err), 0);
+        for (int seed = 1; seed <= 5; seed++) {
+            util_image img;
+            make_image(&img, seed);
+            codec_stream st;
+            codec_stream_init(&st);
+            assert_int_equal(codec_encode(c, &img, 20, &st, &err), 0);
+            assert_true(st.n >= 2);
+            for (size_t i = 0; i < st.n; i++)
+                assert_true(st.pkt[i].len <= 20);
+            uint8_t arrived[256];
+            memset(arrived, 1, sizeof arrived);
+            float z[196], want[196];
+            uint8_t known[196];
+            assert_int_equal(codec_ln_unpack(m, k == 0 ? CODEC_LN_SIDE : CODEC_LN_CHANNEL, NULL, &st, arrived, z, known, &err), 196);
+            expected_latent(f->path, &img, want);
+            for (int i = 0; i < 196; i++)
+                assert_true(z[i] == want[i]);
+            /* limitnet's first packet carries the side grid, nosal's never. */
+            assert_int_equal(st.pkt[0].data[0] >> 7, k == 0);
+            codec_stream_free(&st);
+            util_image_free(&img);
+        }
+        codec_ln_free(m);
+        codec_destroy(c);
+    }
+}
+
+/* Every subset of a 9-packet stream decodes, adding a packet never loses a
+ * value, and the decoder returns an image for each. */
+static void test_every_subset(void **state)
+{
+    fixture *f = *state;
+    util_err err;
+    codec *c = open_codec("limitnet", f->path, 1.0);
+    codec_ln *m;
+    assert_int_equal(codec_ln_load(f->path, &m, &err), 0);
+    util_image img, out;
+    make_image(&img, 11);
+    assert_int_equal(util_image_alloc(&out, W, H, 1, &err), 0);
+    codec_stream st;
+    codec_stream_init(&st);
+    size_t payload = 16;
+    assert_int_equal(codec_encode(c, &img, payload, &st, &err), 0);
+    while (st.n > 9) { /* a larger payload for fewer packets */
+        codec_stream_clear(&st);
+        assert_int_equal(codec_encode(c, &img, ++payload, &st, &err), 0);
+    }
+    size_t n = st.n, nsub = (size_t)1 << n;
+    uint8_t (*known)[196] = malloc(nsub * sizeof *known);
+    float z[196];
+    for (size_t s = 0; s < nsub; s++) {
+        uint8_t arrived[16];
+        for (size_t i = 0; i < n; i++)
+            arrived[i] = (uint8_t)((s >> i) & 1);
+        assert_true(codec_ln_unpack(m, CODEC_LN_SIDE, codec_ln_prior(m), &st, arrived, z,
+                                    known[s], &err) >= 0);
+        if (s % 37 == 0)
+            assert_int_equal(codec_decode(c, &st, arrived, &out, &err), 0);
+    }
+    for (size_t s = 0; s < nsub; s++)
+        for (size_t i = 0; i < n; i++) {
+            size_t sup = s | ((size_t)1 << i);
+            /* With the side packet in both (or in neither), the order is the
+             * same, so a superset knows every value the subset knew. */
+            if ((s & 1) != (sup & 1))
+                continue;
+            for (int v = 0; v < 196; v++)
+                assert_true(!known[s][v] || known[sup][v]);
+        }
+    free(known);
+    codec_stream_free(&st);
+    util_image_free(&img);
+    util_image_free(&out);
+    codec_ln_free(m);
+    codec_destroy(c);
+}
+
+static void test_duplicates_and_order(void **state)
+{
+    fixture *f = *state;
+    util_err err;
+    codec *c = open_codec("limitnet", f->path, 1.0);
+    util_image img, a, b;
+    make_image(&img, 5);
+    assert_int_equal(util_image_alloc(&a, W, H, 1, &err), 0);
+    assert_int_equal(util_image_alloc(&b, W, H, 1, &err), 0);
+    codec_stream st, rev;
+    codec_stream_init(&st);
+    codec_stream_init(&rev);
+    assert_int_equal(codec_encode(c, &img, 24, &st, &err), 0);
+    /* Reversed, each packet twice. */
+    for (size_t i = st.n; i-- > 0;)
+        for (int k = 0; k < 2; k++)
+            assert_int_equal(codec_stream_push(&rev, st.pkt[i].data, st.pkt[i].len, &err), 0);
+    uint8_t all[256];
+    memset(all, 1, sizeof all);
+    assert_int_equal(codec_decode(c, &st, all, &a, &err), 0);
+    assert_int_equal(codec_decode(c, &rev, all, &b, &err), 0);
+    assert_memory_equal(a.px, b.px, W * H);
+    /* Nothing at all: flat grey. */
+    uint8_t none[256] = {0};
+    assert_int_equal(codec_decode(c, &st, none, &a, &err), 0);
+    for (int i = 0; i < W * H; i++)
+        assert_int_equal(a.px[i], 128);
+    codec_stream_free(&st);
+    codec_stream_free(&rev);
+    util_image_free(&img);
+    util_image_free(&a);
+    util_image_free(&b);
+    codec_destroy(c);
+}
+
+static void test_garbage(void **state)
+{
+    fixture *f = *state;
+    util_err err;
+    const char *names[] = {"limitnet", "limitnet-nosal"};
+    util_rng rng;
+    util_rng_seed(&rng, 99);
+    util_image out, img;
+    assert_int_equal(util_image_alloc(&out, W, H, 1, &err), 0);
+    make_image(&img, 3);
+    for (int k = 0; k < 2; k++) {
+        codec *c = open_codec(names[k], f->path, 1.0);
+        codec_stream good;
+        codec_stream_init(&good);
+        assert_int_equal(codec_encode(c, &img, 51, &good, &err), 0);
+        for (int round = 0; round < 400; round++) {
+            codec_stream st;
+            codec_stream_init(&st);
+            size_t n = 1 + util_rng_below(&rng, 8);
+            uint8_t arrived[8];
+            for (size_t i = 0; i < n; i++) {
+                uint8_t buf[64];
+                size_t len = util_rng_below(&rng, 65);
+                if (round % 2 && i < good.n) { /* bit flips in real packets */
+                    len = good.pkt[i].len;
+                    memcpy(buf, good.pkt[i].data, len);
+                    for (int b = 0; b < 3 && len; b++)
+                        buf[util_rng_below(&rng, len)] ^= (uint8_t)(1u << util_rng_below(&rng, 8));
+                } else {
+                    for (size_t j = 0; j < len; j++)
+                        buf[j] = (uint8_t)util_rng_next(&rng);
+                }
+                assert_int_equal(codec_stream_push(&st, buf, len, &err), 0);
+                arrived[i] = (uint8_t)(util_rng_below(&rng, 4) != 0);
+            }
+            assert_int_equal(codec_decode(c, &st, arrived, &out, &err), 0);
+            codec_stream_free(&st);
+        }
+        codec_stream_free(&good);
+        codec_destroy(c);
+    }
+    util_image_free(&out);
+    util_image_free(&img);
+}
+
+static void test_deterministic_and_keep(void **state)
+{
+    fixture *f = *state;
+    util_err err;
+    codec *a = open_codec("limitnet", f->path, 1.0);
+    codec *b = open_codec("limitnet", f->path, 1.0);
+    codec *half = open_codec("limitnet", f->path, 0.25);
+    codec *ns = open_codec("limitnet-nosal", f->path, 0.25);
+    assert_string_equal(codec_label(half), "limitnet-k0.25");
+    assert_string_equal(codec_label(ns), "limitnet-nosal-k0.25");
+    util_image img;
+    make_image(&img, 8);
+    codec_stream sa, sb, sh, sn;
+    codec_stream_init(&sa);
+    codec_stream_init(&sb);
+    codec_stream_init(&sh);
+    codec_stream_init(&sn);
+    assert_int_equal(codec_encode(a, &img, 51, &sa, &err), 0);
+    assert_int_equal(codec_encode(b, &img, 51, &sb, &err), 0);
+    assert_int_equal(codec_encode(half, &img, 222, &sh, &err), 0);
+    assert_int_equal(codec_encode(ns, &img, 222, &sn, &err), 0);
+    assert_int_equal(sa.n, sb.n);
+    for (size_t i = 0; i < sa.n; i++) {
+        assert_int_equal(sa.pkt[i].len, sb.pkt[i].len);
+        assert_memory_equal(sa.pkt[i].data, sb.pkt[i].data, sa.pkt[i].len);
+    }
+    codec_ln *m;
+    assert_int_equal(codec_ln_load(f->path, &m, &err), 0);
+    float z[196];
+    uint8_t all[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    assert_int_equal(codec_ln_unpack(m, CODEC_LN_SIDE, NULL, &sh, all, z, NULL, &err), 49);
+    assert_int_equal(codec_ln_unpack(m, CODEC_LN_CHANNEL, NULL, &sn, all, z, NULL, &err), 49);
+    /* nosal spends no side grid: 4x4 cells of 5 bits = 10 bytes. */
+    codec_ln_geom g = codec_ln_geometry(m);
+    assert_int_equal(codec_ln_side_bytes(&g), 10);
+    codec_ln_free(m);
+    codec_stream_free(&sa);
+    codec_stream_free(&sb);
+    codec_stream_free(&sh);
+    codec_stream_free(&sn);
+    util_image_free(&img);
+    codec_destroy(a);
+    codec_destroy(b);
+    codec_destroy(half);
+    codec_destroy(ns);
+}
+
+static void test_misuse(void **state)
+{
+    fixture *f = *state;
+    util_err err;
+    codec *c = open_codec("limitnet", f->path, 1.0);
+    util_image img, big;
+    make_image(&img, 1);
+    codec_stream st;
+    codec_stream_init(&st);
+    assert_int_equal(codec_encode(c, &img, 12, &st, &err), -1);
+    assert_non_null(strstr(err.msg, "12-byte payload cannot hold"));
+    assert_int_equal(util_image_alloc(&big, 32, 32, 1, &err), 0);
+    assert_int_equal(codec_encode(c, &big, 51, &st, &err), -1);
+    assert_non_null(strstr(err.msg, "28x28x1"));
+    codec_stream_free(&st);
+    util_image_free(&img);
+    util_image_free(&big);
+    codec_destroy(c);
+}
+
+static void test_bad_weights(void **state)
+{
+    fixture *f = *state;
+    util_err err;
+    util_params p;
+    codec *c;
+    char path[160];
+    size_t len = 0;
+    char *data = tu_read_file(f->path, &len);
+    assert_non_null(data);
+    snprintf(path, sizeof path, "%s/cut.safetensors", f->dir);
+    tu_write_file(path, data, len - 100);
+    util_params_init(&p);
+    util_params_set_str(&p, "weights", path, &err);
+    assert_int_equal(codec_create("limitnet", &p, &c, &err), -1);
+    assert_non_null(strstr(err.msg, "cut.safetensors"));
+    assert_non_null(strstr(err.msg, "truncated"));
+    free(data);
+    util_params_init(&p);
+    util_params_set_str(&p, "weights", CLASSIFIER, &err);
+    assert_int_equal(codec_create("limitnet", &p, &c, &err), -1);
+    assert_non_null(strstr(err.msg, "not a LimitNet model"));
+    util_params_init(&p);
+    util_params_set_str(&p, "weights", f->path, &err);
+    util_params_set_str(&p, "fallback", "guess", &err);
+    assert_int_equal(codec_create("limitnet", &p, &c, &err), -1);
+    assert_non_null(strstr(err.msg, "fallback"));
+}
+
+/* The committed model on real test items: all packets give back nearly the
+ * clean accuracy, and losing the side packet still leaves an image the
+ * classifier mostly gets right. */
+static void test_committed_model(void **state)
+{
+    (void)state;
+    util_err err;
+    data_set *ds;
+    task_classifier *cls;
+    assert_int_equal(data_open("fashion-mnist", "test", NULL, 0, 200, &ds, &err), 0);
+    assert_int_equal(task_classifier_load(CLASSIFIER, &cls, &err), 0);
+    codec *c = open_codec("limitnet", COMMITTED, 1.0);
+    util_image recon[2];
+    assert_int_equal(util_image_alloc(&recon[0], W, H, 1, &err), 0);
+    assert_int_equal(util_image_alloc(&recon[1], W, H, 1, &err), 0);
+    int hits = 0, hits_noside = 0;
+    codec_stream st;
+    codec_stream_init(&st);
+    for (size_t i = 0; i < data_count(ds); i++) {
+        util_image img;
+        int label, pred[2];
+        data_get(ds, i, &img, &label);
+        assert_int_equal(codec_encode(c, &img, 51, &st, &err), 0);
+        uint8_t arrived[64];
+        memset(arrived, 1, sizeof arrived);
+        assert_int_equal(codec_decode(c, &st, arrived, &recon[0], &err), 0);
+        arrived[0] = 0;
+        assert_int_equal(codec_decode(c, &st, arrived, &recon[1], &err), 0);
+        assert_int_equal(task_classifier_predict(cls, recon, 2, pred, &err), 0);
+        hits += pred[0] == label;
+        hits_noside += pred[1] == label;
+    }
+    print_message("committed model, 200 test items: %d%% all packets, %d%% without the first\n",
+                  hits / 2, hits_noside / 2);
+    assert_true(hits >= 160);
+    assert_true(hits_noside >= 60);
+    codec_stream_free(&st);
+    util_image_free(&recon[0]);
+    util_image_free(&recon[1]);
+    codec_destroy(c);
+    task_classifier_free(cls);
+    data_free(ds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_huff_one_symbol),
+        cmocka_unit_test(test_huff_all_symbols),
+        cmocka_unit_test(test_huff_empty_and_invalid),
+        cmocka_unit_test(test_huff_length_limit),
+        cmocka_unit_test(test_order),
+        cmocka_unit_test(test_side_grid),
+        cmocka_unit_test_setup_teardown(test_roundtrip_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_subset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_and_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deterministic_and_keep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_misuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_weights, setup, teardown),
+        cmocka_unit_test(test_committed_model),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
