@@ -10,6 +10,8 @@
  *
  *   weights   model file                [models/limitnet-fmnist.safetensors]
  *   keep      fraction of the latent values to send, (0, 1]         [1]
+ *   entropy   "huffman" (static per-channel codes) or "arith" (a static
+ *             arithmetic coder on the same statistics)        [huffman]
  *   fallback  limitnet only: the order the decoder assumes when no packet
  *             with the side information arrived: "prior" (the mean
  *             training side grid) or "channel" (channel order)   [prior]
@@ -25,8 +27,8 @@
  *   n   nb bits  values in the packet (ranks r0 .. r0 + n - 1)
  *
  * then, when S is set, the side grid (grid x grid cells of 5 bits, MSB
- * first, padded to a byte), then the values' Huffman codes (the table of
- * each value's channel), MSB first, padded to a byte. The coder restarts
+ * first, padded to a byte), then the values, Huffman- or arithmetic-coded with the statistics
+ * of each value's channel, MSB first, padded to a byte. The coder restarts
  * in every packet, so any subset of packets decodes: a lost packet costs
  * only its own values. The first packet of `limitnet` carries the side
  * grid; `limitnet-nosal` never sends one. Every byte counts against the
@@ -53,7 +55,7 @@
 typedef struct ln_state {
     codec_ln *m;
     codec_ln_geom g;
-    int nosal, prior, ignore_side;
+    int nosal, prior, ignore_side, coder;
     double keep;
     nn_ws *wenc, *wsal, *wdec;
     nn_tensor x;
@@ -94,13 +96,15 @@ static int create(util_params *p, void **state, char *label, size_t label_len,
                   int nosal, util_err *err)
 {
     static const char *const fallbacks[] = {"prior", "channel", NULL};
-    const char *weights, *fallback = "prior";
+    static const char *const coders[] = {"huffman", "arith", NULL};
+    const char *weights, *fallback = "prior", *entropy;
     ln_state *s = calloc(1, sizeof *s);
     if (!s)
         return util_errf(err, "out of memory");
     s->nosal = nosal;
     int rc = util_params_str(p, "weights", DEFAULT_WEIGHTS, NULL, &weights, err) ||
              util_params_num(p, "keep", 1, 1e-9, 1, &s->keep, err) ||
+             util_params_str(p, "entropy", "huffman", coders, &entropy, err) ||
              (!nosal && (util_params_str(p, "fallback", "prior", fallbacks,
                                          &fallback, err) ||
                          util_params_bool(p, "ignore_side", 0, &s->ignore_side, err)));
@@ -113,9 +117,10 @@ static int create(util_params *p, void **state, char *label, size_t label_len,
         return -1;
     }
     s->prior = strcmp(fallback, "prior") == 0;
-    snprintf(label, label_len, "limitnet%s%s%s-k%g", nosal ? "-nosal" : "",
-             s->ignore_side ? "-noside" : "", !nosal && !s->prior ? "-fbchannel" : "",
-             s->keep);
+    s->coder = strcmp(entropy, "arith") == 0 ? CODEC_LN_ARITH : CODEC_LN_HUFFMAN;
+    snprintf(label, label_len, "limitnet%s%s%s%s-k%g", nosal ? "-nosal" : "",
+             s->coder == CODEC_LN_ARITH ? "-arith" : "", s->ignore_side ? "-noside" : "",
+             !nosal && !s->prior ? "-fbchannel" : "", s->keep);
     *state = s;
     return 0;
 }
@@ -171,7 +176,7 @@ static int encode(void *state, const util_image *img, size_t payload,
     int count = (int)lround(s->keep * s->g.n);
     if (analyse(s, img, cp, err))
         return -1;
-    return codec_ln_pack(s->m, s->q, cp, count < 1 ? 1 : count, payload, out, err);
+    return codec_ln_pack(s->m, s->coder, s->q, cp, count < 1 ? 1 : count, payload, out, err);
 }
 
 /* ---- decoder ------------------------------------------------------------------ */
@@ -206,7 +211,7 @@ static int decode(void *state, const codec_stream *st, const uint8_t *arrived,
         return util_errf(err, "the model makes %dx%dx%d images, asked for %dx%dx%d",
                          g->in_w, g->in_h, g->in_c, out->w, out->h, out->c);
     int how = s->nosal ? CODEC_LN_CHANNEL : s->ignore_side ? CODEC_LN_FALLBACK : CODEC_LN_SIDE;
-    int known = codec_ln_unpack(s->m, how, s->prior ? codec_ln_prior(s->m) : NULL,
+    int known = codec_ln_unpack(s->m, s->coder, how, s->prior ? codec_ln_prior(s->m) : NULL,
                                 st, arrived, s->z, NULL, err);
     if (known < 0)
         return -1;

@@ -10,7 +10,8 @@
  *   side grid  the map reduced to grid x grid cells of 5 bits, sent first
  *   ranges     per-channel [min, max] of the latent, and the quantiser's
  *              bits (2^bits levels, clamped, never wrapped)
- *   codes      per-channel Huffman code lengths over the levels, built
+ *   codes      per-channel Huffman code lengths over the levels, and
+ *              per-channel frequencies for the arithmetic coder, both
  *              from training data only
  *   prior      the mean side grid over training data: the decoder's guess
  *              when the side information is lost
@@ -24,7 +25,7 @@
  *
  * Everything is read from and written to one safetensors file
  * (models/README.md): tensors "enc.*", "sal.*", "dec.*", "ln.qmin",
- * "ln.qmax", "ln.codelen" and "ln.prior", and the metadata keys
+ * "ln.qmax", "ln.codelen", "ln.freq" and "ln.prior", and the metadata keys
  * limitnet.task = "limitnet", limitnet.encoder / .saliency / .decoder
  * (model JSON), limitnet.grid and limitnet.bits.
  */
@@ -77,13 +78,17 @@ codec_ln_geom codec_ln_geometry(const codec_ln *m);
 float *codec_ln_qmin(codec_ln *m);
 float *codec_ln_qmax(codec_ln *m);
 uint8_t *codec_ln_codelen(codec_ln *m);
+uint16_t *codec_ln_freqs(codec_ln *m); /* [c][levels], each row sums to 2^12 */
 uint8_t *codec_ln_prior(codec_ln *m);
 /* Checks that the calibration tables are usable (ranges ordered, every
  * channel's code complete and within the length limit). */
 int codec_ln_check_tables(codec_ln *m, util_err *err);
-/* Channel j's Huffman code (valid once the tables were checked). */
+/* Channel j's Huffman code and arithmetic-coder frequencies (valid once
+ * the tables were checked). */
 struct codec_ln_huff;
+struct codec_ln_freq;
 const struct codec_ln_huff *codec_ln_code(const codec_ln *m, int j);
+const struct codec_ln_freq *codec_ln_fcode(const codec_ln *m, int j);
 
 /* The side grid of one saliency map (h * w floats, row-major): the mean
  * over each cell's positions, quantised to 0..31. */
@@ -134,6 +139,40 @@ int codec_ln_huff_put(const codec_ln_huff *h, codec_ln_bits *b, int s);
 /* Reads one symbol; -1 at the end of the buffer or on an invalid code. */
 int codec_ln_huff_get(const codec_ln_huff *h, codec_ln_bits *b);
 
+
+/* ---- arithmetic coding (codec/ln_arith.c) ----------------------------------- */
+
+#define CODEC_LN_FREQ_BITS 12
+#define CODEC_LN_FREQ_TOTAL (1u << CODEC_LN_FREQ_BITS)
+
+/* Cumulative frequencies; cum[n] == CODEC_LN_FREQ_TOTAL. */
+typedef struct codec_ln_freq {
+    int n;
+    uint16_t cum[CODEC_LN_MAX_LEVELS + 1];
+} codec_ln_freq;
+
+/* Fails unless freq[0..n-1] sums to CODEC_LN_FREQ_TOTAL. */
+int codec_ln_freq_build(const uint16_t *freq, int n, codec_ln_freq *f,
+                        util_err *err);
+/* Frequencies from counts: proportional, every symbol at least 1. */
+int codec_ln_freq_scale(const uint64_t *counts, int n, uint16_t *freq,
+                        util_err *err);
+
+typedef struct codec_ln_arith {
+    uint32_t low, high, value;
+    uint32_t pending;
+    codec_ln_bits b;
+} codec_ln_arith;
+
+/* Encoding into cap bytes at buf: put returns -1, changing nothing, when
+ * the symbol and the termination would not fit; finish terminates and
+ * returns the bytes used. */
+void codec_ln_arith_start(codec_ln_arith *a, uint8_t *buf, size_t cap);
+int codec_ln_arith_put(codec_ln_arith *a, const codec_ln_freq *f, int s);
+size_t codec_ln_arith_finish(codec_ln_arith *a);
+/* Decoding len bytes; get returns -1 on a value no encoder could make. */
+void codec_ln_arith_start_read(codec_ln_arith *a, const uint8_t *buf, size_t len);
+int codec_ln_arith_get(codec_ln_arith *a, const codec_ln_freq *f);
 /* ---- the bitstream (codec/ln_stream.c) ------------------------------------ */
 
 /* Header bytes of every packet and side-grid bytes of the first. */
@@ -144,20 +183,23 @@ int codec_ln_side_bytes(const codec_ln_geom *g);
  * most payload bytes, appending to out. q holds every latent value's level
  * by latent index; cells is the side grid, or NULL for channel order
  * (then no side grid is sent). */
-int codec_ln_pack(const codec_ln *m, const uint8_t *q, const uint8_t *cells,
-                  int count, size_t payload, codec_stream *out, util_err *err);
+int codec_ln_pack(const codec_ln *m, int coder, const uint8_t *q,
+                  const uint8_t *cells, int count, size_t payload, codec_stream *out, util_err *err);
 
 /* How the receiver orders values: by channel only (limitnet-nosal), by
  * the first side grid that arrived (else the fallback), or by the fallback
  * whatever arrived (an ablation: what losing the side grid costs). */
 enum { CODEC_LN_CHANNEL, CODEC_LN_SIDE, CODEC_LN_FALLBACK };
 
+/* The entropy coder of the values: both ends must use the same. */
+enum { CODEC_LN_HUFFMAN, CODEC_LN_ARITH };
+
 /* Reads the values that the arrived packets carry: z[i] is the
  * dequantised value of latent index i, or 0 where none arrived, and
  * known[i] (may be NULL) says which arrived. `how` is one of the above;
  * fallback NULL means channel order. Never fails on packet contents;
  * returns the number of distinct values known, or -1 for out of memory. */
-int codec_ln_unpack(const codec_ln *m, int how, const uint8_t *fallback,
+int codec_ln_unpack(const codec_ln *m, int coder, int how, const uint8_t *fallback,
                     const codec_stream *st, const uint8_t *arrived, float *z,
                     uint8_t *known, util_err *err);
 

@@ -13,8 +13,10 @@ struct codec_ln {
     codec_ln_geom g;
     float qmin[CODEC_LN_MAX_CHANNELS], qmax[CODEC_LN_MAX_CHANNELS];
     uint8_t *codelen; /* [c][levels] */
+    uint16_t *freq;   /* [c][levels] */
     uint8_t prior[CODEC_LN_MAX_GRID * CODEC_LN_MAX_GRID];
     codec_ln_huff *huff; /* [c], built from codelen by check_tables */
+    codec_ln_freq *fcode; /* [c], built from freq by check_tables */
 };
 
 void codec_ln_free(codec_ln *m)
@@ -29,6 +31,8 @@ void codec_ln_free(codec_ln *m)
     free(m->dec_json);
     free(m->codelen);
     free(m->huff);
+    free(m->freq);
+    free(m->fcode);
     free(m);
 }
 
@@ -76,7 +80,9 @@ static int build(codec_ln *m, util_err *err)
                          g->grid, g->h, g->w);
     m->codelen = calloc((size_t)g->c * (size_t)g->levels, 1);
     m->huff = calloc((size_t)g->c, sizeof *m->huff);
-    if (!m->codelen || !m->huff)
+    m->freq = calloc((size_t)g->c * (size_t)g->levels, sizeof *m->freq);
+    m->fcode = calloc((size_t)g->c, sizeof *m->fcode);
+    if (!m->codelen || !m->huff || !m->freq || !m->fcode)
         return util_errf(err, "out of memory");
     for (int j = 0; j < g->c; j++)
         m->qmin[j] = 0, m->qmax[j] = 1;
@@ -116,8 +122,10 @@ int codec_ln_create(const char *enc_json, const char *sal_json,
 
 /* ---- files ------------------------------------------------------------------ */
 
-static int read_u8(const nn_st_file *f, const char *name, int n, uint8_t *dst,
-                   int hi, util_err *err)
+/* Integer tables are stored as F32 tensors (safetensors readers everywhere
+ * know F32); exactly one of d8, d16 receives them. */
+static int read_ints(const nn_st_file *f, const char *name, int n, int hi,
+                     uint8_t *d8, uint16_t *d16, util_err *err)
 {
     float *tmp = malloc((size_t)n * sizeof *tmp);
     if (!tmp)
@@ -128,8 +136,10 @@ static int read_u8(const nn_st_file *f, const char *name, int n, uint8_t *dst,
         if (!(tmp[i] >= 0 && tmp[i] <= hi && tmp[i] == floorf(tmp[i])))
             rc = util_errf(err, "tensor '%s'[%d]: expected an integer in "
                            "0..%d, got %g", name, i, hi, tmp[i]);
+        else if (d8)
+            d8[i] = (uint8_t)tmp[i];
         else
-            dst[i] = (uint8_t)tmp[i];
+            d16[i] = (uint16_t)tmp[i];
     }
     free(tmp);
     return rc;
@@ -170,10 +180,12 @@ static int read_file(const nn_st_file *f, codec_ln **out, util_err *err)
         nn_st_read_model(f, m->dec, "dec.", err) ||
         nn_st_read(f, "ln.qmin", 1, shape, m->qmin, err) ||
         nn_st_read(f, "ln.qmax", 1, shape, m->qmax, err) ||
-        read_u8(f, "ln.codelen", g->c * g->levels, m->codelen,
-                CODEC_LN_MAX_CODE, err) ||
-        read_u8(f, "ln.prior", g->grid * g->grid, m->prior, CODEC_LN_SIDE_MAX,
-                err) ||
+        read_ints(f, "ln.codelen", g->c * g->levels, CODEC_LN_MAX_CODE,
+                  m->codelen, NULL, err) ||
+        read_ints(f, "ln.freq", g->c * g->levels, (int)CODEC_LN_FREQ_TOTAL,
+                  NULL, m->freq, err) ||
+        read_ints(f, "ln.prior", g->grid * g->grid, CODEC_LN_SIDE_MAX,
+                  m->prior, NULL, err) ||
         codec_ln_check_tables(m, err))
         return -1;
     return 0;
@@ -204,7 +216,7 @@ int codec_ln_save(const codec_ln *m, const char *path, const char *const *meta,
     const codec_ln_geom *g = &m->g;
     size_t ncode = (size_t)g->c * (size_t)g->levels;
     size_t nprior = (size_t)(g->grid * g->grid);
-    float *tmp = malloc((ncode + nprior) * sizeof *tmp);
+    float *tmp = malloc((2 * ncode + nprior) * sizeof *tmp);
     nn_st_writer *w = NULL;
     if (!tmp || nn_st_writer_create(&w, err)) {
         free(tmp);
@@ -214,6 +226,8 @@ int codec_ln_save(const codec_ln *m, const char *path, const char *const *meta,
         tmp[i] = m->codelen[i];
     for (size_t i = 0; i < nprior; i++)
         tmp[ncode + i] = m->prior[i];
+    for (size_t i = 0; i < ncode; i++)
+        tmp[ncode + nprior + i] = m->freq[i];
     char grid[16], bits[16];
     snprintf(grid, sizeof grid, "%d", g->grid);
     snprintf(bits, sizeof bits, "%d", g->bits);
@@ -225,6 +239,7 @@ int codec_ln_save(const codec_ln *m, const char *path, const char *const *meta,
              nn_st_writer_tensor(w, "ln.qmax", 1, sc, m->qmax, err) ||
              nn_st_writer_tensor(w, "ln.codelen", 1, sl, tmp, err) ||
              nn_st_writer_tensor(w, "ln.prior", 1, sp, tmp + ncode, err) ||
+             nn_st_writer_tensor(w, "ln.freq", 1, sl, tmp + ncode + nprior, err) ||
              nn_st_writer_meta(w, "limitnet.task", "limitnet", err) ||
              nn_st_writer_meta(w, "limitnet.encoder", m->enc_json, err) ||
              nn_st_writer_meta(w, "limitnet.saliency", m->sal_json, err) ||
@@ -263,6 +278,9 @@ int codec_ln_check_tables(codec_ln *m, util_err *err)
         if (codec_ln_huff_build(m->codelen + (size_t)j * g->levels, g->levels,
                                 &m->huff[j], err))
             return util_err_prefix(err, "ln.codelen: channel %d: ", j);
+        if (codec_ln_freq_build(m->freq + (size_t)j * g->levels, g->levels,
+                                &m->fcode[j], err))
+            return util_err_prefix(err, "ln.freq: channel %d: ", j);
     }
     return 0;
 }
@@ -345,4 +363,14 @@ float codec_ln_dequant(const codec_ln *m, int j, int q)
 const codec_ln_huff *codec_ln_code(const codec_ln *m, int j)
 {
     return &m->huff[j];
+}
+
+const codec_ln_freq *codec_ln_fcode(const codec_ln *m, int j)
+{
+    return &m->fcode[j];
+}
+
+uint16_t *codec_ln_freqs(codec_ln *m)
+{
+    return m->freq;
 }

@@ -48,7 +48,7 @@ static uint32_t get_bits(const uint8_t *buf, size_t *pos, int n)
 
 /* Fills buf (payload bytes, zeroed) with ranks *r.. of order; returns the
  * packet's length. */
-static size_t fill(const codec_ln *m, const uint8_t *q, const int *order,
+static size_t fill(const codec_ln *m, int coder, const uint8_t *q, const int *order,
                    const uint8_t *cells, int *r, int count, uint8_t *buf,
                    size_t payload)
 {
@@ -61,28 +61,33 @@ static size_t fill(const codec_ln *m, const uint8_t *q, const int *order,
         off += (size_t)codec_ln_side_bytes(&g);
     }
     codec_ln_bits b = {buf + off, payload - off, 0};
+    codec_ln_arith a;
+    codec_ln_arith_start(&a, buf + off, payload - off);
     int n = 0;
     while (*r + n < count && n < maxn) {
         int at = order[*r + n];
-        if (codec_ln_huff_put(codec_ln_code(m, at / hw), &b, q[at]))
+        if (coder == CODEC_LN_ARITH
+                ? codec_ln_arith_put(&a, codec_ln_fcode(m, at / hw), q[at])
+                : codec_ln_huff_put(codec_ln_code(m, at / hw), &b, q[at]))
             break;
         n++;
     }
+    size_t used = coder == CODEC_LN_ARITH ? codec_ln_arith_finish(&a) : (b.pos + 7) / 8;
     pos = 0;
     put_bits(buf, &pos, cells ? 1u : 0u, 1);
     put_bits(buf, &pos, (uint32_t)*r, nb);
     put_bits(buf, &pos, (uint32_t)n, nb);
     *r += n;
-    return off + (b.pos + 7) / 8;
+    return off + used;
 }
 
-int codec_ln_pack(const codec_ln *m, const uint8_t *q, const uint8_t *cells,
-                  int count, size_t payload, codec_stream *out, util_err *err)
+int codec_ln_pack(const codec_ln *m, int coder, const uint8_t *q,
+                  const uint8_t *cells, int count, size_t payload, codec_stream *out, util_err *err)
 {
     codec_ln_geom g = codec_ln_geometry(m);
     size_t need = (size_t)codec_ln_header_bytes(&g) +
                   (cells ? (size_t)codec_ln_side_bytes(&g) : 0) +
-                  (CODEC_LN_MAX_CODE + 7) / 8;
+                  (coder == CODEC_LN_ARITH ? 4 : (CODEC_LN_MAX_CODE + 7) / 8);
     if (payload < need)
         return util_errf(err, "a %zu-byte payload cannot hold a LimitNet packet "
                          "(header, side grid and one value need %zu bytes)",
@@ -98,8 +103,12 @@ int codec_ln_pack(const codec_ln *m, const uint8_t *q, const uint8_t *cells,
      * side grid; every later one carries at least one value. */
     for (int r = 0, first = 1; !rc && (r < count || (first && cells)); first = 0) {
         memset(buf, 0, payload);
-        size_t len = fill(m, q, order, first ? cells : NULL, &r, count, buf, payload);
-        rc = codec_stream_push(out, buf, len, err);
+        int r0 = r;
+        size_t len = fill(m, coder, q, order, first ? cells : NULL, &r, count, buf, payload);
+        if (r == r0 && !(first && cells))
+            rc = util_errf(err, "a %zu-byte payload cannot hold value %d", payload, r);
+        else
+            rc = codec_stream_push(out, buf, len, err);
     }
     free(order);
     free(buf);
@@ -147,16 +156,20 @@ static int find_side(const codec_ln_geom *g, const codec_stream *st,
 }
 
 /* Places one packet's values until its bits run out or a code is invalid. */
-static int place(const codec_ln *m, const int *order, const codec_packet *p,
-                 const header *h, float *z, uint8_t *known)
+static int place(const codec_ln *m, int coder, const int *order,
+                 const codec_packet *p, const header *h, float *z, uint8_t *known)
 {
     codec_ln_geom g = codec_ln_geometry(m);
     int hw = g.h * g.w, added = 0;
     /* The reader only reads; the cast fits the writer's struct. */
     codec_ln_bits b = {(uint8_t *)p->data + h->off, p->len - h->off, 0};
+    codec_ln_arith a;
+    if (coder == CODEC_LN_ARITH)
+        codec_ln_arith_start_read(&a, p->data + h->off, p->len - h->off);
     for (int i = 0; i < h->n; i++) {
         int at = order[h->r0 + i];
-        int q = codec_ln_huff_get(codec_ln_code(m, at / hw), &b);
+        int q = coder == CODEC_LN_ARITH ? codec_ln_arith_get(&a, codec_ln_fcode(m, at / hw))
+                                        : codec_ln_huff_get(codec_ln_code(m, at / hw), &b);
         if (q < 0)
             break;
         z[at] = codec_ln_dequant(m, at / hw, q);
@@ -166,7 +179,7 @@ static int place(const codec_ln *m, const int *order, const codec_packet *p,
     return added;
 }
 
-int codec_ln_unpack(const codec_ln *m, int how, const uint8_t *fallback,
+int codec_ln_unpack(const codec_ln *m, int coder, int how, const uint8_t *fallback,
                     const codec_stream *st, const uint8_t *arrived, float *z,
                     uint8_t *known, util_err *err)
 {
@@ -193,7 +206,7 @@ int codec_ln_unpack(const codec_ln *m, int how, const uint8_t *fallback,
     for (size_t i = 0; total >= 0 && i < st->n; i++) {
         header h;
         if (arrived[i] && !parse(&g, &st->pkt[i], &h))
-            total += place(m, order, &st->pkt[i], &h, z, known);
+            total += place(m, coder, order, &st->pkt[i], &h, z, known);
     }
     free(order);
     free(own);

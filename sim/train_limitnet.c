@@ -677,7 +677,9 @@ static int calibrate(ln_trainer *t, util_err *err)
         for (size_t i = 0; i < per; i++)
             counts[codec_ln_quant(t->ln, j, vals[j][i])]++;
         rc = codec_ln_huff_lengths(counts, g->levels, CODEC_LN_MAX_CODE,
-                                   len + (size_t)j * g->levels, err);
+                                   len + (size_t)j * g->levels, err) ||
+             codec_ln_freq_scale(counts, g->levels,
+                                 codec_ln_freqs(t->ln) + (size_t)j * g->levels, err);
     }
     uint8_t *pr = codec_ln_prior(t->ln);
     for (int k = 0; k < g->grid * g->grid; k++)

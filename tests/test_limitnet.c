@@ -58,6 +58,8 @@ static void make_model(const char *path, codec_ln **out)
             counts[q] = 1 + (uint64_t)(100000.0 * exp(-0.3 * q * (j + 1)));
         assert_int_equal(codec_ln_huff_lengths(counts, g.levels, CODEC_LN_MAX_CODE,
                                                codec_ln_codelen(m) + j * g.levels, &err), 0);
+        assert_int_equal(codec_ln_freq_scale(counts, g.levels,
+                                             codec_ln_freqs(m) + j * g.levels, &err), 0);
     }
     for (int k = 0; k < g.grid * g.grid; k++)
         codec_ln_prior(m)[k] = (uint8_t)(k % 32);
@@ -87,17 +89,25 @@ static int teardown(void **state)
     return 0;
 }
 
-static codec *open_codec(const char *name, const char *path, double keep)
+static codec *open_coded(const char *name, const char *path, double keep,
+                         int coder)
 {
     util_params p;
     util_err err;
     codec *c = NULL;
     util_params_init(&p);
     assert_int_equal(util_params_set_str(&p, "weights", path, &err), 0);
+    assert_int_equal(util_params_set_str(&p, "entropy", coder == CODEC_LN_ARITH
+                                         ? "arith" : "huffman", &err), 0);
     assert_int_equal(util_params_set_num(&p, "keep", keep, &err), 0);
     if (codec_create(name, &p, &c, &err))
         fail_msg("%s", err.msg);
     return c;
+}
+
+static codec *open_codec(const char *name, const char *path, double keep)
+{
+    return open_coded(name, path, keep, CODEC_LN_HUFFMAN);
 }
 
 /* A blob with texture: gives a varied latent. */
@@ -227,6 +237,74 @@ static void test_huff_length_limit(void **state)
     roundtrip_symbols(len, 64, syms, 1000);
 }
 
+
+/* ---- arithmetic coder -------------------------------------------------------- */
+
+/* Encodes syms into cap bytes until one does not fit; decodes them back.
+ * Returns how many fitted. */
+static int arith_roundtrip(const uint64_t *counts, int n, const int *syms,
+                           int count, size_t cap)
+{
+    util_err err;
+    uint16_t freq[CODEC_LN_MAX_LEVELS];
+    codec_ln_freq f;
+    assert_int_equal(codec_ln_freq_scale(counts, n, freq, &err), 0);
+    assert_int_equal(codec_ln_freq_build(freq, n, &f, &err), 0);
+    uint8_t *buf = calloc(cap ? cap : 1, 1);
+    codec_ln_arith a;
+    codec_ln_arith_start(&a, buf, cap);
+    int k = 0;
+    while (k < count && codec_ln_arith_put(&a, &f, syms[k]) == 0)
+        k++;
+    size_t used = codec_ln_arith_finish(&a);
+    assert_true(used <= cap);
+    codec_ln_arith_start_read(&a, buf, used);
+    for (int i = 0; i < k; i++)
+        assert_int_equal(codec_ln_arith_get(&a, &f), syms[i]);
+    free(buf);
+    return k;
+}
+
+static void test_arith_edges(void **state)
+{
+    (void)state;
+    util_err err;
+    uint64_t counts[64] = {0};
+    int syms[2000];
+    /* One symbol far likelier than the rest: many per byte. */
+    counts[0] = 1000000;
+    for (int i = 0; i < 2000; i++)
+        syms[i] = 0;
+    int fitted = arith_roundtrip(counts, 64, syms, 2000, 4);
+    assert_true(fitted > 100);
+    /* All symbols equally likely: 6 bits each. */
+    for (int i = 0; i < 64; i++)
+        counts[i] = 7;
+    for (int i = 0; i < 2000; i++)
+        syms[i] = (i * 37) % 64;
+    assert_int_equal(arith_roundtrip(counts, 64, syms, 2000, 2000), 2000);
+    fitted = arith_roundtrip(counts, 64, syms, 2000, 51);
+    assert_true(fitted >= 64 && fitted <= 68); /* 408 bits, 6 per symbol */
+    /* Random symbols from a skewed source, and the rarest symbol. */
+    util_rng rng;
+    util_rng_seed(&rng, 5);
+    for (int i = 0; i < 64; i++)
+        counts[i] = 1 + (uint64_t)(1e6 * exp(-0.5 * i));
+    for (int i = 0; i < 2000; i++)
+        syms[i] = util_rng_uniform(&rng) < 0.05 ? 63 : (int)util_rng_below(&rng, 6);
+    assert_int_equal(arith_roundtrip(counts, 64, syms, 2000, 4000), 2000);
+    /* Nothing fits in zero bytes; an empty stream finishes cleanly. */
+    assert_int_equal(arith_roundtrip(counts, 64, syms, 10, 0), 0);
+    assert_int_equal(arith_roundtrip(counts, 64, syms, 0, 8), 0);
+    /* Frequencies must sum to the total; counts must not all be zero. */
+    uint16_t freq[64] = {0};
+    codec_ln_freq f;
+    freq[0] = 100;
+    assert_int_equal(codec_ln_freq_build(freq, 64, &f, &err), -1);
+    assert_non_null(strstr(err.msg, "sum to"));
+    uint64_t zero[64] = {0};
+    assert_int_equal(codec_ln_freq_scale(zero, 64, freq, &err), -1);
+}
 /* ---- order -------------------------------------------------------------------- */
 
 static void test_order(void **state)
@@ -309,8 +387,9 @@ static void test_roundtrip_exact(void **state)
     fixture *f = *state;
     util_err err;
     const char *names[] = {"limitnet", "limitnet-nosal"};
-    for (int k = 0; k < 2; k++) {
-        codec *c = open_codec(names[k], f->path, 1.0);
+    for (int kc = 0; kc < 4; kc++) {
+        int k = kc % 2, coder = kc / 2 ? CODEC_LN_ARITH : CODEC_LN_HUFFMAN;
+        codec *c = open_coded(names[k], f->path, 1.0, coder);
         codec_ln *m;
         assert_int_equal(codec_ln_load(f->path, &m, &err), 0);
         for (int seed = 1; seed <= 5; seed++) {
@@ -326,7 +405,7 @@ static void test_roundtrip_exact(void **state)
             memset(arrived, 1, sizeof arrived);
             float z[196], want[196];
             uint8_t known[196];
-            assert_int_equal(codec_ln_unpack(m, k == 0 ? CODEC_LN_SIDE : CODEC_LN_CHANNEL, NULL, &st, arrived, z, known, &err), 196);
+            assert_int_equal(codec_ln_unpack(m, coder, k == 0 ? CODEC_LN_SIDE : CODEC_LN_CHANNEL, NULL, &st, arrived, z, known, &err), 196);
             expected_latent(f->path, &img, want);
             for (int i = 0; i < 196; i++)
                 assert_true(z[i] == want[i]);
@@ -342,11 +421,10 @@ static void test_roundtrip_exact(void **state)
 
 /* Every subset of a 9-packet stream decodes, adding a packet never loses a
  * value, and the decoder returns an image for each. */
-static void test_every_subset(void **state)
+static void every_subset(const fixture *f, int coder)
 {
-    fixture *f = *state;
     util_err err;
-    codec *c = open_codec("limitnet", f->path, 1.0);
+    codec *c = open_coded("limitnet", f->path, 1.0, coder);
     codec_ln *m;
     assert_int_equal(codec_ln_load(f->path, &m, &err), 0);
     util_image img, out;
@@ -354,7 +432,7 @@ static void test_every_subset(void **state)
     assert_int_equal(util_image_alloc(&out, W, H, 1, &err), 0);
     codec_stream st;
     codec_stream_init(&st);
-    size_t payload = 16;
+    size_t payload = 17;
     assert_int_equal(codec_encode(c, &img, payload, &st, &err), 0);
     while (st.n > 9) { /* a larger payload for fewer packets */
         codec_stream_clear(&st);
@@ -367,7 +445,7 @@ static void test_every_subset(void **state)
         uint8_t arrived[16];
         for (size_t i = 0; i < n; i++)
             arrived[i] = (uint8_t)((s >> i) & 1);
-        assert_true(codec_ln_unpack(m, CODEC_LN_SIDE, codec_ln_prior(m), &st, arrived, z,
+        assert_true(codec_ln_unpack(m, coder, CODEC_LN_SIDE, codec_ln_prior(m), &st, arrived, z,
                                     known[s], &err) >= 0);
         if (s % 37 == 0)
             assert_int_equal(codec_decode(c, &st, arrived, &out, &err), 0);
@@ -388,6 +466,12 @@ static void test_every_subset(void **state)
     util_image_free(&out);
     codec_ln_free(m);
     codec_destroy(c);
+}
+
+static void test_every_subset(void **state)
+{
+    every_subset(*state, CODEC_LN_HUFFMAN);
+    every_subset(*state, CODEC_LN_ARITH);
 }
 
 static void test_duplicates_and_order(void **state)
@@ -435,8 +519,9 @@ static void test_garbage(void **state)
     util_image out, img;
     assert_int_equal(util_image_alloc(&out, W, H, 1, &err), 0);
     make_image(&img, 3);
-    for (int k = 0; k < 2; k++) {
-        codec *c = open_codec(names[k], f->path, 1.0);
+    for (int kc = 0; kc < 4; kc++) {
+        int k = kc % 2;
+        codec *c = open_coded(names[k], f->path, 1.0, kc / 2 ? CODEC_LN_ARITH : CODEC_LN_HUFFMAN);
         codec_stream good;
         codec_stream_init(&good);
         assert_int_equal(codec_encode(c, &img, 51, &good, &err), 0);
@@ -500,8 +585,8 @@ static void test_deterministic_and_keep(void **state)
     assert_int_equal(codec_ln_load(f->path, &m, &err), 0);
     float z[196];
     uint8_t all[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-    assert_int_equal(codec_ln_unpack(m, CODEC_LN_SIDE, NULL, &sh, all, z, NULL, &err), 49);
-    assert_int_equal(codec_ln_unpack(m, CODEC_LN_CHANNEL, NULL, &sn, all, z, NULL, &err), 49);
+    assert_int_equal(codec_ln_unpack(m, CODEC_LN_HUFFMAN, CODEC_LN_SIDE, NULL, &sh, all, z, NULL, &err), 49);
+    assert_int_equal(codec_ln_unpack(m, CODEC_LN_HUFFMAN, CODEC_LN_CHANNEL, NULL, &sn, all, z, NULL, &err), 49);
     /* nosal spends no side grid: 4x4 cells of 5 bits = 10 bytes. */
     codec_ln_geom g = codec_ln_geometry(m);
     assert_int_equal(codec_ln_side_bytes(&g), 10);
@@ -617,6 +702,7 @@ int main(void)
         cmocka_unit_test(test_huff_all_symbols),
         cmocka_unit_test(test_huff_empty_and_invalid),
         cmocka_unit_test(test_huff_length_limit),
+        cmocka_unit_test(test_arith_edges),
         cmocka_unit_test(test_order),
         cmocka_unit_test(test_side_grid),
         cmocka_unit_test_setup_teardown(test_roundtrip_exact, setup, teardown),
