@@ -26,9 +26,11 @@
  *   r0  nb bits  score rank of the packet's first value
  *   n   nb bits  values in the packet (ranks r0 .. r0 + n - 1)
  *
- * then, when S is set, the side grid (grid x grid cells of 5 bits, MSB
- * first, padded to a byte), then the values, Huffman- or arithmetic-coded with the statistics
- * of each value's channel, MSB first, padded to a byte. The coder restarts
+ * then one entropy-coded segment (Huffman or arithmetic, as `entropy`
+ * says), MSB first, padded to a byte: when S is set, the side grid's
+ * grid x grid cells (32 levels, coded with the cells' training statistics:
+ * about 4-6 bytes for 4 x 4 rather than 10 at 5 bits a cell), then the
+ * values, each with its channel's training statistics. The coder restarts
  * in every packet, so any subset of packets decodes: a lost packet costs
  * only its own values. The first packet of `limitnet` carries the side
  * grid; `limitnet-nosal` never sends one. Every byte counts against the

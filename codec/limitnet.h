@@ -7,7 +7,8 @@
  *   encoder    image [1, H, W] in [0, 1]  ->  latent [C, h, w] (device)
  *   saliency   latent -> importance map [1, h, w] in (0, 1)    (device)
  *   decoder    latent with missing values zero -> image        (cloud)
- *   side grid  the map reduced to grid x grid cells of 5 bits, sent first
+ *   side grid  the map reduced to grid x grid cells of 32 levels (5 bits),
+ *              entropy-coded with their own training statistics, sent first
  *   ranges     per-channel [min, max] of the latent, and the quantiser's
  *              bits (2^bits levels, clamped, never wrapped)
  *   codes      per-channel Huffman code lengths over the levels, and
@@ -25,7 +26,8 @@
  *
  * Everything is read from and written to one safetensors file
  * (models/README.md): tensors "enc.*", "sal.*", "dec.*", "ln.qmin",
- * "ln.qmax", "ln.codelen", "ln.freq" and "ln.prior", and the metadata keys
+ * "ln.qmax", "ln.codelen", "ln.freq", "ln.sidelen", "ln.sidefreq" and
+ * "ln.prior", and the metadata keys
  * limitnet.task = "limitnet", limitnet.encoder / .saliency / .decoder
  * (model JSON), limitnet.grid and limitnet.bits.
  */
@@ -79,6 +81,8 @@ float *codec_ln_qmin(codec_ln *m);
 float *codec_ln_qmax(codec_ln *m);
 uint8_t *codec_ln_codelen(codec_ln *m);
 uint16_t *codec_ln_freqs(codec_ln *m); /* [c][levels], each row sums to 2^12 */
+uint8_t *codec_ln_side_codelen(codec_ln *m); /* [32] */
+uint16_t *codec_ln_side_freqs(codec_ln *m);  /* [32], sums to 2^12 */
 uint8_t *codec_ln_prior(codec_ln *m);
 /* Checks that the calibration tables are usable (ranges ordered, every
  * channel's code complete and within the length limit). */
@@ -89,6 +93,9 @@ struct codec_ln_huff;
 struct codec_ln_freq;
 const struct codec_ln_huff *codec_ln_code(const codec_ln *m, int j);
 const struct codec_ln_freq *codec_ln_fcode(const codec_ln *m, int j);
+/* The same for the side grid's cell values (0..31). */
+const struct codec_ln_huff *codec_ln_side_code(const codec_ln *m);
+const struct codec_ln_freq *codec_ln_side_fcode(const codec_ln *m);
 
 /* The side grid of one saliency map (h * w floats, row-major): the mean
  * over each cell's positions, quantised to 0..31. */
@@ -175,9 +182,8 @@ void codec_ln_arith_start_read(codec_ln_arith *a, const uint8_t *buf, size_t len
 int codec_ln_arith_get(codec_ln_arith *a, const codec_ln_freq *f);
 /* ---- the bitstream (codec/ln_stream.c) ------------------------------------ */
 
-/* Header bytes of every packet and side-grid bytes of the first. */
+/* Header bytes of every packet. */
 int codec_ln_header_bytes(const codec_ln_geom *g);
-int codec_ln_side_bytes(const codec_ln_geom *g);
 
 /* Packs the first `count` values of the send order into packets of at
  * most payload bytes, appending to out. q holds every latent value's level

@@ -17,6 +17,10 @@ struct codec_ln {
     uint8_t prior[CODEC_LN_MAX_GRID * CODEC_LN_MAX_GRID];
     codec_ln_huff *huff; /* [c], built from codelen by check_tables */
     codec_ln_freq *fcode; /* [c], built from freq by check_tables */
+    uint8_t sidelen[CODEC_LN_SIDE_MAX + 1];
+    uint16_t sidefreq[CODEC_LN_SIDE_MAX + 1];
+    codec_ln_huff side_huff;
+    codec_ln_freq side_fcode;
 };
 
 void codec_ln_free(codec_ln *m)
@@ -186,6 +190,10 @@ static int read_file(const nn_st_file *f, codec_ln **out, util_err *err)
                   NULL, m->freq, err) ||
         read_ints(f, "ln.prior", g->grid * g->grid, CODEC_LN_SIDE_MAX,
                   m->prior, NULL, err) ||
+        read_ints(f, "ln.sidelen", CODEC_LN_SIDE_MAX + 1, CODEC_LN_MAX_CODE,
+                  m->sidelen, NULL, err) ||
+        read_ints(f, "ln.sidefreq", CODEC_LN_SIDE_MAX + 1, (int)CODEC_LN_FREQ_TOTAL,
+                  NULL, m->sidefreq, err) ||
         codec_ln_check_tables(m, err))
         return -1;
     return 0;
@@ -216,7 +224,8 @@ int codec_ln_save(const codec_ln *m, const char *path, const char *const *meta,
     const codec_ln_geom *g = &m->g;
     size_t ncode = (size_t)g->c * (size_t)g->levels;
     size_t nprior = (size_t)(g->grid * g->grid);
-    float *tmp = malloc((2 * ncode + nprior) * sizeof *tmp);
+    size_t ns = CODEC_LN_SIDE_MAX + 1;
+    float *tmp = malloc((2 * ncode + nprior + 2 * ns) * sizeof *tmp);
     nn_st_writer *w = NULL;
     if (!tmp || nn_st_writer_create(&w, err)) {
         free(tmp);
@@ -228,10 +237,15 @@ int codec_ln_save(const codec_ln *m, const char *path, const char *const *meta,
         tmp[ncode + i] = m->prior[i];
     for (size_t i = 0; i < ncode; i++)
         tmp[ncode + nprior + i] = m->freq[i];
+    float *side = tmp + 2 * ncode + nprior;
+    for (size_t i = 0; i < ns; i++) {
+        side[i] = m->sidelen[i];
+        side[ns + i] = m->sidefreq[i];
+    }
     char grid[16], bits[16];
     snprintf(grid, sizeof grid, "%d", g->grid);
     snprintf(bits, sizeof bits, "%d", g->bits);
-    int sc[1] = {g->c}, sl[1] = {(int)ncode}, sp[1] = {(int)nprior};
+    int sc[1] = {g->c}, sl[1] = {(int)ncode}, sp[1] = {(int)nprior}, ss[1] = {(int)ns};
     int rc = nn_st_writer_model(w, m->enc, "enc.", err) ||
              nn_st_writer_model(w, m->sal, "sal.", err) ||
              nn_st_writer_model(w, m->dec, "dec.", err) ||
@@ -240,6 +254,8 @@ int codec_ln_save(const codec_ln *m, const char *path, const char *const *meta,
              nn_st_writer_tensor(w, "ln.codelen", 1, sl, tmp, err) ||
              nn_st_writer_tensor(w, "ln.prior", 1, sp, tmp + ncode, err) ||
              nn_st_writer_tensor(w, "ln.freq", 1, sl, tmp + ncode + nprior, err) ||
+             nn_st_writer_tensor(w, "ln.sidelen", 1, ss, side, err) ||
+             nn_st_writer_tensor(w, "ln.sidefreq", 1, ss, side + ns, err) ||
              nn_st_writer_meta(w, "limitnet.task", "limitnet", err) ||
              nn_st_writer_meta(w, "limitnet.encoder", m->enc_json, err) ||
              nn_st_writer_meta(w, "limitnet.saliency", m->sal_json, err) ||
@@ -282,6 +298,10 @@ int codec_ln_check_tables(codec_ln *m, util_err *err)
                                 &m->fcode[j], err))
             return util_err_prefix(err, "ln.freq: channel %d: ", j);
     }
+    if (codec_ln_huff_build(m->sidelen, CODEC_LN_SIDE_MAX + 1, &m->side_huff, err))
+        return util_err_prefix(err, "ln.sidelen: ");
+    if (codec_ln_freq_build(m->sidefreq, CODEC_LN_SIDE_MAX + 1, &m->side_fcode, err))
+        return util_err_prefix(err, "ln.sidefreq: ");
     return 0;
 }
 
@@ -373,4 +393,24 @@ const codec_ln_freq *codec_ln_fcode(const codec_ln *m, int j)
 uint16_t *codec_ln_freqs(codec_ln *m)
 {
     return m->freq;
+}
+
+const codec_ln_huff *codec_ln_side_code(const codec_ln *m)
+{
+    return &m->side_huff;
+}
+
+const codec_ln_freq *codec_ln_side_fcode(const codec_ln *m)
+{
+    return &m->side_fcode;
+}
+
+uint8_t *codec_ln_side_codelen(codec_ln *m)
+{
+    return m->sidelen;
+}
+
+uint16_t *codec_ln_side_freqs(codec_ln *m)
+{
+    return m->sidefreq;
 }

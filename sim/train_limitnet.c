@@ -622,8 +622,9 @@ static int cmp_float(const void *a, const void *b)
 
 /* Runs the encoder and saliency head over the training items: latent
  * values per channel into vals[c][ntrain * h * w], side grids summed into
- * prior. */
-static int collect(ln_trainer *t, float **vals, double *prior, util_err *err)
+ * prior, their cell values counted into sidecount. */
+static int collect(ln_trainer *t, float **vals, double *prior, uint64_t *sidecount,
+                   util_err *err)
 {
     const codec_ln_geom *g = &t->g;
     size_t hw = (size_t)g->h * g->w;
@@ -642,8 +643,10 @@ static int collect(ln_trainer *t, float **vals, double *prior, util_err *err)
                 memcpy(vals[j] + (at + (size_t)i) * hw,
                        z->data + ((size_t)i * g->c + j) * hw, hw * sizeof(float));
             codec_ln_side(g, s->data + (size_t)i * hw, cells);
-            for (int k = 0; k < g->grid * g->grid; k++)
+            for (int k = 0; k < g->grid * g->grid; k++) {
                 prior[k] += cells[k];
+                sidecount[cells[k]]++;
+            }
         }
     }
     return 0;
@@ -658,12 +661,15 @@ static int calibrate(ln_trainer *t, util_err *err)
     size_t per = t->ntrain * (size_t)g->h * g->w;
     float *vals[CODEC_LN_MAX_CHANNELS] = {0};
     double prior[CODEC_LN_MAX_GRID * CODEC_LN_MAX_GRID] = {0};
+    uint64_t sidecount[CODEC_LN_SIDE_MAX + 1];
+    for (int v = 0; v <= CODEC_LN_SIDE_MAX; v++)
+        sidecount[v] = 1; /* every cell value keeps a code */
     int rc = 0;
     for (int j = 0; j < g->c && !rc; j++)
         if (!(vals[j] = malloc(per * sizeof(float))))
             rc = util_errf(err, "out of memory for calibration");
     if (!rc)
-        rc = collect(t, vals, prior, err);
+        rc = collect(t, vals, prior, sidecount, err);
     float *qmin = codec_ln_qmin(t->ln), *qmax = codec_ln_qmax(t->ln);
     uint8_t *len = codec_ln_codelen(t->ln);
     for (int j = 0; j < g->c && !rc; j++) {
@@ -681,6 +687,11 @@ static int calibrate(ln_trainer *t, util_err *err)
              codec_ln_freq_scale(counts, g->levels,
                                  codec_ln_freqs(t->ln) + (size_t)j * g->levels, err);
     }
+    if (!rc)
+        rc = codec_ln_huff_lengths(sidecount, CODEC_LN_SIDE_MAX + 1, CODEC_LN_MAX_CODE,
+                                   codec_ln_side_codelen(t->ln), err) ||
+             codec_ln_freq_scale(sidecount, CODEC_LN_SIDE_MAX + 1,
+                                 codec_ln_side_freqs(t->ln), err);
     uint8_t *pr = codec_ln_prior(t->ln);
     for (int k = 0; k < g->grid * g->grid; k++)
         pr[k] = (uint8_t)lround(prior[k] / (double)t->ntrain);
