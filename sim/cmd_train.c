@@ -200,25 +200,33 @@ static int make_parents(const char *path, util_err *err)
     return 0;
 }
 
-static int open_data(trainer *t, util_err *err)
+int sim_train_split(const char *dataset, const char *dir, int validation,
+                    int batch, data_set **train, data_set **val, size_t *ntrain,
+                    util_err *err)
 {
-    const train_cfg *c = &t->cfg;
-    const char *dir = c->data_dir[0] ? c->data_dir : NULL;
     data_set *all;
-    if (data_open(c->dataset, "train", dir, 0, 0, &all, err))
+    *train = *val = NULL;
+    if (data_open(dataset, "train", dir, 0, 0, &all, err))
         return -1;
     size_t n = data_count(all);
     data_free(all);
-    if ((size_t)c->validation + (size_t)c->batch > n)
+    if ((size_t)validation + (size_t)batch > n)
         return util_errf(err, "validation: %d held out of %zu leaves less than a batch",
-                         c->validation, n);
-    t->ntrain = n - (size_t)c->validation;
-    if (data_open(c->dataset, "train", dir, 0, t->ntrain, &t->train, err))
+                         validation, n);
+    *ntrain = n - (size_t)validation;
+    if (data_open(dataset, "train", dir, 0, *ntrain, train, err))
         return -1;
-    if (c->validation &&
-        data_open(c->dataset, "train", dir, t->ntrain, 0, &t->val, err))
+    if (validation && data_open(dataset, "train", dir, *ntrain, 0, val, err))
         return -1;
     return 0;
+}
+
+static int open_data(trainer *t, util_err *err)
+{
+    const train_cfg *c = &t->cfg;
+    return sim_train_split(c->dataset, c->data_dir[0] ? c->data_dir : NULL,
+                           c->validation, c->batch, &t->train, &t->val, &t->ntrain,
+                           err);
 }
 
 static int check_shapes(trainer *t, util_err *err)
@@ -336,7 +344,7 @@ static void load_image(const train_cfg *c, const data_set *ds, size_t i,
             }
 }
 
-static void shuffle(size_t *perm, size_t n, util_rng *rng)
+void sim_shuffle(size_t *perm, size_t n, util_rng *rng)
 {
     for (size_t i = 0; i < n; i++)
         perm[i] = i;
@@ -397,7 +405,7 @@ static int run_epoch(trainer *t, int e, epoch_stats *st, util_err *err)
 {
     util_rng rng;
     util_rng_seed(&rng, util_seed_mix(t->cfg.seed, 1 + (uint64_t)e));
-    shuffle(t->perm, t->ntrain, &rng);
+    sim_shuffle(t->perm, t->ntrain, &rng);
     memset(st, 0, sizeof *st);
     size_t steps = t->ntrain / (size_t)t->cfg.batch;
     for (size_t s = 0; s < steps; s++)

@@ -6,6 +6,7 @@
 
 #include <cJSON.h>
 
+#include "data/data.h"
 #include "sim/sim.h"
 
 /* Writes len bytes to path through a temporary file in the same directory
@@ -49,7 +50,15 @@ int sim_json_int(const cJSON *obj, const char *path, const char *key,
 int sim_json_bool(const cJSON *obj, const char *path, const char *key,
                   int def, int *out, util_err *err);
 
-/* ---- training (sim/train_limitnet.c) -------------------------------------- */
+/* ---- training (sim/cmd_train.c, sim/train_limitnet.c) ----------------------- */
+
+/* Opens a dataset's training split and holds out its last `validation`
+ * items (val is NULL when there are none). */
+int sim_train_split(const char *dataset, const char *dir, int validation,
+                    int batch, data_set **train, data_set **val, size_t *ntrain,
+                    util_err *err);
+/* perm = a random permutation of 0..n-1. */
+void sim_shuffle(size_t *perm, size_t n, util_rng *rng);
 
 /* Trains, calibrates and saves a LimitNet model from a config file;
  * returns the exit status (0, 1 failure, 2 bad config). */

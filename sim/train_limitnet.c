@@ -207,22 +207,9 @@ static int load_cloud(cloud *cl, const char *path, util_err *err)
 static int open_data(ln_trainer *t, util_err *err)
 {
     const ln_cfg *c = &t->cfg;
-    const char *dir = c->data_dir[0] ? c->data_dir : NULL;
-    data_set *all;
-    if (data_open(c->dataset, "train", dir, 0, 0, &all, err))
-        return -1;
-    size_t n = data_count(all);
-    data_free(all);
-    if ((size_t)c->validation + (size_t)c->batch > n)
-        return util_errf(err, "validation: %d held out of %zu leaves less than a batch",
-                         c->validation, n);
-    t->ntrain = n - (size_t)c->validation;
-    if (data_open(c->dataset, "train", dir, 0, t->ntrain, &t->train, err))
-        return -1;
-    if (c->validation &&
-        data_open(c->dataset, "train", dir, t->ntrain, 0, &t->val, err))
-        return -1;
-    return 0;
+    return sim_train_split(c->dataset, c->data_dir[0] ? c->data_dir : NULL,
+                           c->validation, c->batch, &t->train, &t->val, &t->ntrain,
+                           err);
 }
 
 static int make_optims(ln_trainer *t, util_err *err)
@@ -462,18 +449,6 @@ static int train_step(ln_trainer *t, int phase, float lr, util_rng *rng,
     return 0;
 }
 
-static void shuffle(size_t *perm, size_t n, util_rng *rng)
-{
-    for (size_t i = 0; i < n; i++)
-        perm[i] = i;
-    for (size_t i = n - 1; i > 0; i--) {
-        size_t j = (size_t)util_rng_below(rng, i + 1);
-        size_t tmp = perm[i];
-        perm[i] = perm[j];
-        perm[j] = tmp;
-    }
-}
-
 /* ---- validation ------------------------------------------------------------------ */
 
 /* PSNR (dB, mean over items) and top-1 accuracy of the float model (no
@@ -571,7 +546,7 @@ static int run_phase(ln_trainer *t, int p, util_err *err)
         double t0 = util_now();
         util_rng rng;
         util_rng_seed(&rng, util_seed_mix(t->cfg.seed, 1 + 1000 * (uint64_t)p + (uint64_t)e));
-        shuffle(t->perm, t->ntrain, &rng);
+        sim_shuffle(t->perm, t->ntrain, &rng);
         step_stats st = {0};
         for (size_t s = 0; s < steps; s++)
             if (fill(t, t->train, t->perm, s * (size_t)t->cfg.batch, t->cfg.batch, err) ||
