@@ -19,12 +19,31 @@ LDFLAGS := -pthread $(SAN)
 LDLIBS  := -lcjson -ljpeg -lpng -lz \
            $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm
 
+# ns-3 (channels/ns3/): built in when pkg-config finds these modules, or
+# never with `make NS3=0`. Without it the ns3_* channel models are absent
+# and asking for one says why. pkg-config's ns3 cflags carry a broken
+# "-I/usr\;" and unrelated include dirs; the headers live in the default
+# path (<ns3/...>), so only the libraries are taken from it.
+NS3_PKGS := ns3-core ns3-network ns3-point-to-point ns3-lr-wpan ns3-spectrum \
+            ns3-propagation ns3-mobility
+ifeq ($(origin NS3),undefined)
+NS3      := $(shell pkg-config --exists $(NS3_PKGS) 2>/dev/null && echo 1 || echo 0)
+endif
+CXXFLAGS := -std=c++17 $(OPT) -g -Wall -Wextra -Werror -pthread -I. $(SAN)
+NS3_SRC  :=
+ifeq ($(NS3),1)
+NS3_SRC  := $(wildcard channels/ns3/*.c channels/ns3/*.cc)
+CFLAGS   += -DLIMITNET_NS3
+LDLIBS   += $(shell pkg-config --libs $(NS3_PKGS)) -lstdc++
+endif
+
 # Modules in link order: each may use only those after it.
 MODULES := sim tasks codec channels data nn util
 
 LIBS     := $(foreach m,$(MODULES),$(BUILD)/lib$(m).a)
 MAIN     := sim/main.c
-modsrc    = $(filter-out $(MAIN),$(wildcard $(1)/*.c))
+modsrc    = $(filter-out $(MAIN),$(wildcard $(1)/*.c)) $(if $(filter channels,$(1)),$(NS3_SRC))
+modobj    = $(patsubst %,$(BUILD)/%.o,$(basename $(call modsrc,$(1))))
 TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 PROGRAM  := $(BINDIR)/limitnet
@@ -33,7 +52,7 @@ PROGRAM  := $(BINDIR)/limitnet
 all: $(PROGRAM)
 
 define module_rules
-$(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(call modsrc,$(1)))
+$(BUILD)/lib$(1).a: $(call modobj,$(1))
 	@mkdir -p $$(@D)
 	$$(AR) rcs $$@ $$^
 endef
@@ -42,6 +61,10 @@ $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -MMD -MP -c $< -o $@
 
 $(PROGRAM): $(BUILD)/sim/main.o $(LIBS)
 	@mkdir -p $(@D)
