@@ -4,6 +4,7 @@
 #   make test       build and run every cmocka test (tests/test_*.c)
 #   make asan       the same tests under AddressSanitizer and UBSan
 #   make bench      benchmarks in bench/, each printing ratios against a baseline
+#   make crosscheck-ns3  our 802.15.4 model against ns-3 lr-wpan (needs ns-3)
 #   make quickstart run scenarios/quickstart.json and plot it
 #   make clean
 
@@ -48,7 +49,7 @@ TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 PROGRAM  := $(BINDIR)/limitnet
 
-.PHONY: all test asan bench quickstart clean
+.PHONY: all test asan bench crosscheck-ns3 quickstart clean
 all: $(PROGRAM)
 
 define module_rules
@@ -90,6 +91,11 @@ asan:
 
 bench: $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
+
+# Our 802.15.4 model against ns-3 lr-wpan on the same streams (README
+# "ns-3 cross-check"); says "skipped" when built without ns-3.
+crosscheck-ns3: $(BUILD)/bench/bench_ns3
+	$(BUILD)/bench/bench_ns3
 
 quickstart: $(PROGRAM)
 	$(PROGRAM) run scenarios/quickstart.json
