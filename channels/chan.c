@@ -12,8 +12,17 @@
 /* Adding a model: one file defining chan_<name>_vtable (whose .name is
  * "<name>"), its extern in chan_impl.h, and one X(name) here. The X-macro
  * gives both the vtable array and chan_names() from that one line. */
+/* The ns-3 models exist only when the Makefile found ns-3 (LIMITNET_NS3). */
+#ifdef LIMITNET_NS3
+#define CHAN_NS3_MODELS(X) X(ns3_p2p) X(ns3_lrwpan)
+#else
+#define CHAN_NS3_MODELS(X)
+#endif
+
 #define CHAN_MODELS(X) \
-    X(link)
+    X(link) \
+    X(ieee802154) \
+    CHAN_NS3_MODELS(X)
 
 #define VTABLE_PTR(m) &chan_##m##_vtable,
 #define MODEL_NAME(m) #m,
@@ -40,6 +49,14 @@ static const chan_vtable *lookup(const char *model)
 
 static int unknown_model(const char *model, util_err *err)
 {
+#ifndef LIMITNET_NS3
+    if (strncmp(model, "ns3_", 4) == 0)
+        return util_errf(err,
+                         "channel model \"%s\" needs ns-3, which was not "
+                         "found at build time (pkg-config ns3-core ns3-lr-wpan "
+                         "...; scripts/install-deps.sh installs libns3-dev)",
+                         model);
+#endif
     char list[256] = "";
     size_t off = 0;
     for (size_t i = 0; i < NMODELS && off < sizeof list; i++)

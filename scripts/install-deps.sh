@@ -8,6 +8,8 @@ PACKAGES=(
   zlib1g-dev libjpeg62-turbo-dev libpng-dev
   libcjson-dev libcmocka-dev
   libopenblas-dev
+  # ns-3 for the optional ns3_* channels; ns3-core.pc links libgsl.so by path
+  libns3-dev libgsl-dev
   gnuplot-nox
   dataset-fashion-mnist
 )
