@@ -9,7 +9,8 @@
 /* The registry: one line per codec. X(n) names codec_<n>_vtable, whose
  * .name must be "<n>" (the tests create every listed codec by name). */
 #define CODEC_LIST(X) \
-    X(jpeg)
+    X(jpeg) \
+    X(j2k)
 
 #define AS_VTABLE(n) &codec_##n##_vtable,
 #define AS_NAME(n) #n,

@@ -20,5 +20,6 @@ typedef struct codec_vtable {
 } codec_vtable;
 
 extern const codec_vtable codec_jpeg_vtable;
+extern const codec_vtable codec_j2k_vtable;
 
 #endif
