@@ -10,7 +10,8 @@
  * .name must be "<n>" (the tests create every listed codec by name). */
 #define CODEC_LIST(X) \
     X(jpeg) \
-    X(j2k)
+    X(j2k) \
+    X(webp)
 
 #define AS_VTABLE(n) &codec_##n##_vtable,
 #define AS_NAME(n) #n,

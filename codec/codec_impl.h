@@ -21,5 +21,6 @@ typedef struct codec_vtable {
 
 extern const codec_vtable codec_jpeg_vtable;
 extern const codec_vtable codec_j2k_vtable;
+extern const codec_vtable codec_webp_vtable;
 
 #endif
