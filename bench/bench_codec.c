@@ -145,6 +145,8 @@ static const setting others[] = {
     { "j2k", { "bytes=150", "header=none", NULL } },
     { "j2k", { "bytes=200", "header=none", NULL } },
     { "j2k", { "bytes=300", "header=none", NULL } },
+    { "j2k", { "levels=0", "bytes=150", "header=none", NULL } },
+    { "j2k", { "levels=0", "bytes=300", "header=none", NULL } },
     { "j2k", { "mode=resolution", "layers=1", "bytes=200", "header=none", NULL } },
     { "webp", { "quality=5", NULL } },
     { "webp", { "quality=10", NULL } },
