@@ -140,6 +140,7 @@ static void route_messages(jk_state *st, opj_codec_t *c)
 typedef struct mem_stream {
     buf *b;
     size_t pos;
+    int out;        /* written to: skipping past the end extends it */
 } mem_stream;
 
 static OPJ_SIZE_T ms_write(void *p, OPJ_SIZE_T n, void *user)
@@ -166,16 +167,23 @@ static OPJ_SIZE_T ms_read(void *p, OPJ_SIZE_T n, void *user)
     return n;
 }
 
-/* Skips within the data only; returns how far it went, or -1 when asked
- * to go backwards (OpenJPEG seeks for that). */
+/* Returns how far it went, or -1 when asked to go backwards (OpenJPEG
+ * seeks for that). Reading stops at the end of the data; writing leaves
+ * zeros behind it. */
 static OPJ_OFF_T ms_skip(OPJ_OFF_T n, void *user)
 {
     mem_stream *m = user;
-    if (n < 0)
+    if (n < 0 || (uint64_t)n > SIZE_MAX / 2)
         return -1;
     size_t left = m->b->len - m->pos;
-    if ((uint64_t)n > left)
+    if ((uint64_t)n > left && m->out) {
+        if (buf_reserve(m->b, m->pos + (size_t)n) != 0)
+            return -1;
+        memset(m->b->data + m->b->len, 0, m->pos + (size_t)n - m->b->len);
+        m->b->len = m->pos + (size_t)n;
+    } else if ((uint64_t)n > left) {
         n = (OPJ_OFF_T)left;
+    }
     m->pos += (size_t)n;
     return n;
 }
@@ -408,7 +416,7 @@ static int compress(jk_state *st, const util_image *img, int sized, buf *dst,
     set_params(st, img, sized, &p);
     opj_image_t *im = to_opj(img);
     opj_codec_t *c = opj_create_compress(OPJ_CODEC_J2K);
-    mem_stream m = { dst, 0 };
+    mem_stream m = { dst, 0, 1 };
     dst->len = 0;
     opj_stream_t *s = ms_open(&m, 0);
     int ok = im && c && s;
@@ -524,7 +532,7 @@ static int copy_out(const opj_image_t *im, util_image *out)
 static void decompress(jk_state *st, util_image *out)
 {
     opj_codec_t *c = opj_create_decompress(OPJ_CODEC_J2K);
-    mem_stream m = { &st->in, 0 };
+    mem_stream m = { &st->in, 0, 0 };
     opj_stream_t *s = ms_open(&m, 1);
     opj_image_t *im = NULL;
     opj_dparameters_t p;
