@@ -14,11 +14,13 @@ SAN     ?=
 CC      ?= cc
 OPT     ?= -O2
 CFLAGS  := -std=c11 -D_DEFAULT_SOURCE $(OPT) -g -Wall -Wextra -Werror -pthread \
-           -I. $(shell pkg-config --cflags openblas libcjson libopenjp2 libwebp 2>/dev/null) $(SAN)
+           -I. $(shell pkg-config --cflags openblas libcjson 2>/dev/null) $(SAN)
 LDFLAGS := -pthread $(SAN)
 LDLIBS  := -lcjson -ljpeg -lpng -lz \
-           $(shell pkg-config --libs libopenjp2 libwebp 2>/dev/null || echo -lopenjp2 -lwebp) \
            $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm
+# The JPEG 2000 and WebP baselines (codec/j2k.c, codec/webp.c).
+CFLAGS  += $(shell pkg-config --cflags libopenjp2 libwebp 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs libopenjp2 libwebp 2>/dev/null || echo -lopenjp2 -lwebp)
 
 # Modules in link order: each may use only those after it.
 MODULES := sim tasks codec channels data nn util
