@@ -31,7 +31,6 @@
  */
 #include "codec/codec_impl.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,7 +221,6 @@ typedef struct layout {
     size_t com, com_len; /* the first COM segment, if com_len > 0 */
     size_t sot;          /* SOT marker: end of the main header */
     size_t sod_end;      /* after SOD: first packet byte */
-    size_t npackets;     /* packets the PLT segments list */
     size_t complete;     /* bytes of the whole packets in the data, from sod_end */
     int has_plt;
 } layout;
@@ -244,7 +242,6 @@ static int read_plt(const uint8_t *p, size_t n, size_t avail, size_t *sum,
         if (*sum == lo->complete && v <= avail - *sum)
             lo->complete = *sum + (size_t)v;
         *sum = v > SIZE_MAX / 2 - *sum ? SIZE_MAX / 2 : *sum + (size_t)v;
-        lo->npackets++;
         v = 0;
         nbytes = 0;
     }
@@ -539,10 +536,12 @@ static void decompress(jk_state *st, util_image *out)
     opj_set_default_decoder_parameters(&p);
     if (c && s) {
         route_messages(st, c);
-        if (opj_setup_decoder(c, &p) && opj_decoder_set_strict_mode(c, OPJ_FALSE) &&
-            opj_read_header(s, c, &im) && opj_decode(c, s, im) &&
-            copy_out(im, out) != 0)
-            util_image_fill(out, GREY);
+        /* copy_out checks the shape before it writes: a stream of another
+         * shape leaves out grey. */
+        if (opj_setup_decoder(c, &p) &&
+            opj_decoder_set_strict_mode(c, OPJ_FALSE) &&
+            opj_read_header(s, c, &im) && opj_decode(c, s, im))
+            (void)copy_out(im, out);
     }
     if (im)
         opj_image_destroy(im);
