@@ -367,7 +367,7 @@ static void test_j2k_byte_target(void **state)
 
 /* J2K cut at 10 random bytes: one packet per byte, so that a prefix of
  * packets is any prefix of the codestream. PSNR must not fall as bytes
- * arrive, beyond a few hundredths of a dB: the decoder cuts at the last
+ * arrive, beyond a tenth of a dB: the decoder cuts at the last
  * whole J2K packet, and a whole packet can still cost a little, since the
  * 9/7 wavelet is not orthonormal and the encoder's rate-distortion
  * estimate is not the pixels' squared error. Cuts inside a packet used
@@ -427,8 +427,8 @@ static void test_j2k_truncated(void **state)
         }
 }
 
-/* Every byte prefix of a layer-progressive stream: never more than a few
- * hundredths of a dB worse than a shorter one. */
+/* Every byte prefix of a layer-progressive stream: never more than a tenth
+ * of a dB worse than a shorter one. */
 static void test_j2k_every_prefix(void **state)
 {
     (void)state;
