@@ -19,8 +19,9 @@
  * cut short can decode far worse than the packets before it alone (its
  * arithmetic-coded passes run on into made-up bytes: up to 13 dB worse on
  * Fashion-MNIST items); a whole packet costs at most about a tenth of a
- * dB (0.13 dB the worst seen on 21 items; the 9/7 wavelet is not orthonormal, so the encoder's distortion
- * estimate is not the pixels' squared error).
+ * dB (0.13 dB the worst seen on 21 items: the 9/7 wavelet is not
+ * orthonormal, so the encoder's distortion estimate is not the pixels'
+ * squared error).
  *
  * As for JPEG, only packets before the first missing one are used.
  * OpenJPEG reads a codestream that ends early only in non-strict mode,
