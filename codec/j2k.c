@@ -17,8 +17,8 @@
  * decoder use a prefix well: it cuts the data to the last whole J2K packet
  * and ends the stream there (tile-part length fixed, EOC added). A packet
  * cut short can decode far worse than the packets before it alone (its
- * arithmetic-coded passes run on into made-up bytes: up to 13 dB worse on
- * Fashion-MNIST items); a whole packet costs at most about a tenth of a
+ * arithmetic-coded passes run on into made-up bytes: 13 dB worse on one
+ * Fashion-MNIST item); a whole packet costs at most about a tenth of a
  * dB (0.13 dB the worst seen on 21 items: the 9/7 wavelet is not
  * orthonormal, so the encoder's distortion estimate is not the pixels'
  * squared error).
