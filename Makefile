@@ -21,6 +21,9 @@ CFLAGS  := -std=c11 -D_DEFAULT_SOURCE $(OPT) -g -Wall -Wextra -Werror -pthread \
 LDFLAGS := -pthread $(SAN)
 LDLIBS  := -lcjson -ljpeg -lpng -lz \
            $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm
+# The JPEG 2000 and WebP baselines (codec/j2k.c, codec/webp.c).
+CFLAGS  += $(shell pkg-config --cflags libopenjp2 libwebp 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs libopenjp2 libwebp 2>/dev/null || echo -lopenjp2 -lwebp)
 
 # ns-3 (channels/ns3/): built in when pkg-config finds these modules, or
 # never with `make NS3=0`. Without it the ns3_* channel models are absent

@@ -1,5 +1,6 @@
-/* JPEG modes on 28x28 images: bytes and PSNR at a few qualities, and
- * encode/decode speed as ratios against baseline mode in the same run. */
+/* JPEG modes, JPEG 2000 and WebP on 28x28 images: bytes and PSNR at a few
+ * settings, and encode/decode speed as ratios against JPEG baseline mode
+ * in the same run. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,12 +92,9 @@ static int size_table(const char *what, const util_image *imgs, size_t n,
 }
 
 /* Images per second for encoding and for decoding every packet. */
-static int speed(const char *mode, const util_image *imgs, size_t n,
-                 double *enc, double *dec, util_err *err)
+static int speed_of(codec *c, const util_image *imgs, size_t n, double *enc,
+                    double *dec, util_err *err)
 {
-    codec *c;
-    if (make(mode, 30, 0, &c, err))
-        return -1;
     codec_stream s;
     codec_stream_init(&s);
     util_image out;
@@ -119,7 +117,93 @@ static int speed(const char *mode, const util_image *imgs, size_t n,
     *dec = reps * (double)n / td;
     util_image_free(&out);
     codec_stream_free(&s);
+    return rc;
+}
+
+static int speed(const char *mode, const util_image *imgs, size_t n,
+                 double *enc, double *dec, util_err *err)
+{
+    codec *c;
+    if (make(mode, 30, 0, &c, err))
+        return -1;
+    int rc = speed_of(c, imgs, n, enc, dec, err);
     codec_destroy(c);
+    return rc;
+}
+
+/* The other baselines, by name and "key=value" parameters. */
+typedef struct setting {
+    const char *name;
+    const char *kv[5];
+} setting;
+
+static const setting others[] = {
+    { "j2k", { "bytes=150", NULL } },
+    { "j2k", { "bytes=200", NULL } },
+    { "j2k", { "bytes=300", NULL } },
+    { "j2k", { "bytes=100", "header=none", NULL } },
+    { "j2k", { "bytes=150", "header=none", NULL } },
+    { "j2k", { "bytes=200", "header=none", NULL } },
+    { "j2k", { "bytes=300", "header=none", NULL } },
+    { "j2k", { "levels=0", "bytes=150", "header=none", NULL } },
+    { "j2k", { "levels=0", "bytes=300", "header=none", NULL } },
+    { "j2k", { "mode=resolution", "layers=1", "bytes=200", "header=none", NULL } },
+    { "webp", { "quality=5", NULL } },
+    { "webp", { "quality=10", NULL } },
+    { "webp", { "quality=30", NULL } },
+    { "webp", { "quality=60", NULL } },
+    { "webp", { "quality=10", "header=none", NULL } },
+    { "webp", { "quality=30", "header=none", NULL } },
+};
+#define NOTHERS (sizeof others / sizeof others[0])
+
+static int make_setting(const setting *st, codec **c, util_err *err)
+{
+    util_params p;
+    util_params_init(&p);
+    for (const char *const *kv = st->kv; *kv; kv++) {
+        char key[64];
+        const char *eq = strchr(*kv, '=');
+        snprintf(key, sizeof key, "%.*s", (int)(eq - *kv), *kv);
+        char *end;
+        double v = strtod(eq + 1, &end);
+        if ((*end == 0 ? util_params_set_num(&p, key, v, err)
+                       : util_params_set_str(&p, key, eq + 1, err)) != 0)
+            return -1;
+    }
+    return codec_create(st->name, &p, c, err);
+}
+
+/* Mean bytes and PSNR of the other baselines with all packets. */
+static int others_table(const char *what, const util_image *imgs, size_t n,
+                        util_err *err)
+{
+    printf("%s: J2K and WebP, bytes (PSNR dB) with all packets\n", what);
+    codec_stream s;
+    codec_stream_init(&s);
+    util_image out;
+    uint8_t all[4096];
+    memset(all, 1, sizeof all);
+    if (util_image_alloc(&out, imgs[0].w, imgs[0].h, imgs[0].c, err))
+        return -1;
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < NOTHERS; k++) {
+        codec *c;
+        if ((rc = make_setting(&others[k], &c, err)) != 0)
+            break;
+        double bytes = 0, q = 0;
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            rc = codec_encode(c, &imgs[i], 4096, &s, err);
+            if (rc == 0)
+                rc = codec_decode(c, &s, all, &out, err);
+            bytes += (double)codec_stream_bytes(&s) / (double)n;
+            q += task_psnr(&imgs[i], &out) / (double)n;
+        }
+        printf("  %-32s %8.1f (%5.2f)\n", codec_label(c), bytes, q);
+        codec_destroy(c);
+    }
+    util_image_free(&out);
+    codec_stream_free(&s);
     return rc;
 }
 
@@ -137,6 +221,26 @@ static int speed_table(const util_image *imgs, size_t n, util_err *err)
         }
         printf("  %-12s encode %8.0f img/s (x%.2f)  decode %8.0f img/s (x%.2f)\n",
                modes[m], enc, enc / enc0, dec, dec / dec0);
+    }
+    /* J2K at about JPEG q30's size, WebP at q30. */
+    static const setting fast[] = {
+        { "j2k", { "bytes=300", NULL } },
+        { "j2k", { "bytes=200", "header=none", NULL } },
+        { "webp", { "quality=30", NULL } },
+    };
+    for (size_t k = 0; k < sizeof fast / sizeof fast[0]; k++) {
+        codec *c;
+        double enc, dec;
+        if (make_setting(&fast[k], &c, err))
+            return -1;
+        int rc = speed_of(c, imgs, n, &enc, &dec, err);
+        if (rc == 0)
+            printf("  %-24s encode %8.0f img/s (x%.2f)  decode %8.0f img/s "
+                   "(x%.2f)\n", codec_label(c), enc, enc / enc0, dec,
+                   dec / dec0);
+        codec_destroy(c);
+        if (rc)
+            return -1;
     }
     return 0;
 }
@@ -176,7 +280,8 @@ int main(void)
     size_t n = load_fmnist(items, &err);
     if (n == 0)
         printf("Fashion-MNIST not available (%s): blob only\n", err.msg);
-    else if (size_table("Fashion-MNIST test items 0..199, mean", items, n, &err))
+    else if (size_table("Fashion-MNIST test items 0..199, mean", items, n, &err) ||
+             others_table("Fashion-MNIST test items 0..199, mean", items, n, &err))
         return die(&err);
 
     int rc = speed_table(n ? items : &blob, n ? n : 1, &err) ? die(&err) : 0;

@@ -10,6 +10,8 @@
  * whose .name must be name (the tests create every listed codec by name). */
 #define CODEC_LIST(X) \
     X(jpeg, "jpeg") \
+    X(j2k, "j2k") \
+    X(webp, "webp") \
     X(limitnet, "limitnet") \
     X(limitnet_nosal, "limitnet-nosal")
 

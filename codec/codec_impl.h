@@ -20,6 +20,8 @@ typedef struct codec_vtable {
 } codec_vtable;
 
 extern const codec_vtable codec_jpeg_vtable;
+extern const codec_vtable codec_j2k_vtable;
+extern const codec_vtable codec_webp_vtable;
 extern const codec_vtable codec_limitnet_vtable;
 extern const codec_vtable codec_limitnet_nosal_vtable;
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential pkg-config
-  zlib1g-dev libjpeg62-turbo-dev libpng-dev
+  zlib1g-dev libjpeg62-turbo-dev libpng-dev libopenjp2-7-dev libwebp-dev
   libcjson-dev libcmocka-dev
   libopenblas-dev
   # ns-3 for the optional ns3_* channels; ns3-core.pc links libgsl.so by path
