@@ -17,6 +17,7 @@ CFLAGS  := -std=c11 -D_DEFAULT_SOURCE $(OPT) -g -Wall -Wextra -Werror -pthread \
            -I. $(shell pkg-config --cflags openblas libcjson 2>/dev/null) $(SAN)
 LDFLAGS := -pthread $(SAN)
 LDLIBS  := -lcjson -ljpeg -lpng -lz \
+           $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap) \
            $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm
 
 # Modules in link order: each may use only those after it.

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential pkg-config
   zlib1g-dev libjpeg62-turbo-dev libpng-dev
-  libcjson-dev libcmocka-dev
+  libcjson-dev libcmocka-dev libpcap-dev
   libopenblas-dev
   gnuplot-nox
   dataset-fashion-mnist

@@ -7,5 +7,6 @@
 #define SIM_CLI_H
 
 int sim_cmd_train(int argc, char **argv);
+int sim_cmd_capture(int argc, char **argv);
 
 #endif

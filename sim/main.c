@@ -25,6 +25,9 @@ static void usage(FILE *f)
         "        check a scenario and list its codec settings; writes nothing\n"
         "  train MODEL --config FILE [--resume] [--stop-after N]\n"
         "        train a model (see models/README.md)\n"
+        "  capture --kind generic|loratap|semtech -o FILE.pcap [options] [KEY=VALUE ...]\n"
+        "        write an example capture for the trace channel from a channel model\n"
+        "        (limitnet capture --help)\n"
         "  version\n");
 }
 
@@ -146,6 +149,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "train") == 0)
         return sim_cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "capture") == 0)
+        return sim_cmd_capture(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("limitnet %s\n", SIM_VERSION);
         return 0;
