@@ -311,6 +311,11 @@ static int parse(util_params *p, trace_cfg *c, trace_read_cfg *r,
         util_params_num(p, "delay", 0, 0, 1e6, &c->delay, err) ||
         util_params_int(p, "max_gap", 1000, 1, 1000000000, &r->max_gap, err))
         return -1;
+    if (!r->file || !r->file[0])
+        return util_errf(err, "file: missing (expected the capture's path)");
+    if (!kind)
+        return util_errf(err, "kind: missing (expected \"generic\", "
+                         "\"loratap\" or \"semtech\")");
     for (c->kind = 0; strcmp(kinds[c->kind], kind) != 0; c->kind++)
         ;
     return c->kind == 0 ? parse_generic(p, c, r, err)
@@ -501,6 +506,8 @@ static int load(trace_cfg *c, const trace_read_cfg *r, uint32_t *biggest,
     else
         rc = chan_trace_read_semtech(p, r->port, preamble, &f, err);
     pcap_close(p);
+    if (rc == 0 && f.n == 0)
+        rc = util_errf(err, "the capture holds no %s frames", kinds[c->kind]);
     if (rc == 0 && c->kind != 0 && r->fcnt)
         rc = pick_device(&f, r, err);
     *biggest = 0;

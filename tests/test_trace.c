@@ -1,0 +1,786 @@
+/* Trace replay: captures of each kind written from the link model at test
+ * time and replayed (what the model decided is what replay reproduces),
+ * LoRa time on air worked by hand, and truncated, garbage and unsupported
+ * captures, each a clear error naming the file. */
+#include "tests/testutil.h"
+
+#include <math.h>
+
+#include "channels/chan.h"
+#include "channels/trace.h"
+#include "channels/trace_impl.h"
+
+#define assert_near(a, b, eps)                                              \
+    do {                                                                    \
+        double a_ = (a), b_ = (b), e_ = (eps);                              \
+        if (!(fabs(a_ - b_) <= e_))                                         \
+            fail_msg("%s = %.17g, expected %.17g +- %g", #a, a_, b_, e_);   \
+    } while (0)
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    tu_tempdir(f->dir);
+    snprintf(f->path, sizeof f->path, "%s/cap.pcap", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    tu_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+static void setn(util_params *p, const char *key, double v)
+{
+    assert_int_equal(util_params_set_num(p, key, v, NULL), 0);
+}
+
+static void sets(util_params *p, const char *key, const char *v)
+{
+    assert_int_equal(util_params_set_str(p, key, v, NULL), 0);
+}
+
+static void setb(util_params *p, const char *key, int v)
+{
+    assert_int_equal(util_params_set_bool(p, key, v, NULL), 0);
+}
+
+/* The quickstart-like link with bursty loss; duty is the duty cycle. */
+static chan *make_link(double duty)
+{
+    util_params p;
+    util_params_init(&p);
+    setn(&p, "duty_cycle", duty);
+    sets(&p, "loss.model", "gilbert_elliott");
+    setn(&p, "loss.p_gb", 0.1);
+    setn(&p, "loss.p_bg", 0.3);
+    setn(&p, "loss.loss_bad", 0.8);
+    setn(&p, "loss.loss_good", 0.05);
+    chan *c = NULL;
+    util_err err = {{0}};
+    if (chan_create("link", &p, &c, &err))
+        fail_msg("link: %s", err.msg);
+    return c;
+}
+
+static chan *make_trace(util_params *p)
+{
+    chan *c = NULL;
+    util_err err = {{0}};
+    if (chan_create("trace", p, &c, &err))
+        fail_msg("trace: %s", err.msg);
+    return c;
+}
+
+/* The replay keys for a capture written by chan_capture_write. */
+static util_params replay_params(const char *path, const char *kind,
+                                 double airtime)
+{
+    util_params p;
+    util_params_init(&p);
+    sets(&p, "file", path);
+    sets(&p, "kind", kind);
+    if (strcmp(kind, "generic") == 0) {
+        setn(&p, "seq_offset", 0);
+        setn(&p, "seq_bytes", 4);
+        setn(&p, "flag_offset", 4);
+        setn(&p, "header", 5);
+        setn(&p, "airtime", airtime);
+    }
+    return p;
+}
+
+/* Creation must fail with a message containing both parts. */
+static void expect_error(util_params *p, const char *a, const char *b)
+{
+    chan *c = NULL;
+    util_err err = {{0}};
+    assert_int_equal(chan_create("trace", p, &c, &err), -1);
+    assert_null(c);
+    if (!strstr(err.msg, a) || (b && !strstr(err.msg, b)))
+        fail_msg("expected an error with \"%s\" and \"%s\", got \"%s\"", a,
+                 b ? b : "", err.msg);
+}
+
+static chan_arrival *transmit(const chan *c, size_t n, uint64_t seed)
+{
+    size_t *len = calloc(n, sizeof *len);
+    chan_arrival *a = calloc(n, sizeof *a);
+    assert_non_null(len);
+    assert_non_null(a);
+    for (size_t i = 0; i < n; i++)
+        len[i] = 10;
+    util_rng rng;
+    util_rng_seed(&rng, seed);
+    util_err err = {{0}};
+    assert_int_equal(chan_transmit(c, len, n, &rng, a, NULL, &err), 0);
+    free(len);
+    return a;
+}
+
+/* ---- LoRa pieces -------------------------------------------------------------- */
+
+/* Semtech's formula, by hand (explicit header, CRC on, preamble 8):
+ * Tsym = 2^SF / BW; preamble (8 + 4.25) Tsym; payload symbols
+ * 8 + max(ceil((8 PL - 4 SF + 28 + 16) / (4 (SF - 2 DE))) (CR + 4), 0). */
+static void test_lora_airtime(void **state)
+{
+    (void)state;
+    /* SF7/125: Tsym 1.024 ms; 20 B: ceil(176/28) = 7 -> 8 + 35 = 43;
+     * (12.25 + 43) * 1.024 = 56.576 ms. */
+    assert_near(chan_trace_lora_airtime(7, 125e3, 1, 20, 8), 0.056576, 1e-12);
+    /* SF9/125, 64 B: Tsym 4.096 ms; ceil(520/36) = 15 -> 8 + 75 = 83;
+     * 95.25 * 4.096 = 390.144 ms. */
+    assert_near(chan_trace_lora_airtime(9, 125e3, 1, 64, 8), 0.390144, 1e-12);
+    /* SF12/125, 64 B, LDRO on (Tsym 32.768 ms): ceil(508/40) = 13 -> 73;
+     * 85.25 * 32.768 = 2793.472 ms. */
+    assert_near(chan_trace_lora_airtime(12, 125e3, 1, 64, 8), 2.793472, 1e-12);
+    /* SF7/250, 4/8, 10 B: Tsym 0.512 ms; ceil(96/28) = 4 -> 8 + 32 = 40;
+     * 52.25 * 0.512 = 26.752 ms. */
+    assert_near(chan_trace_lora_airtime(7, 250e3, 4, 10, 8), 0.026752, 1e-12);
+}
+
+static void test_lorawan_header(void **state)
+{
+    (void)state;
+    uint8_t up[13] = {0x40, 0xDA, 0x1B, 0x01, 0x26, 0, 0x34, 0x12, 1};
+    uint32_t dev;
+    uint16_t fcnt;
+    assert_int_equal(chan_trace_lorawan_uplink(up, sizeof up, &dev, &fcnt), 1);
+    assert_int_equal(dev, 0x26011BDA);
+    assert_int_equal(fcnt, 0x1234);
+    up[0] = 0x60;   /* unconfirmed downlink */
+    assert_int_equal(chan_trace_lorawan_uplink(up, sizeof up, &dev, &fcnt), 0);
+    up[0] = 0x80;   /* confirmed uplink */
+    assert_int_equal(chan_trace_lorawan_uplink(up, 11, &dev, &fcnt), 0);
+    assert_int_equal(chan_trace_lorawan_uplink(up, 12, &dev, &fcnt), 1);
+}
+
+/* ---- round trips -------------------------------------------------------------- */
+
+/* Whether packet i's frame is in the capture and keeps its sequence
+ * number: delivered, or marked and the kind keeps marked frames' numbers
+ * (generic's flag does; a bad CRC does not). */
+static int kept_numbered(const chan_arrival *a, const int *marked, size_t i,
+                         int generic)
+{
+    return a[i].arrived || (generic && marked[i]);
+}
+
+/* Writes a capture of kind from the link and replays it from its first
+ * opportunity: every packet between the first and the last numbered frame
+ * must come back with the model's fate, and those in the capture with the
+ * model's start times. */
+static void roundtrip(const char *path, const char *kind, const char *lost_as,
+                      uint32_t fcnt0, uint32_t tmst0, double duty,
+                      size_t packets)
+{
+    int generic = strcmp(kind, "generic") == 0;
+    chan *link = make_link(duty);
+    chan_capture_opts o;
+    chan_capture_defaults(&o);
+    o.kind = kind;
+    o.lost_as = lost_as;
+    o.packets = packets;
+    o.len = 51;
+    o.fcnt0 = fcnt0;
+    o.tmst0 = tmst0;
+    chan_arrival *a = calloc(packets, sizeof *a);
+    int *marked = calloc(packets, sizeof *marked);
+    assert_non_null(a);
+    assert_non_null(marked);
+    util_rng rng;
+    util_rng_seed(&rng, 7);
+    util_err err = {{0}};
+    chan_capture_info info;
+    if (chan_capture_write(link, &o, path, &rng, a, &info, &err))
+        fail_msg("capture: %s", err.msg);
+    size_t lost = 0;
+    for (size_t i = 0; i < packets; i++) {
+        if (a[i].arrived)
+            continue;
+        int mark = !strcmp(lost_as, "mark") ||
+                   (!strcmp(lost_as, "mixed") && lost % 2 == 0);
+        marked[i] = mark;
+        lost++;
+    }
+    /* The model must have lost some, or the test shows nothing. */
+    assert_true(lost >= 5);
+    assert_int_equal(info.lost, lost);
+    assert_int_equal(info.frames, packets - lost + info.marked);
+
+    size_t first = 0, last = packets - 1;
+    while (!kept_numbered(a, marked, first, generic))
+        first++;
+    while (!kept_numbered(a, marked, last, generic))
+        last--;
+    size_t n = last - first + 1;
+
+    util_params p = replay_params(path, kind, info.airtime);
+    setn(&p, "start", 0);
+    setb(&p, "wrap", 0);
+    chan *tr = make_trace(&p);
+    assert_int_equal(chan_payload(tr), 51);
+    chan_arrival *r = transmit(tr, n + 2, 1);
+    double t0 = a[first].t_start;
+    double toa = generic ? info.airtime
+               : chan_trace_lora_airtime(7, 125e3, 1, 64, 8);
+    /* pcap keeps ns; tmst keeps µs, rounded at both ends. */
+    double eps = strcmp(kind, "semtech") == 0 ? 2e-6 : 2e-9;
+    for (size_t i = 0; i < n; i++) {
+        const chan_arrival *m = &a[first + i];
+        if (r[i].arrived != m->arrived)
+            fail_msg("%s: packet %zu: replay says %s, the model %s", kind,
+                     first + i, r[i].arrived ? "arrived" : "lost",
+                     m->arrived ? "arrived" : "lost");
+        assert_int_equal(r[i].attempts, 1);
+        if (m->arrived || marked[first + i]) {
+            assert_near(r[i].t_start, m->t_start - t0, eps);
+        } else {
+            /* Omitted: placed between its neighbours. */
+            assert_true(r[i].t_start > r[i - 1].t_start);
+            assert_true(r[i].t_start < a[last].t_start - t0);
+        }
+        if (m->arrived)
+            assert_near(r[i].t_arrive, m->t_start - t0 + toa, eps);
+        else
+            assert_true(isinf(r[i].t_arrive));
+    }
+    /* Past the end without wrap: lost and never sent. */
+    assert_int_equal(r[n].arrived, 0);
+    assert_int_equal(r[n + 1].attempts, 0);
+    assert_true(isinf(r[n + 1].t_start));
+    free(r);
+    chan_destroy(tr);
+    chan_destroy(link);
+    free(a);
+    free(marked);
+}
+
+static void test_roundtrip_generic(void **state)
+{
+    fixture *f = *state;
+    roundtrip(f->path, "generic", "omit", 0, 0, 0.01, 120);
+    roundtrip(f->path, "generic", "mark", 0, 0, 0.01, 120);
+    roundtrip(f->path, "generic", "mixed", 0, 0, 0.01, 120);
+}
+
+static void test_roundtrip_loratap(void **state)
+{
+    fixture *f = *state;
+    roundtrip(f->path, "loratap", "omit", 0, 0, 0.01, 120);
+    /* FCnt runs through its 16-bit wrap. */
+    roundtrip(f->path, "loratap", "omit", 65500, 0, 0.01, 120);
+}
+
+static void test_roundtrip_semtech(void **state)
+{
+    fixture *f = *state;
+    roundtrip(f->path, "semtech", "omit", 0, 0, 0.01, 120);
+    /* tmst and FCnt wrap mid-capture; bad-CRC frames fill FCnt gaps. */
+    roundtrip(f->path, "semtech", "mixed", 65530, 4294000000u, 0.01, 120);
+    roundtrip(f->path, "semtech", "mark", 65530, 4294000000u, 0.01, 120);
+    /* Frames a day apart: tmst wraps many times between two frames; the
+     * pcap clock counts the wraps. */
+    roundtrip(f->path, "semtech", "omit", 0, 123456789, 1e-6, 40);
+}
+
+/* Without FCnt, LoRaTap frames are all delivered and Semtech's losses are
+ * the bad-CRC frames only. */
+static void test_no_fcnt(void **state)
+{
+    fixture *f = *state;
+    chan *link = make_link(0.01);
+    chan_capture_opts o;
+    chan_capture_defaults(&o);
+    o.kind = "semtech";
+    o.lost_as = "mixed";
+    o.packets = 100;
+    o.len = 20;
+    util_rng rng;
+    util_rng_seed(&rng, 3);
+    chan_capture_info info;
+    util_err err = {{0}};
+    assert_int_equal(chan_capture_write(link, &o, f->path, &rng, NULL, &info,
+                                        &err), 0);
+    util_params p = replay_params(f->path, "semtech", 0);
+    setb(&p, "fcnt", 0);
+    setn(&p, "start", 0);
+    setb(&p, "wrap", 0);
+    chan *tr = make_trace(&p);
+    chan_arrival *r = transmit(tr, info.frames, 1);
+    size_t lost = 0;
+    for (size_t i = 0; i < info.frames; i++)
+        lost += !r[i].arrived;
+    assert_true(info.marked > 0);
+    assert_int_equal(lost, info.marked);
+    free(r);
+    chan_destroy(tr);
+    chan_destroy(link);
+}
+
+/* Wrapping repeats the trace one period later; a random start is drawn
+ * from the generator: same seed, same part of the trace. */
+static void test_wrap_and_random_start(void **state)
+{
+    fixture *f = *state;
+    chan *link = make_link(0.01);
+    chan_capture_opts o;
+    chan_capture_defaults(&o);
+    o.packets = 50;
+    util_rng rng;
+    util_rng_seed(&rng, 5);
+    chan_capture_info info;
+    util_err err = {{0}};
+    o.len = 51;
+    assert_int_equal(chan_capture_write(link, &o, f->path, &rng, NULL, &info,
+                                        &err), 0);
+    util_params p = replay_params(f->path, "generic", info.airtime);
+    setn(&p, "start", 0);
+    chan *tr = make_trace(&p);
+    size_t n = 50;   /* opportunities: every sequence number 0..49 */
+    assert_non_null(strstr(chan_label(tr), "-n50-"));
+    chan_arrival *r = transmit(tr, 3 * n, 1);
+    double period = (r[n - 1].t_start - r[0].t_start) * (double)n /
+                    (double)(n - 1);
+    for (size_t i = 0; i < 2 * n; i++) {
+        assert_int_equal(r[i + n].arrived, r[i].arrived);
+        assert_near(r[i + n].t_start - r[i].t_start, period, 1e-6);
+    }
+    free(r);
+    chan_destroy(tr);
+
+    p = replay_params(f->path, "generic", info.airtime);
+    tr = make_trace(&p);
+    chan_arrival *a = transmit(tr, 10, 42), *b = transmit(tr, 10, 42);
+    for (size_t i = 0; i < 10; i++) {
+        assert_int_equal(a[i].arrived, b[i].arrived);
+        assert_true(a[i].t_start == b[i].t_start);
+    }
+    assert_true(a[0].t_start == 0);
+    /* Different seeds start at different places: the gaps between the
+     * first two packets differ between some of 20 seeds. */
+    int differ = 0;
+    for (uint64_t s = 0; s < 20; s++) {
+        chan_arrival *c = transmit(tr, 10, s);
+        differ |= fabs(c[1].t_start - a[1].t_start) > 1e-9;
+        free(c);
+    }
+    assert_true(differ);
+    free(a);
+    free(b);
+    chan_destroy(tr);
+    chan_destroy(link);
+}
+
+/* ---- several devices ------------------------------------------------------------- */
+
+/* Copies every frame of the captures src[0..n-1] into dst, one file after
+ * the other (the trace sorts by time). */
+static void merge(const char *dst, const char *const *src, size_t n)
+{
+    char eb[PCAP_ERRBUF_SIZE];
+    pcap_t *in = pcap_open_offline_with_tstamp_precision(
+        src[0], PCAP_TSTAMP_PRECISION_NANO, eb);
+    assert_non_null(in);
+    pcap_dumper_t *d = pcap_dump_open(in, dst);
+    assert_non_null(d);
+    for (size_t k = 0; k < n; k++) {
+        pcap_t *p = k ? pcap_open_offline_with_tstamp_precision(
+                            src[k], PCAP_TSTAMP_PRECISION_NANO, eb) : in;
+        assert_non_null(p);
+        struct pcap_pkthdr *h;
+        const u_char *data;
+        while (pcap_next_ex(p, &h, &data) == 1)
+            pcap_dump((u_char *)d, h, data);
+        if (k)
+            pcap_close(p);
+    }
+    pcap_dump_close(d);
+    pcap_close(in);
+}
+
+static void test_devices(void **state)
+{
+    fixture *f = *state;
+    char a[160], b[160];
+    snprintf(a, sizeof a, "%s/a.pcap", f->dir);
+    snprintf(b, sizeof b, "%s/b.pcap", f->dir);
+    chan *link = make_link(0.01);
+    chan_capture_opts o;
+    chan_capture_defaults(&o);
+    o.kind = "semtech";
+    o.packets = 60;
+    o.len = 20;
+    util_rng rng;
+    util_rng_seed(&rng, 11);
+    chan_capture_info ia, ib;
+    util_err err = {{0}};
+    assert_int_equal(chan_capture_write(link, &o, a, &rng, NULL, &ia, &err), 0);
+    o.devaddr = 0x01020304;
+    o.tmst0 = 777;
+    o.packets = 30;
+    assert_int_equal(chan_capture_write(link, &o, b, &rng, NULL, &ib, &err), 0);
+    const char *both[] = {a, b};
+    merge(f->path, both, 2);
+
+    util_params p = replay_params(f->path, "semtech", 0);
+    expect_error(&p, "more than one device", f->path);
+
+    /* devaddr picks one: the same opportunities as its own capture. */
+    for (int k = 0; k < 2; k++) {
+        p = replay_params(f->path, "semtech", 0);
+        sets(&p, "devaddr", k ? "01020304" : "26011BDA");
+        chan *merged = make_trace(&p);
+        util_params q = replay_params(k ? b : a, "semtech", 0);
+        chan *alone = make_trace(&q);
+        assert_string_equal(strstr(chan_label(merged), "-n"),
+                            strstr(chan_label(alone), "-n"));
+        chan_destroy(merged);
+        chan_destroy(alone);
+    }
+    p = replay_params(f->path, "semtech", 0);
+    sets(&p, "devaddr", "0BADCAFE");
+    expect_error(&p, "no LoRaWAN data uplink from devaddr 0BADCAFE", NULL);
+    p = replay_params(f->path, "semtech", 0);
+    sets(&p, "devaddr", "12345");
+    expect_error(&p, "devaddr: expected 8 hex digits", NULL);
+    chan_destroy(link);
+}
+
+/* ---- bad captures ------------------------------------------------------------------- */
+
+/* A valid capture of kind with a few frames at path; returns its bytes. */
+static char *good_capture(const char *path, const char *kind, size_t *len)
+{
+    chan *link = make_link(0.01);
+    chan_capture_opts o;
+    chan_capture_defaults(&o);
+    o.kind = kind;
+    o.packets = 8;
+    o.len = 20;
+    util_rng rng;
+    util_rng_seed(&rng, 1);
+    util_err err = {{0}};
+    assert_int_equal(chan_capture_write(link, &o, path, &rng, NULL, NULL,
+                                        &err), 0);
+    chan_destroy(link);
+    char *buf = tu_read_file(path, len);
+    assert_non_null(buf);
+    return buf;
+}
+
+static void test_truncated(void **state)
+{
+    fixture *f = *state;
+    static const char *const kinds[] = {"generic", "loratap", "semtech"};
+    for (int k = 0; k < 3; k++) {
+        size_t len;
+        char *buf = good_capture(f->path, kinds[k], &len);
+        /* Inside the file header, inside the first record's header, inside
+         * its data, and one byte short of the end. */
+        size_t cuts[] = {10, 30, 24 + 16 + 3, len - 1};
+        for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+            tu_write_file(f->path, buf, cuts[c]);
+            util_params p = replay_params(f->path, kinds[k], 0);
+            expect_error(&p, f->path, "truncated");
+        }
+        /* Only the file header: no frames at all. */
+        tu_write_file(f->path, buf, 24);
+        util_params p = replay_params(f->path, kinds[k], 0);
+        expect_error(&p, f->path, "the capture holds no");
+        free(buf);
+    }
+}
+
+static void test_garbage(void **state)
+{
+    fixture *f = *state;
+    uint8_t junk[1000];
+    util_rng rng;
+    util_rng_seed(&rng, 99);
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (uint8_t)util_rng_next(&rng);
+    tu_write_file(f->path, junk, sizeof junk);
+    util_params p = replay_params(f->path, "semtech", 0);
+    expect_error(&p, f->path, "cannot read the capture");
+    tu_write_file(f->path, "", 0);
+    p = replay_params(f->path, "loratap", 0);
+    expect_error(&p, f->path, "cannot read the capture");
+    p = replay_params("/nonexistent/x.pcap", "generic", 0);
+    expect_error(&p, "/nonexistent/x.pcap", "cannot read the capture");
+}
+
+static void test_wrong_link_type(void **state)
+{
+    fixture *f = *state;
+    size_t len;
+    free(good_capture(f->path, "generic", &len));
+    util_params p = replay_params(f->path, "loratap", 0);
+    expect_error(&p, f->path, "(147); kind \"loratap\" reads LORATAP (270)");
+    p = replay_params(f->path, "semtech", 0);
+    expect_error(&p, f->path, "(147); kind \"semtech\" reads EN10MB");
+    free(good_capture(f->path, "semtech", &len));
+    p = replay_params(f->path, "loratap", 0);
+    expect_error(&p, f->path, "link type EN10MB (1)");
+}
+
+/* The first record's data starts at 24 + 16. */
+#define REC0 40
+
+static void test_bad_loratap(void **state)
+{
+    fixture *f = *state;
+    size_t len;
+    char *buf = good_capture(f->path, "loratap", &len);
+    static const struct {
+        size_t at;
+        uint8_t v;
+        const char *msg;
+    } cases[] = {
+        {0, 1, "frame 1: LoRaTap version 1"},
+        {3, 20, "frame 1: LoRaTap header length 20"},
+        {8, 3, "frame 1: LoRaTap bandwidth 3"},
+        {9, 13, "frame 1: LoRaTap SF 13"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char *bad = malloc(len);
+        memcpy(bad, buf, len);
+        bad[REC0 + cases[c].at] = (char)cases[c].v;
+        tu_write_file(f->path, bad, len);
+        free(bad);
+        util_params p = replay_params(f->path, "loratap", 0);
+        expect_error(&p, f->path, cases[c].msg);
+    }
+    free(buf);
+}
+
+/* Writes one Ethernet/IPv4/UDP frame to port 1700 per datagram. */
+static void semtech_capture(const char *path, const char *const *dgram,
+                            const size_t *dlen, size_t n)
+{
+    pcap_t *pd = pcap_open_dead(DLT_EN10MB, 65535);
+    pcap_dumper_t *d = pcap_dump_open(pd, path);
+    assert_non_null(d);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t fr[2048] = {0};
+        size_t ip = 20 + 8 + dlen[i];
+        fr[12] = 0x08;
+        fr[14] = 0x45;
+        fr[16] = (uint8_t)(ip >> 8);
+        fr[17] = (uint8_t)ip;
+        fr[23] = 17;
+        fr[36] = 1700 >> 8;
+        fr[37] = 1700 & 255;
+        fr[38] = (uint8_t)((8 + dlen[i]) >> 8);
+        fr[39] = (uint8_t)(8 + dlen[i]);
+        memcpy(fr + 42, dgram[i], dlen[i]);
+        struct pcap_pkthdr h = {.caplen = (bpf_u_int32)(14 + ip),
+                                .len = (bpf_u_int32)(14 + ip)};
+        h.ts.tv_sec = 1000 + (time_t)i;
+        pcap_dump((u_char *)d, &h, fr);
+    }
+    pcap_dump_close(d);
+    pcap_close(pd);
+}
+
+/* A PUSH_DATA header (version 2) followed by json. */
+static size_t push(char *out, const char *json, int version)
+{
+    static const char hdr[12] = {2, 0x12, 0x34, 0, 1, 2, 3, 4, 5, 6, 7, 8};
+    memcpy(out, hdr, 12);
+    out[0] = (char)version;
+    strcpy(out + 12, json);
+    return 12 + strlen(json);
+}
+
+/* "QNobASYAAQAB..." is a 13-byte LoRaWAN uplink from 26011BDA, FCnt 1. */
+#define GOOD_RXPK(tmst) "{\"tmst\":" #tmst ",\"stat\":1,\"modu\":\"LORA\"," \
+    "\"datr\":\"SF7BW125\",\"codr\":\"4/5\",\"rssi\":-90,\"lsnr\":7.5," \
+    "\"size\":13,\"data\":\"QNobASYAAQABAAAAAA==\"}"
+
+static void test_bad_semtech(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *json;
+        int version;
+        const char *msg;
+    } cases[] = {
+        {"{\"rxpk\":[{\"tmst\":12", 2, "frame 2: PUSH_DATA payload is not a JSON object"},
+        {"[1,2]", 2, "frame 2: PUSH_DATA payload is not a JSON object"},
+        {"{\"rxpk\":{}}", 2, "frame 2: rxpk: expected a list"},
+        {"{\"rxpk\":[7]}", 2, "frame 2: rxpk[0]: expected an object"},
+        {"{\"rxpk\":[{\"modu\":\"LORA\"}]}", 2, "frame 2: rxpk[0].tmst: missing"},
+        {"{\"rxpk\":[{\"modu\":\"LORA\",\"tmst\":\"x\"}]}", 2,
+         "rxpk[0].tmst: expected a number"},
+        {"{\"rxpk\":[{\"modu\":\"LORA\",\"tmst\":-5,\"datr\":\"SF7BW125\","
+         "\"codr\":\"4/5\",\"size\":13,\"stat\":1,\"data\":\"QNobASYAAQABAAAAAA==\"}]}",
+         2, "rxpk[0].tmst: expected an integer"},
+        {"{\"rxpk\":[{\"modu\":\"LORA\",\"tmst\":5,\"datr\":\"SF99BW125\","
+         "\"codr\":\"4/5\",\"size\":13,\"stat\":1,\"data\":\"QNobASYAAQABAAAAAA==\"}]}",
+         2, "rxpk[0].datr"},
+        {"{\"rxpk\":[{\"modu\":\"LORA\",\"tmst\":5,\"datr\":\"SF7BW125\","
+         "\"codr\":\"4/9\",\"size\":13,\"stat\":1,\"data\":\"QNobASYAAQABAAAAAA==\"}]}",
+         2, "rxpk[0].codr"},
+        {"{\"rxpk\":[{\"modu\":\"LORA\",\"tmst\":5,\"datr\":\"SF7BW125\","
+         "\"codr\":\"4/5\",\"size\":14,\"stat\":1,\"data\":\"QNobASYAAQABAAAAAA==\"}]}",
+         2, "rxpk[0].size: 14, but data holds 13 bytes"},
+        {"{\"rxpk\":[{\"modu\":\"LORA\",\"tmst\":5,\"datr\":\"SF7BW125\","
+         "\"codr\":\"4/5\",\"size\":13,\"stat\":1,\"data\":\"@@@@\"}]}",
+         2, "rxpk[0].data: not base64"},
+        {"{\"rxpk\":[{\"modu\":\"LORA\",\"tmst\":5,\"datr\":\"SF7BW125\","
+         "\"codr\":\"4/5\",\"size\":13,\"stat\":3,\"data\":\"QNobASYAAQABAAAAAA==\"}]}",
+         2, "rxpk[0].stat"},
+        {"{\"rxpk\":[{\"modu\":\"LORA\",\"tmst\":5,\"datr\":\"SF7BW125\","
+         "\"codr\":\"4/5\",\"size\":13,\"stat\":1,\"rssi\":\"loud\","
+         "\"data\":\"QNobASYAAQABAAAAAA==\"}]}", 2, "rxpk[0].rssi"},
+        {"{\"rxpk\":[]}", 7, "frame 2: PUSH_DATA protocol version 7"},
+    };
+    char good[512], bad[512];
+    size_t glen = push(good, "{\"rxpk\":[" GOOD_RXPK(100) "]}", 2);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t blen = push(bad, cases[c].json, cases[c].version);
+        const char *d[] = {good, bad};
+        size_t l[] = {glen, blen};
+        semtech_capture(f->path, d, l, 2);
+        util_params p = replay_params(f->path, "semtech", 0);
+        expect_error(&p, f->path, cases[c].msg);
+    }
+    /* A datagram cut short of its 12-byte header. */
+    const char *d[] = {good, good};
+    size_t l[] = {glen, 9};
+    semtech_capture(f->path, d, l, 2);
+    util_params p = replay_params(f->path, "semtech", 0);
+    expect_error(&p, f->path, "frame 2: PUSH_DATA of 9 bytes");
+    /* One frame is not a trace. */
+    semtech_capture(f->path, d, l, 1);
+    p = replay_params(f->path, "semtech", 0);
+    expect_error(&p, f->path, "1 delivery opportunity");
+    /* Non-PUSH_DATA datagrams and FSK packets are skipped. */
+    char pull[12] = {2, 0, 1, 2};
+    char fsk[512], second[512];
+    size_t flen = push(fsk, "{\"rxpk\":[{\"modu\":\"FSK\",\"tmst\":1}],"
+                       "\"stat\":{\"rxnb\":2}}", 2);
+    size_t slen = push(second, "{\"rxpk\":[{\"tmst\":300100,\"stat\":1,"
+                       "\"modu\":\"LORA\",\"datr\":\"SF7BW125\",\"codr\":"
+                       "\"4/5\",\"size\":13,\"data\":\"QNobASYAAgABAAAAAA==\""
+                       "}]}", 2);
+    const char *mix[] = {good, pull, fsk, second};
+    size_t ml[] = {glen, sizeof pull, flen, slen};
+    semtech_capture(f->path, mix, ml, 4);
+    p = replay_params(f->path, "semtech", 0);
+    setn(&p, "start", 0);
+    setn(&p, "payload", 10);
+    chan *tr = make_trace(&p);
+    assert_non_null(strstr(chan_label(tr), "-n2-p10"));
+    chan_arrival *r = transmit(tr, 2, 1);
+    assert_true(r[0].arrived && r[1].arrived);
+    assert_near(r[1].t_start, 0.3, 1e-9);
+    assert_near(r[0].t_arrive, chan_trace_lora_airtime(7, 125e3, 1, 13, 8),
+                1e-9);
+    free(r);
+    chan_destroy(tr);
+}
+
+static void test_bad_generic(void **state)
+{
+    fixture *f = *state;
+    size_t len;
+    free(good_capture(f->path, "generic", &len));
+    util_params p = replay_params(f->path, "generic", 0);
+    setn(&p, "seq_offset", 40);
+    expect_error(&p, f->path, "frame 1: 25 bytes captured, too short for "
+                 "seq_offset 40");
+    p = replay_params(f->path, "generic", 0);
+    setn(&p, "flag_offset", 25);
+    expect_error(&p, f->path, "too short for flag_offset 25");
+    p = replay_params(f->path, "generic", 0);
+    setn(&p, "seq_bytes", 3);
+    expect_error(&p, "seq_bytes: expected 1, 2, 4 or 8", NULL);
+    /* Keys of another kind are unknown. */
+    p = replay_params(f->path, "generic", 0);
+    setb(&p, "fcnt", 0);
+    expect_error(&p, "fcnt: unknown key", NULL);
+    util_params q;
+    util_params_init(&q);
+    sets(&q, "file", f->path);
+    expect_error(&q, "kind", NULL);
+    sets(&q, "kind", "mahimahi");
+    expect_error(&q, "kind", NULL);
+    p = replay_params(f->path, "generic", 0);
+    setn(&p, "start", 8);
+    expect_error(&p, "start: 8 is past the trace's 8 delivery opportunities",
+                 NULL);
+}
+
+/* ---- the runner ---------------------------------------------------------------------- */
+
+/* A scenario whose trace is garbage fails at load, naming the file, and
+ * writes nothing. */
+static void test_scenario_bad_trace(void **state)
+{
+    fixture *f = *state;
+    tu_write_file(f->path, "not a capture", 13);
+    char scen[160], out[160], json[1024], cmd[512], log[4096];
+    snprintf(scen, sizeof scen, "%s/s.json", f->dir);
+    snprintf(out, sizeof out, "%s/out", f->dir);
+    snprintf(json, sizeof json,
+             "{\"dataset\": {\"name\": \"fashion-mnist\", \"count\": 4}, "
+             "\"codecs\": [{\"name\": \"jpeg\"}], \"channel\": {\"model\": "
+             "\"trace\", \"kind\": \"loratap\", \"file\": \"%s\"}, "
+             "\"deadlines\": [1], \"output\": \"%s\"}", f->path, out);
+    tu_write_file(scen, json, strlen(json));
+    snprintf(cmd, sizeof cmd, "%s run %s", LIMITNET_BIN, scen);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 2);
+    if (!strstr(log, "channel.file: ") || !strstr(log, f->path))
+        fail_msg("unexpected message: %s", log);
+    assert_int_equal(access(out, F_OK), -1);
+}
+
+/* The committed example scenarios load (their captures parse). */
+static void test_example_scenarios(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"generic", "loratap", "semtech"};
+    for (int k = 0; k < 3; k++) {
+        char cmd[512], log[4096];
+        snprintf(cmd, sizeof cmd, "cd %s && %s check "
+                 "scenarios/trace_replay-%s.json", SOURCE_DIR, LIMITNET_BIN,
+                 names[k]);
+        if (tu_run(cmd, log, sizeof log) != 0)
+            fail_msg("%s", log);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lora_airtime),
+        cmocka_unit_test(test_lorawan_header),
+        cmocka_unit_test_setup_teardown(test_roundtrip_generic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roundtrip_loratap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roundtrip_semtech, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_fcnt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrap_and_random_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_link_type, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_loratap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_semtech, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_generic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scenario_bad_trace, setup, teardown),
+        cmocka_unit_test(test_example_scenarios),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
