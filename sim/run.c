@@ -402,6 +402,14 @@ static int scenario_fingerprint(const sim_scenario *sc, uint64_t *out,
     h = fnv(h, sc->budgets, sc->nbudgets * sizeof *sc->budgets);
     if (sc->classifier[0] && fnv_file(&h, sc->classifier, err))
         return -1;
+    /* A channel that replays a file (channels/trace.c) decides numbers by
+     * the file's contents, not its name. */
+    for (size_t i = 0; i < sc->chan_params.n; i++) {
+        const util_param *it = &sc->chan_params.items[i];
+        if (it->type == UTIL_PARAM_STR && strcmp(it->key, "file") == 0 &&
+            fnv_file(&h, it->str, err))
+            return -1;
+    }
     *out = h;
     return 0;
 }
