@@ -160,7 +160,11 @@ double chan_trace_time(const struct pcap_pkthdr *h, int64_t base_sec)
 void chan_trace_linktype(int dlt, char *buf, size_t len)
 {
     const char *name = pcap_datalink_val_to_name(dlt);
-    snprintf(buf, len, "%s (%d)", name ? name : "unknown", dlt);
+    /* libpcap has no names for the user link types 147-162. */
+    if (!name && dlt >= 147 && dlt <= 162)
+        snprintf(buf, len, "USER%d (%d)", dlt - 147, dlt);
+    else
+        snprintf(buf, len, "%s (%d)", name ? name : "unknown", dlt);
 }
 
 double chan_trace_lora_airtime(int sf, double bw_hz, int cr, size_t size,

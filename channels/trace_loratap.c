@@ -9,9 +9,9 @@
  *  11  max RSSI u8            12  current RSSI u8  13  SNR i8, quarter dB
  *  14  sync word u8 (0x34 LoRaWAN public)
  *
- * RSSI and SNR are checked for presence only: a captured frame was
- * received, whatever its margin. A sniffer hears every device and the
- * downlinks too, so the frames are filtered later (channels/trace.c).
+ * RSSI and SNR decide nothing: a captured frame was received, whatever its
+ * margin. A sniffer hears every device and the downlinks too, so the
+ * frames are filtered later (channels/trace.c).
  */
 #include "channels/trace_impl.h"
 

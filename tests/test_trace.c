@@ -526,7 +526,7 @@ static void test_wrong_link_type(void **state)
     size_t len;
     free(good_capture(f->path, "generic", &len));
     util_params p = replay_params(f->path, "loratap", 0);
-    expect_error(&p, f->path, "(147); kind \"loratap\" reads LORATAP (270)");
+    expect_error(&p, f->path, "link type USER0 (147); kind \"loratap\" reads LORATAP (270)");
     p = replay_params(f->path, "semtech", 0);
     expect_error(&p, f->path, "(147); kind \"semtech\" reads EN10MB");
     free(good_capture(f->path, "semtech", &len));
@@ -747,6 +747,51 @@ static void test_scenario_bad_trace(void **state)
     assert_int_equal(access(out, F_OK), -1);
 }
 
+static size_t count_cells(const char *out)
+{
+    char cmd[256], log[64];
+    snprintf(cmd, sizeof cmd, "ls %s/cells | wc -l", out);
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    return (size_t)atoi(log);
+}
+
+/* A capture rewritten under the same name is a different channel: the
+ * rerun computes new cells instead of reusing the old ones. */
+static void test_rerun_after_new_capture(void **state)
+{
+    fixture *f = *state;
+    char scen[160], out[160], json[1024], cmd[512], log[4096];
+    snprintf(scen, sizeof scen, "%s/s.json", f->dir);
+    snprintf(out, sizeof out, "%s/out", f->dir);
+    snprintf(json, sizeof json,
+             "{\"dataset\": {\"name\": \"fashion-mnist\", \"count\": 4}, "
+             "\"codecs\": [{\"name\": \"jpeg\"}], \"channel\": {\"model\": "
+             "\"trace\", \"kind\": \"loratap\", \"file\": \"%s\"}, "
+             "\"deadlines\": [10], \"output\": \"%s\"}", f->path, out);
+    tu_write_file(scen, json, strlen(json));
+    snprintf(cmd, sizeof cmd, "%s run --quiet %s", LIMITNET_BIN, scen);
+    for (uint64_t seed = 1; seed <= 2; seed++) {
+        chan *link = make_link(0.01);
+        chan_capture_opts o;
+        chan_capture_defaults(&o);
+        o.kind = "loratap";
+        o.packets = 30;
+        o.len = 51;
+        util_rng rng;
+        util_rng_seed(&rng, seed);
+        util_err err = {{0}};
+        assert_int_equal(chan_capture_write(link, &o, f->path, &rng, NULL,
+                                            NULL, &err), 0);
+        chan_destroy(link);
+        if (tu_run(cmd, log, sizeof log) != 0)
+            fail_msg("%s", log);
+        assert_int_equal(count_cells(out), seed);
+    }
+    /* The same capture again: reused. */
+    assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+    assert_int_equal(count_cells(out), 2);
+}
+
 /* The committed example scenarios load (their captures parse). */
 static void test_example_scenarios(void **state)
 {
@@ -780,6 +825,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_semtech, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_generic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scenario_bad_trace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rerun_after_new_capture, setup, teardown),
         cmocka_unit_test(test_example_scenarios),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
