@@ -231,11 +231,12 @@ static int timestamps(const chan_arrival *a, const chan_capture_opts *o,
     size_t size = CHAN_TRACE_LORAWAN_OVERHEAD + o->len;
     double toa = lora ? chan_trace_lora_airtime(o->sf, o->bw_khz * 1e3, 1,
                                                 size, 8) : air;
-    for (size_t i = 0; i < o->packets; i++) {
+    for (size_t i = 0; i < o->packets; i++)
         if (a[i].attempts != 1)
             return util_errf(err, "packet %zu took %d attempts: the capture "
                              "writer needs a channel without ARQ", i,
                              a[i].attempts);
+    for (size_t i = 0; i < o->packets; i++) {
         ts[i] = a[i].t_start + toa;
         if (lora && i > 0 && a[i].t_start < ts[i - 1])
             return util_errf(err, "frames %zu and %zu overlap on air (SF%d "

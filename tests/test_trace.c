@@ -457,6 +457,48 @@ static void test_devices(void **state)
     chan_destroy(link);
 }
 
+/* A frame captured twice counts once; a sequence step over max_gap is a
+ * discontinuity, not losses. */
+static void test_duplicates_and_max_gap(void **state)
+{
+    fixture *f = *state;
+    char a[160];
+    snprintf(a, sizeof a, "%s/a.pcap", f->dir);
+    chan *link = make_link(0.01);
+    chan_capture_opts o;
+    chan_capture_defaults(&o);
+    o.packets = 80;
+    o.len = 30;
+    util_rng rng;
+    util_rng_seed(&rng, 4);
+    chan_capture_info info;
+    util_err err = {{0}};
+    assert_int_equal(chan_capture_write(link, &o, a, &rng, NULL, &info, &err),
+                     0);
+    assert_true(info.lost >= 3);
+    chan_destroy(link);
+    const char *twice[] = {a, a};
+    merge(f->path, twice, 2);
+
+    util_params p = replay_params(a, "generic", info.airtime);
+    chan *alone = make_trace(&p);
+    p = replay_params(f->path, "generic", info.airtime);
+    chan *merged = make_trace(&p);
+    assert_string_equal(strstr(chan_label(merged), "-n"),
+                        strstr(chan_label(alone), "-n"));
+    chan_destroy(merged);
+    chan_destroy(alone);
+
+    /* max_gap 1: the omitted frames are not inferred. */
+    p = replay_params(a, "generic", info.airtime);
+    setn(&p, "max_gap", 1);
+    chan *tr = make_trace(&p);
+    char want[32];
+    snprintf(want, sizeof want, "-n%zu-", info.frames);
+    assert_non_null(strstr(chan_label(tr), want));
+    chan_destroy(tr);
+}
+
 /* ---- bad captures ------------------------------------------------------------------- */
 
 /* A valid capture of kind with a few frames at path; returns its bytes. */
@@ -565,32 +607,41 @@ static void test_bad_loratap(void **state)
 }
 
 /* Writes one Ethernet/IPv4/UDP frame to port 1700 per datagram. */
-static void semtech_capture(const char *path, const char *const *dgram,
-                            const size_t *dlen, size_t n)
+static void semtech_capture_dlt(const char *path, int dlt,
+                                const char *const *dgram, const size_t *dlen,
+                                size_t n)
 {
-    pcap_t *pd = pcap_open_dead(DLT_EN10MB, 65535);
+    size_t lhl = dlt == DLT_EN10MB ? 14 : dlt == DLT_LINUX_SLL ? 16 : 0;
+    pcap_t *pd = pcap_open_dead(dlt, 65535);
     pcap_dumper_t *d = pcap_dump_open(pd, path);
     assert_non_null(d);
     for (size_t i = 0; i < n; i++) {
-        uint8_t fr[2048] = {0};
-        size_t ip = 20 + 8 + dlen[i];
-        fr[12] = 0x08;
-        fr[14] = 0x45;
-        fr[16] = (uint8_t)(ip >> 8);
-        fr[17] = (uint8_t)ip;
-        fr[23] = 17;
-        fr[36] = 1700 >> 8;
-        fr[37] = 1700 & 255;
-        fr[38] = (uint8_t)((8 + dlen[i]) >> 8);
-        fr[39] = (uint8_t)(8 + dlen[i]);
-        memcpy(fr + 42, dgram[i], dlen[i]);
-        struct pcap_pkthdr h = {.caplen = (bpf_u_int32)(14 + ip),
-                                .len = (bpf_u_int32)(14 + ip)};
+        uint8_t fr[2048] = {0}, *ip = fr + lhl;
+        size_t iplen = 20 + 8 + dlen[i];
+        if (lhl)
+            fr[lhl - 2] = 0x08;   /* EtherType / SLL protocol 0x0800 */
+        ip[0] = 0x45;
+        ip[2] = (uint8_t)(iplen >> 8);
+        ip[3] = (uint8_t)iplen;
+        ip[9] = 17;
+        ip[22] = 1700 >> 8;
+        ip[23] = 1700 & 255;
+        ip[24] = (uint8_t)((8 + dlen[i]) >> 8);
+        ip[25] = (uint8_t)(8 + dlen[i]);
+        memcpy(ip + 28, dgram[i], dlen[i]);
+        struct pcap_pkthdr h = {.caplen = (bpf_u_int32)(lhl + iplen),
+                                .len = (bpf_u_int32)(lhl + iplen)};
         h.ts.tv_sec = 1000 + (time_t)i;
         pcap_dump((u_char *)d, &h, fr);
     }
     pcap_dump_close(d);
     pcap_close(pd);
+}
+
+static void semtech_capture(const char *path, const char *const *dgram,
+                            const size_t *dlen, size_t n)
+{
+    semtech_capture_dlt(path, DLT_EN10MB, dgram, dlen, n);
 }
 
 /* A PUSH_DATA header (version 2) followed by json. */
@@ -666,7 +717,8 @@ static void test_bad_semtech(void **state)
     semtech_capture(f->path, d, l, 1);
     p = replay_params(f->path, "semtech", 0);
     expect_error(&p, f->path, "1 delivery opportunity");
-    /* Non-PUSH_DATA datagrams and FSK packets are skipped. */
+    /* Non-PUSH_DATA datagrams and FSK packets are skipped, whatever the
+     * link layer. */
     char pull[12] = {2, 0, 1, 2};
     char fsk[512], second[512];
     size_t flen = push(fsk, "{\"rxpk\":[{\"modu\":\"FSK\",\"tmst\":1}],"
@@ -677,19 +729,22 @@ static void test_bad_semtech(void **state)
                        "}]}", 2);
     const char *mix[] = {good, pull, fsk, second};
     size_t ml[] = {glen, sizeof pull, flen, slen};
-    semtech_capture(f->path, mix, ml, 4);
-    p = replay_params(f->path, "semtech", 0);
-    setn(&p, "start", 0);
-    setn(&p, "payload", 10);
-    chan *tr = make_trace(&p);
-    assert_non_null(strstr(chan_label(tr), "-n2-p10"));
-    chan_arrival *r = transmit(tr, 2, 1);
-    assert_true(r[0].arrived && r[1].arrived);
-    assert_near(r[1].t_start, 0.3, 1e-9);
-    assert_near(r[0].t_arrive, chan_trace_lora_airtime(7, 125e3, 1, 13, 8),
-                1e-9);
-    free(r);
-    chan_destroy(tr);
+    static const int dlts[] = {DLT_EN10MB, DLT_LINUX_SLL, DLT_RAW};
+    for (size_t k = 0; k < sizeof dlts / sizeof dlts[0]; k++) {
+        semtech_capture_dlt(f->path, dlts[k], mix, ml, 4);
+        p = replay_params(f->path, "semtech", 0);
+        setn(&p, "start", 0);
+        setn(&p, "payload", 10);
+        chan *tr = make_trace(&p);
+        assert_non_null(strstr(chan_label(tr), "-n2-p10"));
+        chan_arrival *r = transmit(tr, 2, 1);
+        assert_true(r[0].arrived && r[1].arrived);
+        assert_near(r[1].t_start, 0.3, 1e-9);
+        assert_near(r[0].t_arrive,
+                    chan_trace_lora_airtime(7, 125e3, 1, 13, 8), 1e-9);
+        free(r);
+        chan_destroy(tr);
+    }
 }
 
 static void test_bad_generic(void **state)
@@ -792,6 +847,79 @@ static void test_rerun_after_new_capture(void **state)
     assert_int_equal(count_cells(out), 2);
 }
 
+/* The commands in scenarios/traces/README.md remake the committed example
+ * captures byte for byte. */
+static void test_example_commands(void **state)
+{
+    fixture *f = *state;
+    char readme[256];
+    snprintf(readme, sizeof readme, "%s/scenarios/traces/README.md",
+             SOURCE_DIR);
+    char *text = tu_read_file(readme, NULL);
+    assert_non_null(text);
+    const char *prefix = "`bin/limitnet capture ";
+    int found = 0;
+    for (char *p = strstr(text, prefix); p; p = strstr(p + 1, prefix)) {
+        char *end = strchr(p + 1, '`');
+        assert_non_null(end);
+        char line[400], name[64], cmd[1400], log[4096];
+        snprintf(line, sizeof line, "%.*s", (int)(end - p - 1), p + 1);
+        char *o = strstr(line, " -o scenarios/traces/");
+        assert_non_null(o);
+        assert_int_equal(sscanf(o, " -o scenarios/traces/%63s", name), 1);
+        char *rest = o + strlen(" -o scenarios/traces/") + strlen(name);
+        snprintf(cmd, sizeof cmd, "cd %s && %s %.*s -o %s/%s%s", SOURCE_DIR,
+                 LIMITNET_BIN, (int)(o - line - strlen("bin/limitnet ")),
+                 line + strlen("bin/limitnet "), f->dir, name, rest);
+        if (tu_run(cmd, log, sizeof log) != 0)
+            fail_msg("%s: %s", cmd, log);
+        snprintf(cmd, sizeof cmd, "cmp %s/%s %s/scenarios/traces/%s", f->dir,
+                 name, SOURCE_DIR, name);
+        if (tu_run(cmd, log, sizeof log) != 0)
+            fail_msg("%s differs from what its command makes: %s", name, log);
+        found++;
+    }
+    free(text);
+    assert_int_equal(found, 3);
+}
+
+/* The capture command's errors: exit status 2 for bad usage, 1 when the
+ * model cannot make the capture; never a file. */
+static void test_capture_errors(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *args;
+        int status;
+        const char *msg;
+    } cases[] = {
+        {"--kind loratap --lost-as mark", 1, "LoRaTap v0 has no CRC field"},
+        {"--kind semtech retries=2 loss.model=independent loss.p=0.5", 1,
+         "without ARQ"},
+        {"--kind loratap --sf 12", 1, "overlap on air"},
+        {"--kind pigeon", 1, "kind: expected"},
+        {"--kind generic --len 52", 1, "len: expected 1 to 51 bytes"},
+        {"--kind generic bitrate=fast", 2, "channel: bitrate"},
+        {"--kind generic --model lora", 2, "unknown channel model"},
+        {"--kind generic --bogus 1", 2, "unknown option --bogus"},
+        {"--kind generic --packets 0", 2, "--packets"},
+        {"--kind generic --devaddr xyz", 2, "--devaddr"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char cmd[512], log[4096];
+        snprintf(cmd, sizeof cmd, "%s capture %s -o %s", LIMITNET_BIN,
+                 cases[c].args, f->path);
+        int st = tu_run(cmd, log, sizeof log);
+        if (st != cases[c].status || !strstr(log, cases[c].msg))
+            fail_msg("%s: exit %d, expected %d with \"%s\": %s", cases[c].args,
+                     st, cases[c].status, cases[c].msg, log);
+        assert_int_equal(access(f->path, F_OK), -1);
+        snprintf(cmd, sizeof cmd, "ls %s | wc -l", f->dir);
+        assert_int_equal(tu_run(cmd, log, sizeof log), 0);
+        assert_int_equal(atoi(log), 0);
+    }
+}
+
 /* The committed example scenarios load (their captures parse). */
 static void test_example_scenarios(void **state)
 {
@@ -818,6 +946,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_fcnt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrap_and_random_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_and_max_gap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_link_type, setup, teardown),
@@ -826,6 +955,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_generic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scenario_bad_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rerun_after_new_capture, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_example_commands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_capture_errors, setup, teardown),
         cmocka_unit_test(test_example_scenarios),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
