@@ -26,15 +26,16 @@
  *               `stat` -1 (bad CRC) is a loss mark and makes the frame's
  *               FCnt untrustworthy.
  *    For both LoRa kinds with `fcnt` on (the default), only LoRaWAN data
- *    uplinks count and the sequence number is the FHDR's 16-bit FCnt; one
- *    device only: `devaddr` picks it, and without it a capture of several
- *    devices is an error.
+ *    uplinks count (joins, downlinks and non-LoRaWAN frames are skipped)
+ *    and the sequence number is the FHDR's 16-bit FCnt; one device only:
+ *    `devaddr` picks it, and without it a capture of several devices is an
+ *    error. With `fcnt` off every LoRa frame counts and has no sequence.
  *
  * 2. Opportunities. Frames are sorted by t (stable). Without a sequence
  *    field every frame is one opportunity, lost if it carries a loss mark.
  *    With one, frames are walked in time order: a sequence number equal to
  *    the previous one is a duplicate and dropped; a step of g (modulo the
- *    field's range) with 1 < g <= `max_gap` means g-1 frames were sent but
+ *    field's range) with 1 <= g <= `max_gap` means g-1 frames were sent but
  *    never captured: they become g-1 lost opportunities, placed at the
  *    times of the frames without a trustworthy sequence number (bad CRC)
  *    captured in between, and the rest spread evenly between the two
@@ -56,6 +57,9 @@
  *    for N opportunities; without wrap those packets are lost and never
  *    sent (attempts 0, t_start infinite). A packet's own length does not
  *    matter: each opportunity carries one packet of up to `payload` bytes.
+ *    Stats: airtime sums the opportunities' time on air; bytes on air
+ *    count each packet plus the framing (13 for the LoRa kinds, `header`
+ *    for generic).
  *
  * Keys (defaults in brackets):
  *
