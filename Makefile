@@ -20,6 +20,7 @@ CFLAGS  := -std=c11 -D_DEFAULT_SOURCE $(OPT) -g -Wall -Wextra -Werror -pthread \
            -I. $(shell pkg-config --cflags openblas libcjson 2>/dev/null) $(SAN)
 LDFLAGS := -pthread $(SAN)
 LDLIBS  := -lcjson -ljpeg -lpng -lz \
+           $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap) \
            $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm
 # The JPEG 2000 and WebP baselines (codec/j2k.c, codec/webp.c).
 CFLAGS  += $(shell pkg-config --cflags libopenjp2 libwebp 2>/dev/null)

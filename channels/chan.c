@@ -22,6 +22,7 @@
 #define CHAN_MODELS(X) \
     X(link) \
     X(ieee802154) \
+    X(trace) \
     CHAN_NS3_MODELS(X)
 
 #define VTABLE_PTR(m) &chan_##m##_vtable,

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential pkg-config
   zlib1g-dev libjpeg62-turbo-dev libpng-dev libopenjp2-7-dev libwebp-dev
-  libcjson-dev libcmocka-dev
+  libcjson-dev libcmocka-dev libpcap-dev
   libopenblas-dev
   # ns-3 for the optional ns3_* channels; ns3-core.pc links libgsl.so by path
   libns3-dev libgsl-dev

@@ -4,7 +4,7 @@
  *   int sim_cmd_compare(int argc, char **argv);   (declared in sim/cli.h)
  *
  * Turns a run's results.csv into accuracy-against-bytes curves, one per
- * codec family (the setting label without its trailing numeric parts:
+ * codec family (the setting label without its numeric parts:
  * jpeg-abbreviated-q30 -> jpeg-abbreviated, limitnet-k0.25 -> limitnet),
  * and compares them at equal bytes, as issue 4 asks:
  *
@@ -59,13 +59,21 @@ typedef struct table {
     size_t n;
 } table;
 
-/* The label without trailing "-token"s that contain a digit. */
+/* The label without its "-token"s that contain a digit (the swept values):
+ * j2k-layer-b153-l3-nohdr -> j2k-layer-nohdr. The first token stays. */
 static void family_of(const char *label, char *out, size_t len)
 {
-    snprintf(out, len, "%s", label);
-    char *dash;
-    while ((dash = strrchr(out, '-')) && dash != out && strpbrk(dash, "0123456789"))
-        *dash = 0;
+    char buf[FAMILY_LEN];
+    snprintf(buf, sizeof buf, "%s", label);
+    size_t at = 0;
+    out[0] = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, "-", &save); tok; tok = strtok_r(NULL, "-", &save)) {
+        if (at && strpbrk(tok, "0123456789"))
+            continue;
+        int n = snprintf(out + at, len - at, "%s%s", at ? "-" : "", tok);
+        at = n > 0 && at + (size_t)n < len ? at + (size_t)n : at;
+    }
 }
 
 static family *find(table *t, const char *name, util_err *err)
@@ -260,6 +268,7 @@ static const family *named(const table *t, const char *name)
 /* ---- output ---------------------------------------------------------------------- */
 
 typedef struct report {
+    const char *out; /* file name stem */
     double from, to, clean;
     double grid[GRID];
     char *md;
@@ -307,8 +316,8 @@ static int write_csv(const char *dir, const table *t, const refs *r,
                                     curve(&t->fam[i], rp->grid[g]));
     }
     len += (size_t)snprintf(buf + len, cap - len, "\n");
-    char path[SIM_PATH_LEN + 32];
-    snprintf(path, sizeof path, "%s/comparison.csv", dir);
+    char path[SIM_PATH_LEN + 96];
+    snprintf(path, sizeof path, "%s/%s.csv", dir, rp->out);
     int rc = sim_write_atomic(path, buf, len, err);
     free(buf);
     return rc;
@@ -375,7 +384,7 @@ static void sal_vs_nosal(report *rp, const table *t)
 
 /* ---- the command ---------------------------------------------------------------------- */
 
-static int compare(const char *dir, double clean, double from,
+static int compare(const char *dir, const char *out, double clean, double from,
                    const char *const *refnames, int nref, util_err *err)
 {
     table t;
@@ -393,7 +402,7 @@ static int compare(const char *dir, double clean, double from,
     }
     if (!rc && r.n == 0)
         rc = util_errf(err, "%s: none of the reference families is present", path);
-    report rp = {from, 0, clean, {0}, NULL, 0, 0};
+    report rp = {out, from, 0, clean, {0}, NULL, 0, 0};
     if (!rc) {
         rp.to = grid_end(&r, from, clean);
         if (rp.to <= from)
@@ -409,7 +418,7 @@ static int compare(const char *dir, double clean, double from,
         rc = write_csv(dir, &t, &r, &rp, err);
     }
     if (!rc) {
-        snprintf(path, sizeof path, "%s/comparison.md", dir);
+        snprintf(path, sizeof path, "%s/%s.md", dir, out);
         rc = sim_write_atomic(path, rp.md ? rp.md : "", rp.len, err);
     }
     if (!rc)
@@ -422,12 +431,14 @@ static int compare(const char *dir, double clean, double from,
 
 int sim_cmd_compare(int argc, char **argv)
 {
-    const char *dir = NULL, *refs[MAX_REFS];
+    const char *dir = NULL, *out = "comparison", *refs[MAX_REFS];
     int nref = 0;
     double clean = NAN, from = 16;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--clean") && i + 1 < argc)
             clean = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+            out = argv[++i];
         else if (!strcmp(argv[i], "--from") && i + 1 < argc)
             from = atof(argv[++i]);
         else if (!strcmp(argv[i], "--ref") && i + 1 < argc && nref < MAX_REFS)
@@ -441,7 +452,7 @@ int sim_cmd_compare(int argc, char **argv)
     }
     if (!dir || !(clean > 0 && clean <= 1) || !(from > 0)) {
         fprintf(stderr, "usage: limitnet compare RESULTS_DIR --clean ACC (0..1] "
-                "[--ref FAMILY]... [--from BYTES]\n");
+                "[--ref FAMILY]... [--from BYTES] [--out NAME]\n");
         return 2;
     }
     if (nref == 0) {
@@ -450,7 +461,7 @@ int sim_cmd_compare(int argc, char **argv)
         refs[nref++] = "jpeg-abbreviated";
     }
     util_err err;
-    if (compare(dir, clean, from, refs, nref, &err)) {
+    if (compare(dir, out, clean, from, refs, nref, &err)) {
         fprintf(stderr, "limitnet compare: %s\n", err.msg);
         return 1;
     }

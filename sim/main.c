@@ -28,6 +28,9 @@ static void usage(FILE *f)
         "  compare RESULTS_DIR --clean ACC [--ref FAMILY]... [--from BYTES]\n"
         "        accuracy-against-bytes curves per codec family, compared at\n"
         "        equal bytes; writes comparison.csv and comparison.md\n"
+        "  capture --kind generic|loratap|semtech -o FILE.pcap [options] [KEY=VALUE ...]\n"
+        "        write an example capture for the trace channel from a channel model\n"
+        "        (limitnet capture --help)\n"
         "  version\n");
 }
 
@@ -151,6 +154,8 @@ int main(int argc, char **argv)
         return sim_cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "compare") == 0)
         return sim_cmd_compare(argc - 1, argv + 1);
+    if (strcmp(cmd, "capture") == 0)
+        return sim_cmd_capture(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("limitnet %s\n", SIM_VERSION);
         return 0;
