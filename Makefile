@@ -131,5 +131,8 @@ train-limitnet: $(PROGRAM)
 paper-fmnist: $(PROGRAM)
 	$(PROGRAM) run scenarios/paper/fmnist_bytes.json
 	$(PROGRAM) compare results/paper/fmnist_bytes --clean 0.9393
+	$(PROGRAM) compare results/paper/fmnist_bytes --clean 0.9393 --out comparison-all \
+	  --ref jpeg-baseline --ref jpeg-progressive --ref jpeg-abbreviated \
+	  --ref j2k-layer-nohdr --ref webp-nohdr
 	scripts/plot-compare.sh results/paper/fmnist_bytes
 	$(PROGRAM) run scenarios/paper/fmnist_sideinfo.json
