@@ -13,7 +13,8 @@
  * "<name>"), its extern in chan_impl.h, and one X(name) here. The X-macro
  * gives both the vtable array and chan_names() from that one line. */
 #define CHAN_MODELS(X) \
-    X(link)
+    X(link) \
+    X(lora)
 
 #define VTABLE_PTR(m) &chan_##m##_vtable,
 #define MODEL_NAME(m) #m,

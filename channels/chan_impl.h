@@ -18,5 +18,6 @@ typedef struct chan_vtable {
 } chan_vtable;
 
 extern const chan_vtable chan_link_vtable;
+extern const chan_vtable chan_lora_vtable;
 
 #endif
