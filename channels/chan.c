@@ -14,7 +14,9 @@
  * gives both the vtable array and chan_names() from that one line. */
 #define CHAN_MODELS(X) \
     X(link) \
-    X(lora)
+    X(lora) \
+    X(sigfox) \
+    X(nbiot)
 
 #define VTABLE_PTR(m) &chan_##m##_vtable,
 #define MODEL_NAME(m) #m,

@@ -19,5 +19,7 @@ typedef struct chan_vtable {
 
 extern const chan_vtable chan_link_vtable;
 extern const chan_vtable chan_lora_vtable;
+extern const chan_vtable chan_sigfox_vtable;
+extern const chan_vtable chan_nbiot_vtable;
 
 #endif

@@ -98,7 +98,6 @@
 #include "channels/lora_phy.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,19 +399,6 @@ static int parse(util_params *p, lora_cfg *c, util_err *err)
 
 /* ---- label ------------------------------------------------------------------------ */
 
-__attribute__((format(printf, 4, 5)))
-static void append(char *buf, size_t len, size_t *off, const char *fmt, ...)
-{
-    if (*off >= len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + *off, len - *off, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        *off += (size_t)n;
-}
-
 /* "-<tag><value>" when value differs from the default. */
 static void append_num(char *buf, size_t len, size_t *off, const char *tag,
                        double v, double def)
@@ -421,7 +407,7 @@ static void append_num(char *buf, size_t len, size_t *off, const char *tag,
     if (v == def)
         return;
     chan_label_num(v, num, sizeof num);
-    append(buf, len, off, "-%s%s", tag, num);
+    chan_label_append(buf, len, off, "-%s%s", tag, num);
 }
 
 /* What differs from the defaults, so sweeps get distinct labels and the
@@ -429,33 +415,33 @@ static void append_num(char *buf, size_t len, size_t *off, const char *tag,
 static void make_label(const lora_cfg *c, util_params *p, char *buf, size_t len)
 {
     size_t off = 0;
-    append(buf, len, &off, "lora-%s-sf%dbw%g", region_names[c->reg],
+    chan_label_append(buf, len, &off, "lora-%s-sf%dbw%g", region_names[c->reg],
            c->phy.sf, c->phy.bw / 1e3);
     append_num(buf, len, &off, "cr4_", 4 + c->phy.cr, 5);
     append_num(buf, len, &off, "pre", c->phy.preamble, 8);
     if (c->phy.implicit)
-        append(buf, len, &off, "-ih");
+        chan_label_append(buf, len, &off, "-ih");
     if (!c->phy.crc)
-        append(buf, len, &off, "-nocrc");
+        chan_label_append(buf, len, &off, "-nocrc");
     if (c->ldro_forced >= 0)
-        append(buf, len, &off, "-ldro%s", c->ldro_forced ? "on" : "off");
+        chan_label_append(buf, len, &off, "-ldro%s", c->ldro_forced ? "on" : "off");
     if (!c->framing)
-        append(buf, len, &off, "-raw");
+        chan_label_append(buf, len, &off, "-raw");
     append_num(buf, len, &off, "p", (double)c->payload, (double)c->max_payload);
     append_num(buf, len, &off, "dwell", c->dwell,
                c->reg == REGION_US915 ? 0.4 : 0);
     if (c->reg == REGION_EU868 && c->dc != DC_OFF_TIME)
-        append(buf, len, &off, "-dc%s", c->dc == DC_CREDIT ? "credit" : "none");
+        chan_label_append(buf, len, &off, "-dc%s", c->dc == DC_CREDIT ? "credit" : "none");
     if (util_params_has(p, "frequencies")) {
-        append(buf, len, &off, "-f");
+        chan_label_append(buf, len, &off, "-f");
         for (size_t i = 0; i < c->nch; i++) {
             char num[32];
             chan_label_num(c->freq[i], num, sizeof num);
-            append(buf, len, &off, "%s%s", i ? "_" : "", num);
+            chan_label_append(buf, len, &off, "%s%s", i ? "_" : "", num);
         }
     }
     if (c->confirmed)
-        append(buf, len, &off, "-conf%ld", c->retries);
+        chan_label_append(buf, len, &off, "-conf%ld", c->retries);
     append_num(buf, len, &off, "rx", c->rx1_delay, 1);
     append_num(buf, len, &off, "delay", c->delay, 0);
     if (c->budget) {
@@ -470,7 +456,7 @@ static void make_label(const lora_cfg *c, util_params *p, char *buf, size_t len)
     }
     char part[160];
     if (chan_loss_label(&c->loss, part, sizeof part) > 0)
-        append(buf, len, &off, "-%s", part);
+        chan_label_append(buf, len, &off, "-%s", part);
 }
 
 static int lora_create(util_params *params, void **state, size_t *payload,

@@ -59,6 +59,9 @@ made="$dir/quality-vs-bytes.png${has_deadline:+ $dir/quality-vs-deadline.png}"
 
 if [ "$nchan" -gt 1 ] && [ -n "$has_deadline" ]; then
   cols=$(( nchan < 3 ? nchan : 3 )); rows=$(( (nchan + cols - 1) / cols ))
+  # One y range for all panels, so that channels compare at a glance.
+  psnr_range=$(awk -F, 'NR > 1 && $3 == "deadline" { if (lo == "" || $13 < lo) lo = $13; if (hi == "" || $13 > hi) hi = $13 }
+                        END { printf "%g:%g", int(lo) - 1, int(hi) + 2 }' "$csv")
   for fmt in png svg; do
     size="$((480 * cols)),$((380 * rows))"
     if [ $fmt = png ]; then term="pngcairo size $size font ',10'"; else term="svg size $size dynamic font ',10'"; fi
@@ -76,7 +79,7 @@ ycol = acc ? 15 : 13
 yscale = acc ? 100 : 1
 set xlabel "deadline (s)"
 set ylabel (acc ? "top-1 accuracy (%)" : "PSNR (dB)")
-if (acc) { set yrange [0:100] }
+if (acc) { set yrange [0:100] } else { set yrange [$psnr_range] }
 set logscale x
 set multiplot layout $rows,$cols title "$name: " . (acc ? "accuracy" : "PSNR") . " vs deadline, by channel"
 sel(c, h, col) = (strcol(1) eq c && strcol(2) eq h && strcol(3) eq "deadline") ? column(col) : NaN
