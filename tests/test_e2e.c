@@ -313,17 +313,32 @@ static void test_channel_sweep(void **state)
     free(csv2);
     free(sum);
     free(sum2);
-    /* plot.sh draws a panel per channel. */
+    /* plot.sh draws a panel per channel and a panel per codec. */
     char cmd[512], msg[8192], path[256];
     snprintf(cmd, sizeof cmd, "%s/scripts/plot.sh %s/sweep", SOURCE_DIR, dir);
     if (tu_run(cmd, msg, sizeof msg) != 0)
         fail_msg("plot.sh failed: %s", msg);
-    snprintf(path, sizeof path, "%s/sweep/quality-vs-deadline-by-channel.png", dir);
-    size_t len = 0;
-    char *png = tu_read_file(path, &len);
-    assert_non_null(png);
-    assert_true(len > 1000);
-    free(png);
+    const char *plots[] = {"by-channel", "by-codec"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/sweep/quality-vs-deadline-%s.png", dir,
+                 plots[i]);
+        size_t len = 0;
+        char *png = tu_read_file(path, &len);
+        assert_non_null(png);
+        assert_true(len > 1000);
+        free(png);
+    }
+    /* --channels keeps the matching channel settings, --out moves the
+     * plots; a pattern that matches nothing is an error. */
+    snprintf(cmd, sizeof cmd, "%s/scripts/plot.sh %s/sweep --channels '^lora-' "
+             "--out %s/lora && ls %s/lora", SOURCE_DIR, dir, dir, dir);
+    if (tu_run(cmd, msg, sizeof msg) != 0)
+        fail_msg("plot.sh --channels failed: %s", msg);
+    assert_non_null(strstr(msg, "quality-vs-deadline-by-codec.svg"));
+    snprintf(cmd, sizeof cmd, "%s/scripts/plot.sh %s/sweep --channels '^nbiot'",
+             SOURCE_DIR, dir);
+    assert_int_equal(tu_run(cmd, msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "no channel matches"));
     tu_rmtree(dir);
 }
 
