@@ -68,7 +68,8 @@
  * Channel hopping: each attempt picks uniformly (from the stream's
  * generator) among the channels whose sub-band is open at the earliest
  * time any is; so channels in different sub-bands add capacity and
- * channels sharing one do not.
+ * channels sharing one do not. US915 keeps no channel state: without a
+ * duty cycle, which of its channels an attempt uses changes no timing.
  *
  * Class A timing. After an uplink ending at e, RX1 opens at e + rx1_delay
  * and RX2 one second later. Every window is open for 6 symbols

@@ -19,8 +19,8 @@
  *            log-distance path loss with log-normal shadowing; defaults
  *            d0 = 40 m, PL(d0) = 127.41 dB, n = 2.08, sigma = 3.57 dB are
  *            Bor et al., "Do LoRa Low-Power Wide-Area Networks Scale?"
- *            (MSWiM 2016), measured in a built-up area and used as the
- *            defaults of LoRaSim and FLoRa. They are harsh: at 14 dBm the
+ *            (MSWiM 2016), measured in a built-up area and used by
+ *            LoRaSim and FLoRa. They are harsh: at 14 dBm the
  *            mean SNR reaches SF7's limit at about 140 m and SF12's at
  *            about 550 m (125 kHz, NF 6 dB).
  *   N      = -174 + 10 log10(BW) + NF          thermal noise (kTB at 290 K)
@@ -37,6 +37,7 @@
  *            takes PER from 90 % to 10 % over 2.2 dB, the steepness of
  *            published SX127x PER curves; w = 0 is the hard threshold of
  *            LoRaSim and ns-3 lorawan (received iff SNR >= limit).
+ *            The curve ignores the packet length, as those simulators do.
  */
 #ifndef CHANNELS_LORA_PHY_H
 #define CHANNELS_LORA_PHY_H
