@@ -57,13 +57,17 @@
  *
  * Duty cycle, one timer per sub-band:
  *   off_time  after an attempt of airtime a the sub-band is closed for
- *             a * (1/dc - 1) (the per-transmission rule of LoRaSim, ns-3
- *             lorawan and LoRaMac-node up to 4.4);
- *   credit    LoRaMac-node 4.5+: each sub-band holds up to one hour (3600 s)
- *             of time credit, full at t = 0, refilled at one second per
- *             second; an attempt costs a / dc and may start only when the
- *             credit covers it. A fresh device may therefore burst 36 s of
- *             airtime on a 1 % band before it is paced.
+ *             a * (1/dc - 1) from its end (the per-transmission rule of
+ *             LoRaSim, ns-3 lorawan and LoRaMac-node up to 4.4,
+ *             RegionCommonCalcBackOff);
+ *   credit    LoRaMac-node 4.5+ (RegionCommon.c: SetMaxTimeCredits,
+ *             UpdateTimeCredits, RegionCommonUpdateBandTimeOff): each
+ *             sub-band holds up to one hour (3600 s) of time credit, full at
+ *             t = 0, refilled at one second per second; an attempt costs
+ *             a / dc and may start only when the credit covers it; a band
+ *             whose hour cannot cover one attempt is never usable (refused
+ *             here). A fresh device may therefore burst 36 s of airtime on a
+ *             1 % band before it is paced.
  *   none      no duty cycle (what-if runs; not legal in EU868).
  * Channel hopping: each attempt picks uniformly (from the stream's
  * generator) among the channels whose sub-band is open at the earliest
@@ -75,7 +79,8 @@
  * and RX2 one second later. Every window is open for 6 symbols
  * (LoRaMac-node's default minimum) at its data rate; RX1 uses the uplink's,
  * RX2 EU868 DR0 (SF12/125 kHz) or US915 DR8 (SF12/500 kHz) and the uplink's
- * without a region. The device cannot send while its windows are pending:
+ * without a region. (US915's RX1 is really at 500 kHz: the ACK time there
+ * is overstated by tens of ms.) The device cannot send while its windows are pending:
  *   unconfirmed, or a confirmed uplink that was lost:
  *       next attempt >= e + rx1_delay + 1 + RX2 window
  *   confirmed and received: the ACK (an empty 12-byte downlink: MHDR, FHDR,
