@@ -80,7 +80,8 @@
  * (LoRaMac-node's default minimum) at its data rate; RX1 uses the uplink's,
  * RX2 EU868 DR0 (SF12/125 kHz) or US915 DR8 (SF12/500 kHz) and the uplink's
  * without a region. (US915's RX1 is really at 500 kHz: the ACK time there
- * is overstated by tens of ms.) The device cannot send while its windows are pending:
+ * is overstated by tens of ms.) The device cannot send while its windows
+ * are pending:
  *   unconfirmed, or a confirmed uplink that was lost:
  *       next attempt >= e + rx1_delay + 1 + RX2 window
  *   confirmed and received: the ACK (an empty 12-byte downlink: MHDR, FHDR,
