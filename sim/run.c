@@ -406,6 +406,8 @@ static int scenario_fingerprint(const sim_scenario *sc, uint64_t *out,
     return 0;
 }
 
+/* The channel setting is hashed here, per cell, not in the scenario's
+ * fingerprint: editing one channel of a sweep keeps the others' cells. */
 static void cell_path(char *buf, size_t len, const sim_scenario *sc,
                       const sim_chan_setting *cs, const sim_codec_setting *set,
                       uint64_t base)
