@@ -154,7 +154,7 @@ typedef struct lora_cfg {
     region reg;
     int dr;                       /* -1 without a region */
     chan_lora_phy phy;
-    double ldro_forced;           /* -1 auto, else 0/1 (for the label) */
+    int ldro_forced;              /* -1 auto, else 0/1 (for the label) */
     size_t framing, payload, max_payload;
     double dwell;
     dc_mode dc;
@@ -187,7 +187,9 @@ static int find_dr(const lora_cfg *c, const data_rate *drs, size_t n,
 static int parse_rate(util_params *p, lora_cfg *c, util_err *err)
 {
     const data_rate *drs = c->reg == REGION_EU868 ? eu868_drs : us915_drs;
-    size_t ndr = c->reg == REGION_EU868 ? 7 : 5;
+    size_t ndr = c->reg == REGION_EU868
+                     ? sizeof eu868_drs / sizeof eu868_drs[0]
+                     : sizeof us915_drs / sizeof us915_drs[0];
     long sf, dr;
     double bw;
     if (util_params_has(p, "dr")) {
@@ -241,7 +243,7 @@ static int parse_phy(util_params *p, lora_cfg *c, util_err *err)
         return -1;
     c->ldro_forced = strcmp(ldro, "auto") == 0 ? -1 : strcmp(ldro, "on") == 0;
     c->phy.ldro = c->ldro_forced < 0 ? chan_lora_ldro_auto(c->phy.sf, c->phy.bw)
-                                     : (int)c->ldro_forced;
+                                     : c->ldro_forced;
     return 0;
 }
 
@@ -431,14 +433,16 @@ static void make_label(const lora_cfg *c, util_params *p, char *buf, size_t len)
     if (!c->phy.crc)
         chan_label_append(buf, len, &off, "-nocrc");
     if (c->ldro_forced >= 0)
-        chan_label_append(buf, len, &off, "-ldro%s", c->ldro_forced ? "on" : "off");
+        chan_label_append(buf, len, &off, "-ldro%s",
+                          c->ldro_forced ? "on" : "off");
     if (!c->framing)
         chan_label_append(buf, len, &off, "-raw");
     append_num(buf, len, &off, "p", (double)c->payload, (double)c->max_payload);
     append_num(buf, len, &off, "dwell", c->dwell,
                c->reg == REGION_US915 ? 0.4 : 0);
     if (c->reg == REGION_EU868 && c->dc != DC_OFF_TIME)
-        chan_label_append(buf, len, &off, "-dc%s", c->dc == DC_CREDIT ? "credit" : "none");
+        chan_label_append(buf, len, &off, "-dc%s",
+                          c->dc == DC_CREDIT ? "credit" : "none");
     if (util_params_has(p, "frequencies")) {
         chan_label_append(buf, len, &off, "-f");
         for (size_t i = 0; i < c->nch; i++) {
