@@ -23,6 +23,9 @@
     X(link) \
     X(ieee802154) \
     X(trace) \
+    X(lora) \
+    X(sigfox) \
+    X(nbiot) \
     CHAN_NS3_MODELS(X)
 
 #define VTABLE_PTR(m) &chan_##m##_vtable,

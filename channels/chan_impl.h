@@ -20,6 +20,9 @@ typedef struct chan_vtable {
 extern const chan_vtable chan_link_vtable;
 extern const chan_vtable chan_ieee802154_vtable;
 extern const chan_vtable chan_trace_vtable;
+extern const chan_vtable chan_lora_vtable;
+extern const chan_vtable chan_sigfox_vtable;
+extern const chan_vtable chan_nbiot_vtable;
 /* Defined only when built with ns-3 (channels/ns3/ns3.c). */
 extern const chan_vtable chan_ns3_p2p_vtable;
 extern const chan_vtable chan_ns3_lrwpan_vtable;

@@ -3,17 +3,43 @@
 #   quality-vs-bytes.{png,svg}     quality against mean payload bytes received
 #   quality-vs-deadline.{png,svg}  quality against the deadline
 # Quality is top-1 accuracy (when the scenario had a classifier), PSNR and
-# SSIM; one line per codec setting.
+# SSIM; one line per codec setting (per codec and channel setting when the
+# scenario swept channels). With several channel settings also, against the
+# deadline, accuracy (or PSNR without a classifier):
+#   quality-vs-deadline-by-channel.{png,svg}  a panel per channel setting,
+#     a line per codec setting
+#   quality-vs-deadline-by-codec.{png,svg}    a panel per codec setting,
+#     a line per channel setting
+# Options: --channels REGEX plots only the channel settings whose label
+# matches (grep -E), --out DIR writes the plots there instead of
+# RESULTS_DIR.
 set -euo pipefail
-dir=${1:?usage: scripts/plot.sh RESULTS_DIR}
+usage="usage: scripts/plot.sh RESULTS_DIR [--channels REGEX] [--out DIR]"
+dir=${1:?$usage}; shift
+filter=""; out="$dir"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --channels) filter=${2:?$usage}; shift 2 ;;
+    --out) out=${2:?$usage}; shift 2 ;;
+    *) echo "plot.sh: unexpected argument $1 ($usage)" >&2; exit 2 ;;
+  esac
+done
 csv="$dir/results.csv"
 [ -r "$csv" ] || { echo "plot.sh: $csv: cannot read (run the scenario first)" >&2; exit 1; }
 head -n 1 "$csv" | grep -q '^codec,channel,cut,limit,' ||
   { echo "plot.sh: $csv: not a limitnet results file" >&2; exit 1; }
 command -v gnuplot >/dev/null || { echo "plot.sh: gnuplot is not installed (scripts/install-deps.sh)" >&2; exit 1; }
+mkdir -p "$out"
+if [ -n "$filter" ]; then
+  sub=$(mktemp); trap 'rm -f "$sub"' EXIT
+  awk -F, -v re="$filter" 'NR == 1 || $2 ~ re' "$csv" > "$sub"
+  [ "$(wc -l < "$sub")" -gt 1 ] || { echo "plot.sh: no channel matches $filter" >&2; exit 1; }
+  csv=$sub
+fi
 
 has_acc=$(awk -F, 'NR > 1 && $15 != "" { print 1; exit }' "$csv")
 has_deadline=$(awk -F, 'NR > 1 && $3 == "deadline" { print 1; exit }' "$csv")
+nchan=$(awk -F, 'NR > 1 && !seen[$2]++ { n++ } END { print n + 0 }' "$csv")
 bytes_cut=${has_deadline:+deadline}; bytes_cut=${bytes_cut:-budget}
 name=$(basename "$dir")
 
@@ -25,27 +51,86 @@ for fmt in png svg; do
     [ $xaxis = deadline ] && [ -z "$has_deadline" ] && continue
     gnuplot <<GP
 set terminal $term
-set output "$dir/quality-vs-$xaxis.$fmt"
+set output "$out/quality-vs-$xaxis.$fmt"
 set datafile separator ","
 set key inside right bottom font ",8" box opaque
 set grid
 file = "$csv"
-codecs = system("awk -F, 'NR > 1 && !seen[\$1]++ { printf \"%s \", \$1 }' " . file)
+# Series are codec settings, or codec;channel pairs when channels were swept.
+multi = $nchan > 1
+series = system("awk -F, -v m=" . multi . " 'NR > 1 { k = m ? \$1 \";\" \$2 : \$1; if (!seen[k]++) printf \"%s \", k }' " . file)
+key(s) = multi ? strcol(1) . ";" . strcol(2) : strcol(1)
 xcol = "$xaxis" eq "bytes" ? 9 : 4
 cut = "$xaxis" eq "bytes" ? "$bytes_cut" : "deadline"
 set xlabel ("$xaxis" eq "bytes" ? "mean payload bytes received" : "deadline (s)")
-set multiplot layout 1,$panels title "$name: quality vs $xaxis (" . cut . " cuts)"
-sel(c, col) = (strcol(1) eq c && strcol(3) eq cut) ? column(col) : NaN
+set multiplot layout 1,$panels title "$name: quality vs $xaxis (" . cut . " cuts)" noenhanced
+sel(c, col) = (key(0) eq c && strcol(3) eq cut) ? column(col) : NaN
 if ("$has_acc" ne "") {
   set ylabel "top-1 accuracy (%)"
-  plot for [c in codecs] file using (sel(c, xcol)):(100 * sel(c, 15)) with linespoints title c
+  plot for [c in series] file using (sel(c, xcol)):(100 * sel(c, 15)) with linespoints title c noenhanced
 }
 set ylabel "PSNR (dB)"
-plot for [c in codecs] file using (sel(c, xcol)):(sel(c, 13)) with linespoints title c
+plot for [c in series] file using (sel(c, xcol)):(sel(c, 13)) with linespoints title c noenhanced
 set ylabel "SSIM"
-plot for [c in codecs] file using (sel(c, xcol)):(sel(c, 14)) with linespoints title c
+plot for [c in series] file using (sel(c, xcol)):(sel(c, 14)) with linespoints title c noenhanced
 unset multiplot
 GP
   done
 done
-echo "plots: $dir/quality-vs-bytes.png${has_deadline:+ $dir/quality-vs-deadline.png} (and .svg)"
+made="$out/quality-vs-bytes.png${has_deadline:+ $out/quality-vs-deadline.png}"
+
+# A grid of panels: by=channel puts a channel setting in each panel and a
+# codec setting on each line; by=codec the other way round.
+grid_plot() {
+  local by=$1 npanels=$2 nlines=$3 fmt cols rows size term key=" inside right bottom" keyh=0
+  cols=$(( npanels < 3 ? npanels : 3 )); rows=$(( (npanels + cols - 1) / cols ))
+  # Many lines: the key goes below each panel rather than over its data.
+  if [ "$nlines" -gt 6 ]; then key=" below"; keyh=$((11 * nlines)); fi
+  for fmt in png svg; do
+    size="$((480 * cols)),$(((380 + keyh) * rows))"
+    if [ $fmt = png ]; then term="pngcairo size $size font ',10'"; else term="svg size $size dynamic font ',10'"; fi
+    gnuplot <<GP
+set terminal $term
+set output "$out/quality-vs-deadline-by-$by.$fmt"
+set datafile separator ","
+set key$key font ",8" box opaque
+set grid
+file = "$csv"
+codecs = system("awk -F, 'NR > 1 && !seen[\$1]++ { printf \"%s \", \$1 }' " . file)
+chans = system("awk -F, 'NR > 1 && !seen[\$2]++ { printf \"%s \", \$2 }' " . file)
+acc = "$has_acc" ne ""
+ycol = acc ? 15 : 13
+yscale = acc ? 100 : 1
+set xlabel "deadline (s)"
+set ylabel (acc ? "top-1 accuracy (%)" : "PSNR (dB)")
+if (acc) { set yrange [0:100] } else { set yrange [$psnr_range] }
+set logscale x
+set multiplot layout $rows,$cols title "$name: " . (acc ? "accuracy" : "PSNR") . " vs deadline, by $by" noenhanced
+sel(c, h, col) = (strcol(1) eq c && strcol(2) eq h && strcol(3) eq "deadline") ? column(col) : NaN
+# (Loop variables are not called c: "set title c" reads c as a keyword.)
+if ("$by" eq "channel") {
+  do for [chn in chans] {
+    set title chn noenhanced
+    plot for [cod in codecs] file using (sel(cod, chn, 4)):(yscale * sel(cod, chn, ycol)) with linespoints title cod noenhanced
+  }
+} else {
+  do for [cod in codecs] {
+    set title cod noenhanced
+    plot for [chn in chans] file using (sel(cod, chn, 4)):(yscale * sel(cod, chn, ycol)) with linespoints title chn noenhanced
+  }
+}
+unset multiplot
+GP
+  done
+  made="$made $out/quality-vs-deadline-by-$by.png"
+}
+
+if [ "$nchan" -gt 1 ] && [ -n "$has_deadline" ]; then
+  # One y range for all panels, so that they compare at a glance.
+  psnr_range=$(awk -F, 'NR > 1 && $3 == "deadline" { if (lo == "" || $13 < lo) lo = $13; if (hi == "" || $13 > hi) hi = $13 }
+                        END { printf "%g:%g", int(lo) - 1, int(hi) + 2 }' "$csv")
+  ncodec=$(awk -F, 'NR > 1 && !seen[$1]++ { n++ } END { print n + 0 }' "$csv")
+  grid_plot channel "$nchan" "$ncodec"
+  grid_plot codec "$ncodec" "$nchan"
+fi
+echo "plots: $made (and .svg)"

@@ -37,27 +37,34 @@ static void usage(FILE *f)
 static void progress(void *ctx, const sim_cell *cell, size_t index, size_t total)
 {
     (void)ctx;
-    fprintf(stderr, "[%zu/%zu] %-28s %s (%.2f s)\n", index + 1, total,
-            cell->codec, cell->reused ? "reused" : "done", cell->seconds);
+    fprintf(stderr, "[%zu/%zu] %-28s %s %s (%.2f s)\n", index + 1, total,
+            cell->codec, cell->channel, cell->reused ? "reused" : "done",
+            cell->seconds);
 }
 
 /* One line per codec setting, one column per cut: accuracy (%) when a
- * classifier is configured, PSNR (dB) otherwise. */
+ * classifier is configured, PSNR (dB) otherwise; a block per channel
+ * setting when there are several. */
 static void print_table(const sim_scenario *sc, const sim_result *res)
 {
     int acc = sc->classifier[0] != 0;
     printf("%s: %s over %s (%zu images), %s\n", sc->name,
-           acc ? "top-1 accuracy %" : "PSNR dB", res->ncells ? res->cells[0].channel : "",
+           acc ? "top-1 accuracy %" : "PSNR dB",
+           sc->nchans > 1 ? "each channel" : res->ncells ? res->cells[0].channel : "",
            res->ncells ? res->cells[0].rows[0].images : 0,
            "rows: codec setting, columns: deadline (s) or budget (B)");
-    printf("%-26s %8s", "codec", "bytes");
-    for (size_t i = 0; i < sc->ndeadlines; i++)
-        printf(" %6gs", sc->deadlines[i]);
-    for (size_t i = 0; i < sc->nbudgets; i++)
-        printf(" %6ldB", sc->budgets[i]);
-    printf("\n");
     for (size_t c = 0; c < res->ncells; c++) {
         const sim_cell *cell = &res->cells[c];
+        if (c % sc->ncodecs == 0) {
+            if (sc->nchans > 1)
+                printf("channel %s\n", cell->channel);
+            printf("%-26s %8s", "codec", "bytes");
+            for (size_t i = 0; i < sc->ndeadlines; i++)
+                printf(" %6gs", sc->deadlines[i]);
+            for (size_t i = 0; i < sc->nbudgets; i++)
+                printf(" %6ldB", sc->budgets[i]);
+            printf("\n");
+        }
         printf("%-26s %8.1f", cell->codec, cell->rows[0].encoded_bytes);
         for (size_t i = 0; i < cell->nrows; i++)
             printf(" %7.1f", acc ? 100 * cell->rows[i].accuracy
@@ -131,10 +138,13 @@ static int cmd_check(int argc, char **argv)
         fprintf(stderr, "limitnet: %s\n", err.msg);
         return 2;
     }
-    printf("%s: ok: %zu codec settings, %zu deadlines, %zu budgets, output %s\n",
-           sc->file, sc->ncodecs, sc->ndeadlines, sc->nbudgets, sc->output);
+    printf("%s: ok: %zu codec settings, %zu channel settings, %zu deadlines, "
+           "%zu budgets, output %s\n", sc->file, sc->ncodecs, sc->nchans,
+           sc->ndeadlines, sc->nbudgets, sc->output);
     for (size_t i = 0; i < sc->ncodecs; i++)
         printf("  %s (%s)\n", sc->codecs[i].label, sc->codecs[i].where);
+    for (size_t i = 0; i < sc->nchans; i++)
+        printf("  %s (%s)\n", sc->chans[i].label, sc->chans[i].where);
     sim_scenario_free(sc);
     return 0;
 }

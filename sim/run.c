@@ -1,5 +1,6 @@
 /*
- * The batch runner. For each codec setting (a cell) and each image: encode
+ * The batch runner. For each (channel setting, codec setting) pair (a cell)
+ * and each image: encode
  * once, transmit once, then cut the arrivals at every deadline and byte
  * budget (arrivals are sorted once; each cut is a prefix of that order, so
  * a cut that adds no packet reuses the previous decode). Images are shared
@@ -393,7 +394,8 @@ static uint64_t fnv_params(uint64_t h, const util_params *p)
     return h;
 }
 
-/* Everything but the codec setting that decides a cell's numbers. */
+/* Everything but the channel and codec settings that decides a cell's
+ * numbers. */
 static int scenario_fingerprint(const sim_scenario *sc, uint64_t *out,
                                 util_err *err)
 {
@@ -403,8 +405,6 @@ static int scenario_fingerprint(const sim_scenario *sc, uint64_t *out,
              sc->dataset, sc->split, sc->data_dir, sc->first, sc->count,
              (unsigned long long)sc->seed);
     h = fnv_str(h, buf);
-    h = fnv_str(h, sc->chan_model);
-    h = fnv_params(h, &sc->chan_params);
     h = fnv(h, sc->deadlines, sc->ndeadlines * sizeof *sc->deadlines);
     h = fnv(h, sc->budgets, sc->nbudgets * sizeof *sc->budgets);
     if (sc->classifier[0] && fnv_file(&h, sc->classifier, err))
@@ -413,10 +413,14 @@ static int scenario_fingerprint(const sim_scenario *sc, uint64_t *out,
     return 0;
 }
 
+/* The channel setting is hashed here, per cell, not in the scenario's
+ * fingerprint: editing one channel of a sweep keeps the others' cells. */
 static void cell_path(char *buf, size_t len, const sim_scenario *sc,
-                      const sim_codec_setting *set, uint64_t base)
+                      const sim_chan_setting *cs, const sim_codec_setting *set,
+                      uint64_t base)
 {
-    uint64_t h = fnv_params(fnv_str(base, set->codec), &set->params);
+    uint64_t h = fnv_params(fnv_str(base, cs->model), &cs->params);
+    h = fnv_params(fnv_str(h, set->codec), &set->params);
     snprintf(buf, len, "%s/cells/%s-%016llx.csv", sc->output, set->label,
              (unsigned long long)h);
 }
@@ -425,14 +429,16 @@ static void cell_path(char *buf, size_t len, const sim_scenario *sc,
 
 typedef struct context {
     data_set *ds;
-    chan *ch;
+    chan **ch;              /* one per channel setting */
     task_classifier *cls;
 } context;
 
 static void context_free(context *cx)
 {
     data_free(cx->ds);
-    chan_destroy(cx->ch);
+    for (size_t i = 0; cx->ch && cx->ch[i]; i++)
+        chan_destroy(cx->ch[i]);
+    free(cx->ch);
     task_classifier_free(cx->cls);
 }
 
@@ -441,12 +447,17 @@ static void context_free(context *cx)
 static int context_open(const sim_scenario *sc, context *cx, util_err *err)
 {
     memset(cx, 0, sizeof *cx);
-    util_params cp = sc->chan_params;
     if (data_open(sc->dataset, sc->split, sc->data_dir[0] ? sc->data_dir : NULL,
                   sc->first, sc->count, &cx->ds, err))
         return util_err_prefix(err, "dataset: ");
-    if (chan_create(sc->chan_model, &cp, &cx->ch, err))
-        return util_err_prefix(err, "channel.");
+    cx->ch = calloc(sc->nchans + 1, sizeof *cx->ch);
+    if (!cx->ch)
+        return util_errf(err, "out of memory");
+    for (size_t i = 0; i < sc->nchans; i++) {
+        util_params cp = sc->chans[i].params;
+        if (chan_create(sc->chans[i].model, &cp, &cx->ch[i], err))
+            return util_err_prefix(err, "%s.", sc->chans[i].where);
+    }
     if (sc->classifier[0] &&
         task_classifier_load(sc->classifier, &cx->cls, err))
         return util_err_prefix(err, "task.classifier: ");
@@ -463,15 +474,18 @@ static int context_open(const sim_scenario *sc, context *cx, util_err *err)
     return 0;
 }
 
-static int run_cell(const sim_scenario *sc, const context *cx, size_t k,
+/* Cell index = channel * ncodecs + codec: results are grouped by channel. */
+static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
                     uint64_t base, const sim_options *opt, int threads,
                     sim_cell *cell, util_err *err)
 {
-    const sim_codec_setting *set = &sc->codecs[k];
+    size_t ci = index / sc->ncodecs;
+    const sim_codec_setting *set = &sc->codecs[index % sc->ncodecs];
+    const chan *ch = cx->ch[ci];
     char path[SIM_PATH_LEN + 2 * SIM_NAME_LEN];
-    cell_path(path, sizeof path, sc, set, base);
+    cell_path(path, sizeof path, sc, &sc->chans[ci], set, base);
     snprintf(cell->codec, sizeof cell->codec, "%s", set->label);
-    snprintf(cell->channel, sizeof cell->channel, "%s", chan_label(cx->ch));
+    snprintf(cell->channel, sizeof cell->channel, "%s", chan_label(ch));
     cell->nrows = sc->ndeadlines + sc->nbudgets;
     cell->rows = calloc(cell->nrows, sizeof *cell->rows);
     if (!cell->rows)
@@ -480,7 +494,7 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t k,
         cell->reused = 1;
         return 0;
     }
-    job jb = {.sc = sc, .set = set, .ds = cx->ds, .ch = cx->ch, .cls = cx->cls,
+    job jb = {.sc = sc, .set = set, .ds = cx->ds, .ch = ch, .cls = cx->cls,
               .ncuts = cell->nrows};
     pthread_mutex_init(&jb.lock, NULL);
     double t0 = util_now();
@@ -488,7 +502,7 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t k,
     pthread_mutex_destroy(&jb.lock);
     cell->seconds = util_now() - t0;
     if (rc)
-        return util_err_prefix(err, "%s: ", set->label);
+        return util_err_prefix(err, "%s over %s: ", set->label, cell->channel);
     return sim_cell_write(path, cell, err);
 }
 
@@ -507,16 +521,17 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
         rc = scenario_fingerprint(sc, &base, err);
     if (!rc)
         rc = sim_mkdirs(dir, err);
+    size_t ncells = sc->ncodecs * sc->nchans;
     if (!rc) {
-        res->cells = calloc(sc->ncodecs, sizeof *res->cells);
+        res->cells = calloc(ncells, sizeof *res->cells);
         if (!res->cells)
             rc = util_errf(err, "out of memory");
     }
-    for (size_t k = 0; !rc && k < sc->ncodecs; k++) {
+    for (size_t k = 0; !rc && k < ncells; k++) {
         rc = run_cell(sc, &cx, k, base, opt, res->threads, &res->cells[k], err);
         res->ncells = k + 1;
         if (!rc && opt->progress)
-            opt->progress(opt->progress_ctx, &res->cells[k], k, sc->ncodecs);
+            opt->progress(opt->progress_ctx, &res->cells[k], k, ncells);
     }
     context_free(&cx);
     res->seconds = util_now() - t0;

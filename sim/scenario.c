@@ -18,6 +18,11 @@
 #include "tasks/task.h"
 
 #define MAX_SETTINGS 4096
+#define MAX_CHANNELS 256
+
+/* Adds one fully expanded setting of a codec or channel entry. */
+typedef int (*add_fn)(sim_scenario *sc, const char *name, const char *where,
+                      const util_params *params, util_err *err);
 
 /* ---- module parameters -------------------------------------------------------- */
 
@@ -95,21 +100,22 @@ static int add_setting(sim_scenario *sc, const char *name, const char *where,
     return 0;
 }
 
-/* Expands the lists of one codec entry into every combination, the last
- * list varying fastest. */
-static int expand(sim_scenario *sc, const char *name, const char *where,
-                  util_params *base, const cJSON **lists,
+/* Expands the lists of one codec or channel entry into every combination,
+ * the last list varying fastest. */
+static int expand(sim_scenario *sc, add_fn add, const char *name,
+                  const char *where, util_params *base, const cJSON **lists,
                   char (*keys)[UTIL_PARAM_KEY_LEN],
                   size_t nlists, size_t depth, util_err *err)
 {
     if (depth == nlists)
-        return add_setting(sc, name, where, base, err);
+        return add(sc, name, where, base, err);
     int i = 0;
     for (const cJSON *v = lists[depth]->child; v; v = v->next, i++) {
         util_params p = *base;
         if (put_scalar(&p, keys[depth], v, err))
             return util_err_prefix(err, "%s.", where);
-        if (expand(sc, name, where, &p, lists, keys, nlists, depth + 1, err))
+        if (expand(sc, add, name, where, &p, lists, keys, nlists, depth + 1,
+                   err))
             return -1;
     }
     return 0;
@@ -133,7 +139,8 @@ static int load_codec(sim_scenario *sc, const cJSON *j, const char *where,
     size_t nlists = 0;
     if (flatten(&base, j, "", "name", lists, keys, &nlists, err))
         return util_err_prefix(err, "%s.", where);
-    return expand(sc, name, where, &base, lists, keys, nlists, 0, err);
+    return expand(sc, add_setting, name, where, &base, lists, keys, nlists, 0,
+                  err);
 }
 
 static int load_codecs(sim_scenario *sc, const cJSON *root, util_err *err)
@@ -159,33 +166,83 @@ static int load_codecs(sim_scenario *sc, const cJSON *root, util_err *err)
 
 /* ---- channel, dataset, cuts, task ------------------------------------------------ */
 
-static int load_channel(sim_scenario *sc, const cJSON *root, util_err *err)
+static int add_channel(sim_scenario *sc, const char *model, const char *where,
+                       const util_params *params, util_err *err)
 {
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "channel");
-    if (!j)
-        return util_errf(err, "channel: missing (expected an object)");
+    if (sc->nchans == MAX_CHANNELS)
+        return util_errf(err, "%s: more than %d channel settings", where,
+                         MAX_CHANNELS);
+    sim_chan_setting *s = &sc->chans[sc->nchans];
+    snprintf(s->model, sizeof s->model, "%s", model);
+    snprintf(s->where, sizeof s->where, "%s", where);
+    s->params = *params;
+    util_params probe = *params;
+    chan *c;
+    if (chan_create(model, &probe, &c, err))
+        return util_err_prefix(err, "%s.", where);
+    snprintf(s->label, sizeof s->label, "%s", chan_label(c));
+    chan_destroy(c);
+    for (size_t i = 0; i < sc->nchans; i++)
+        if (strcmp(sc->chans[i].label, s->label) == 0)
+            return util_errf(err, "%s: setting \"%s\" is also made by %s",
+                             where, s->label, sc->chans[i].where);
+    sc->nchans++;
+    return 0;
+}
+
+/* One channel entry; list-valued keys are swept like a codec's. */
+static int load_channel_entry(sim_scenario *sc, const cJSON *j,
+                              const char *where, util_err *err)
+{
     if (!cJSON_IsObject(j))
-        return util_errf(err, "channel: expected an object, got %s",
+        return util_errf(err, "%s: expected an object, got %s", where,
                          sim_json_type(j));
-    if (sim_json_str(j, "channel", "model", "link", sc->chan_model,
-                   sizeof sc->chan_model, err))
+    char model[SIM_NAME_LEN];
+    if (sim_json_str(j, where, "model", "link", model, sizeof model, err))
         return -1;
-    util_params_init(&sc->chan_params);
-    if (flatten(&sc->chan_params, j, "", "model", NULL, NULL, NULL, err))
-        return util_err_prefix(err, "channel.");
-    if (!sim_in_list(chan_names(), sc->chan_model)) {
+    if (!sim_in_list(chan_names(), model)) {
         /* chan_create says why: unknown, or left out of this build (ns-3). */
         util_params none;
         util_params_init(&none);
         chan *c;
-        chan_create(sc->chan_model, &none, &c, err);
-        return util_err_prefix(err, "channel.model: ");
+        chan_create(model, &none, &c, err);
+        return util_err_prefix(err, "%s.model: ", where);
     }
-    util_params probe = sc->chan_params;
-    chan *c;
-    if (chan_create(sc->chan_model, &probe, &c, err))
-        return util_err_prefix(err, "channel.");
-    chan_destroy(c);
+    util_params base;
+    util_params_init(&base);
+    const cJSON *lists[UTIL_PARAMS_MAX];
+    char keys[UTIL_PARAMS_MAX][UTIL_PARAM_KEY_LEN];
+    size_t nlists = 0;
+    if (flatten(&base, j, "", "model", lists, keys, &nlists, err))
+        return util_err_prefix(err, "%s.", where);
+    return expand(sc, add_channel, model, where, &base, lists, keys, nlists, 0,
+                  err);
+}
+
+/* "channel" is one object or a list of them: every codec setting runs over
+ * every channel setting. */
+static int load_channel(sim_scenario *sc, const cJSON *root, util_err *err)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "channel");
+    if (!j)
+        return util_errf(err, "channel: missing (expected an object or a list "
+                         "of objects)");
+    sc->chans = calloc(MAX_CHANNELS, sizeof *sc->chans);
+    if (!sc->chans)
+        return util_errf(err, "out of memory");
+    if (cJSON_IsObject(j))
+        return load_channel_entry(sc, j, "channel", err);
+    if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) == 0)
+        return util_errf(err, "channel: expected an object or a non-empty list "
+                         "of objects, got %s",
+                         cJSON_IsArray(j) ? "an empty list" : sim_json_type(j));
+    int i = 0;
+    for (const cJSON *e = j->child; e; e = e->next, i++) {
+        char where[32];
+        snprintf(where, sizeof where, "channel[%d]", i);
+        if (load_channel_entry(sc, e, where, err))
+            return -1;
+    }
     return 0;
 }
 
@@ -377,6 +434,7 @@ void sim_scenario_free(sim_scenario *sc)
     if (!sc)
         return;
     free(sc->codecs);
+    free(sc->chans);
     free(sc->deadlines);
     free(sc->budgets);
     free(sc->json);

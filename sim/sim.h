@@ -1,11 +1,11 @@
 /*
  * sim: scenario files, the experiment runner and its result files.
  *
- * A scenario (scenarios/README.md) names a dataset, codec settings, a
- * channel, deadlines and/or byte budgets, a seed and an output directory.
+ * A scenario (scenarios/README.md) names a dataset, codec settings, one
+ * or more channel settings, deadlines and/or byte budgets, a seed and an output directory.
  * sim_scenario_load checks all of it, modules' parameters included, before
- * anything is written; sim_run then computes every codec setting (a "cell")
- * that is not already complete in the output directory and writes
+ * anything is written; sim_run then computes every (channel setting, codec
+ * setting) pair (a "cell") that is not already complete in the output directory and writes
  * results.csv and summary.json there.
  */
 #ifndef SIM_SIM_H
@@ -28,6 +28,14 @@ typedef struct sim_codec_setting {
     util_params params;
 } sim_codec_setting;
 
+/* One channel setting after lists in the scenario were expanded. */
+typedef struct sim_chan_setting {
+    char model[SIM_NAME_LEN];   /* registered channel model */
+    char where[SIM_NAME_LEN];   /* JSON path of its entry, for messages */
+    char label[256];            /* the model's label for the setting */
+    util_params params;
+} sim_chan_setting;
+
 typedef struct sim_scenario {
     char file[SIM_PATH_LEN];
     char name[SIM_NAME_LEN];
@@ -41,8 +49,8 @@ typedef struct sim_scenario {
     sim_codec_setting *codecs;
     size_t ncodecs;
 
-    char chan_model[SIM_NAME_LEN];
-    util_params chan_params;
+    sim_chan_setting *chans;       /* every codec runs over every one */
+    size_t nchans;
 
     double *deadlines;             /* ascending, seconds */
     size_t ndeadlines;
@@ -78,7 +86,7 @@ typedef struct sim_row {
 
 typedef struct sim_cell {
     char codec[SIM_NAME_LEN];
-    char channel[SIM_NAME_LEN];
+    char channel[256];
     sim_row *rows;           /* deadlines first, then budgets */
     size_t nrows;
     int reused;              /* read back from an earlier run */

@@ -201,6 +201,147 @@ static void test_interrupted_run(void **state)
     tu_rmtree(dir);
 }
 
+/* A channel sweep: every codec setting over every channel setting, grouped
+ * by channel; each channel's rows equal a run over that channel alone; a
+ * rerun after changing one channel recomputes only that channel's cells. */
+static const char *sweep =
+    "{\"seed\": 3,\n"
+    " \"dataset\": {\"name\": \"fashion-mnist\", \"first\": 200, \"count\": 30},\n"
+    " \"codecs\": [{\"name\": \"jpeg\", \"mode\": \"abbreviated\", \"quality\": [10, 40]}],\n"
+    " \"channel\": %s,\n"
+    " \"deadlines\": [5, 30, 120], \"budgets\": [60],\n"
+    " \"output\": \"%s\"}\n";
+
+#define SWEEP_LORA "{\"model\": \"lora\", \"sf\": [7, 9], \"distance\": 150}"
+#define SWEEP_LINK "{\"loss\": {\"model\": \"independent\", \"p\": %s}}"
+
+static void run_sweep(const char *dir, const char *name, const char *channel,
+                      const char *flags, char **csv, char **summary)
+{
+    char file[128], out[128], json[2048], cmd[512], msg[8192], path[256];
+    snprintf(file, sizeof file, "%s/%s.json", dir, name);
+    snprintf(out, sizeof out, "%s/%s", dir, name);
+    snprintf(json, sizeof json, sweep, channel, out);
+    tu_write_file(file, json, strlen(json));
+    snprintf(cmd, sizeof cmd, "%s run %s %s", LIMITNET_BIN, file, flags);
+    int st = tu_run(cmd, msg, sizeof msg);
+    if (st != 0)
+        fail_msg("limitnet run failed (%d): %s", st, msg);
+    snprintf(path, sizeof path, "%s/results.csv", out);
+    *csv = tu_read_file(path, NULL);
+    assert_non_null(*csv);
+    if (summary) {
+        snprintf(path, sizeof path, "%s/summary.json", out);
+        *summary = tu_read_file(path, NULL);
+        assert_non_null(*summary);
+    }
+}
+
+/* The rows of csv whose channel column is label, header first. */
+static void rows_of(const char *csv, const char *label, char *out, size_t cap)
+{
+    size_t off = 0;
+    const char *p = csv;
+    char pat[300];
+    snprintf(pat, sizeof pat, ",%s,", label);
+    for (int first = 1; *p; first = 0) {
+        const char *nl = strchr(p, '\n');
+        size_t len = (size_t)(nl - p) + 1;
+        const char *comma = strchr(p, ',');
+        if (first || strncmp(comma, pat, strlen(pat)) == 0) {
+            assert_true(off + len < cap);
+            memcpy(out + off, p, len);
+            off += len;
+        }
+        p = nl + 1;
+    }
+    out[off] = 0;
+}
+
+static void test_channel_sweep(void **state)
+{
+    (void)state;
+    char dir[64], chans[512], link[128];
+    static char a[16384], b[16384];
+    tu_tempdir(dir);
+    snprintf(link, sizeof link, SWEEP_LINK, "[0, 0.3]");
+    snprintf(chans, sizeof chans, "[" SWEEP_LORA ", %s]", link);
+    char *csv, *sum, *csv2, *sum2;
+    run_sweep(dir, "sweep", chans, "-j 1", &csv, &sum);
+    /* 4 channel settings x 2 codec settings x 4 cuts, grouped by channel
+     * in the order given. */
+    const char *labels[] = {"lora-eu868-sf7bw125-d150", "lora-eu868-sf9bw125-d150",
+                            "link-5470bps-p51-iid0", "link-5470bps-p51-iid0.3"};
+    size_t nrows = 0;
+    int order_ok = 1;
+    for (const char *p = strchr(csv, '\n') + 1; *p; p = strchr(p, '\n') + 1) {
+        const char *ch = strchr(p, ',') + 1;
+        size_t k = nrows / 8;
+        order_ok &= k < 4 && strncmp(ch, labels[k], strlen(labels[k])) == 0 &&
+                    ch[strlen(labels[k])] == ',';
+        nrows++;
+    }
+    assert_int_equal(nrows, 32);
+    assert_true(order_ok);
+    assert_non_null(strstr(sum, "\"reused\":\tfalse"));
+    /* Thread count and reuse do not change the table. */
+    run_sweep(dir, "sweep", chans, "-j 2 --force", &csv2, NULL);
+    assert_string_equal(csv, csv2);
+    free(csv2);
+    /* Each channel's rows equal a run over that channel alone. */
+    run_sweep(dir, "alone", link, "-j 2", &csv2, NULL);
+    rows_of(csv, "link-5470bps-p51-iid0.3", a, sizeof a);
+    rows_of(csv2, "link-5470bps-p51-iid0.3", b, sizeof b);
+    assert_true(strlen(b) > 200);
+    assert_string_equal(a, b);
+    free(csv2);
+    /* Changing one channel recomputes only its cells. */
+    snprintf(link, sizeof link, SWEEP_LINK, "[0, 0.2]");
+    snprintf(chans, sizeof chans, "[" SWEEP_LORA ", %s]", link);
+    run_sweep(dir, "sweep", chans, "-j 2", &csv2, &sum2);
+    size_t reused = 0, computed = 0;
+    for (const char *p = sum2; (p = strstr(p, "\"reused\":\t")); p++)
+        p[10] == 't' ? reused++ : computed++;
+    assert_int_equal(reused, 6);
+    assert_int_equal(computed, 2);
+    rows_of(csv, "lora-eu868-sf9bw125-d150", a, sizeof a);
+    rows_of(csv2, "lora-eu868-sf9bw125-d150", b, sizeof b);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(csv2, ",link-5470bps-p51-iid0.2,"));
+    assert_null(strstr(csv2, ",link-5470bps-p51-iid0.3,"));
+    free(csv);
+    free(csv2);
+    free(sum);
+    free(sum2);
+    /* plot.sh draws a panel per channel and a panel per codec. */
+    char cmd[512], msg[8192], path[256];
+    snprintf(cmd, sizeof cmd, "%s/scripts/plot.sh %s/sweep", SOURCE_DIR, dir);
+    if (tu_run(cmd, msg, sizeof msg) != 0)
+        fail_msg("plot.sh failed: %s", msg);
+    const char *plots[] = {"by-channel", "by-codec"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/sweep/quality-vs-deadline-%s.png", dir,
+                 plots[i]);
+        size_t len = 0;
+        char *png = tu_read_file(path, &len);
+        assert_non_null(png);
+        assert_true(len > 1000);
+        free(png);
+    }
+    /* --channels keeps the matching channel settings, --out moves the
+     * plots; a pattern that matches nothing is an error. */
+    snprintf(cmd, sizeof cmd, "%s/scripts/plot.sh %s/sweep --channels '^lora-' "
+             "--out %s/lora && ls %s/lora", SOURCE_DIR, dir, dir, dir);
+    if (tu_run(cmd, msg, sizeof msg) != 0)
+        fail_msg("plot.sh --channels failed: %s", msg);
+    assert_non_null(strstr(msg, "quality-vs-deadline-by-codec.svg"));
+    snprintf(cmd, sizeof cmd, "%s/scripts/plot.sh %s/sweep --channels '^nbiot'",
+             SOURCE_DIR, dir);
+    assert_int_equal(tu_run(cmd, msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "no channel matches"));
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_rerun_and_threads),
         cmocka_unit_test(test_plot),
         cmocka_unit_test(test_interrupted_run),
+        cmocka_unit_test(test_channel_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,8 +7,9 @@
 /* A valid scenario with %s for the output directory. */
 #define BASE_DATASET "\"dataset\": {\"name\": \"fashion-mnist\", \"count\": 4}"
 #define BASE_CODECS "\"codecs\": [{\"name\": \"jpeg\", \"quality\": [10, 50]}]"
-#define BASE_CHANNEL "\"channel\": {\"model\": \"link\", \"duty_cycle\": 0.01, " \
+#define BASE_CHANNEL_OBJ "{\"model\": \"link\", \"duty_cycle\": 0.01, " \
     "\"loss\": {\"model\": \"independent\", \"p\": 0.1}}"
+#define BASE_CHANNEL "\"channel\": " BASE_CHANNEL_OBJ
 #define BASE_CUTS "\"deadlines\": [1, 10]"
 #define OUT "\"output\": \"%s\""
 
@@ -44,7 +45,23 @@ static const bad_case cases[] = {
      "\"bursty\"}}, " BASE_CUTS ", " OUT "}", "channel.loss.model", 2},
     {"{" BASE_DATASET ", " BASE_CODECS ", \"channel\": {\"retries\": -1}, "
      BASE_CUTS ", " OUT "}", "channel.retries", 2},
-    {"{" BASE_DATASET ", " BASE_CODECS ", \"channel\": {\"model\": \"lora\"}, "
+    {"{" BASE_DATASET ", " BASE_CODECS ", \"channel\": {\"model\": \"pigeon\"}, "
+     BASE_CUTS ", " OUT "}", "channel.model", 2},
+    /* Channel sweeps: a list of channel objects, lists inside them. */
+    {"{" BASE_DATASET ", " BASE_CODECS ", \"channel\": [], " BASE_CUTS ", " OUT
+     "}", "channel: expected an object or a non-empty list", 2},
+    {"{" BASE_DATASET ", " BASE_CODECS ", \"channel\": [" BASE_CHANNEL_OBJ ", 3], "
+     BASE_CUTS ", " OUT "}", "channel[1]: expected an object", 2},
+    {"{" BASE_DATASET ", " BASE_CODECS ", \"channel\": [" BASE_CHANNEL_OBJ ", "
+     "{\"loss\": {\"model\": \"independent\", \"p\": [0.1, 1.5]}}], " BASE_CUTS
+     ", " OUT "}", "channel[1].loss.p", 2},
+    {"{" BASE_DATASET ", " BASE_CODECS ", \"channel\": [{\"model\": \"link\"}, "
+     "{\"bitrate\": [100, 5470]}], " BASE_CUTS ", " OUT "}",
+     "channel[1]: setting \"link-5470bps-p51\" is also made by channel[0]", 2},
+    {"{" BASE_DATASET ", " BASE_CODECS ", \"channel\": [{\"model\": \"lora\", "
+     "\"sf\": [7, 12], \"payload\": 100}], " BASE_CUTS ", " OUT "}",
+     "channel[0].payload: 100 bytes exceed EU868 DR0", 2},
+    {"{" BASE_DATASET ", " BASE_CODECS ", \"channel\": {\"model\": [\"link\"]}, "
      BASE_CUTS ", " OUT "}", "channel.model", 2},
     {"{" BASE_DATASET ", " BASE_CODECS ", " BASE_CHANNEL ", \"deadlines\": [1, -2], "
      OUT "}", "deadlines[1]", 2},
