@@ -57,6 +57,7 @@ typedef struct family {
 typedef struct table {
     family fam[MAX_FAMILIES];
     size_t n;
+    char channel[FAMILY_LEN]; /* the one channel setting of the run */
 } table;
 
 /* The label without its "-token"s that contain a digit (the swept values):
@@ -113,20 +114,22 @@ static int add(family *f, double bytes, double acc, double encoded, util_err *er
 
 /* Column indices of the fields we need, from the header line. */
 typedef struct cols {
-    int codec, encoded, received, accuracy, n;
+    int codec, channel, encoded, received, accuracy, n;
 } cols;
 
 static int header(char *line, cols *c, util_err *err)
 {
-    *c = (cols){-1, -1, -1, -1, 0};
+    *c = (cols){-1, -1, -1, -1, -1, 0};
     for (char *tok = strtok(line, ",\r\n"); tok; tok = strtok(NULL, ",\r\n"), c->n++) {
         if (!strcmp(tok, "codec")) c->codec = c->n;
+        if (!strcmp(tok, "channel")) c->channel = c->n;
         if (!strcmp(tok, "encoded_bytes")) c->encoded = c->n;
         if (!strcmp(tok, "received_bytes")) c->received = c->n;
         if (!strcmp(tok, "accuracy")) c->accuracy = c->n;
     }
-    if (c->codec < 0 || c->encoded < 0 || c->received < 0 || c->accuracy < 0)
-        return util_errf(err, "header lacks codec, encoded_bytes, "
+    if (c->codec < 0 || c->channel < 0 || c->encoded < 0 || c->received < 0 ||
+        c->accuracy < 0)
+        return util_errf(err, "header lacks codec, channel, encoded_bytes, "
                          "received_bytes or accuracy");
     return 0;
 }
@@ -150,6 +153,12 @@ static int row(char *line, const cols *c, table *t, util_err *err)
     if (end == f[c->accuracy] || (*end && *end != '\n' && *end != '\r'))
         return util_errf(err, "accuracy '%s' is not a number (a run "
                          "without a classifier cannot be compared)", f[c->accuracy]);
+    /* Curves over different channels must not be mixed into one. */
+    if (!t->channel[0])
+        snprintf(t->channel, sizeof t->channel, "%s", f[c->channel]);
+    else if (strcmp(t->channel, f[c->channel]) != 0)
+        return util_errf(err, "rows for channels %s and %s: compare takes a "
+                         "run over one channel setting", t->channel, f[c->channel]);
     double bytes = atof(f[c->received]), enc = atof(f[c->encoded]);
     char name[FAMILY_LEN];
     family_of(f[c->codec], name, sizeof name);
@@ -163,7 +172,7 @@ static int load(const char *path, table *t, util_err *err)
     if (!fp)
         return util_errf(err, "%s: cannot open", path);
     char line[4096];
-    cols c = {-1, -1, -1, -1, 0};
+    cols c = {-1, -1, -1, -1, -1, 0};
     int rc = 0, lineno = 1;
     if (!fgets(line, sizeof line, fp))
         rc = util_errf(err, "%s: empty", path);
@@ -243,18 +252,19 @@ static double best_ref(const refs *r, double b)
     return best;
 }
 
-/* First grid-end candidate: where the best reference comes within 0.5 pp
- * of clean (searched on a fine log grid up to the largest point). */
-static double grid_end(const refs *r, double from, double clean)
+/* Where the best reference first comes within 0.5 pp of clean (each curve
+ * is monotone, so that is the first of the references to get there), or
+ * the largest reference point if none does. */
+static double grid_end(const refs *r, double clean)
 {
-    double top = from;
-    for (int i = 0; i < r->n; i++)
+    double end = INFINITY, top = 0;
+    for (int i = 0; i < r->n; i++) {
+        double b = bytes_for(r->f[i], clean - 0.005);
+        end = !isnan(b) && b < end ? b : end;
         for (size_t k = 0; k < r->f[i]->n; k++)
             top = r->f[i]->pt[k].bytes > top ? r->f[i]->pt[k].bytes : top;
-    for (double b = from; b <= top; b *= 1.01)
-        if (best_ref(r, b) >= clean - 0.005)
-            return b;
-    return top;
+    }
+    return isinf(end) ? top : end;
 }
 
 static const family *named(const table *t, const char *name)
@@ -404,7 +414,7 @@ static int compare(const char *dir, const char *out, double clean, double from,
         rc = util_errf(err, "%s: none of the reference families is present", path);
     report rp = {out, from, 0, clean, {0}, NULL, 0, 0};
     if (!rc) {
-        rp.to = grid_end(&r, from, clean);
+        rp.to = grid_end(&r, clean);
         if (rp.to <= from)
             rp.to = from * 2;
         for (int g = 0; g < GRID; g++)
