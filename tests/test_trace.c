@@ -996,7 +996,7 @@ static void test_capture_errors(void **state)
         {"--kind pigeon", 1, "kind: expected"},
         {"--kind generic --len 52", 1, "len: expected 1 to 51 bytes"},
         {"--kind generic bitrate=fast", 2, "channel: bitrate"},
-        {"--kind generic --model lora", 2, "unknown channel model"},
+        {"--kind generic --model pigeon", 2, "unknown channel model"},
         {"--kind generic --bogus 1", 2, "unknown option --bogus"},
         {"--kind generic --packets 0", 2, "--packets"},
         {"--kind generic --devaddr xyz", 2, "--devaddr"},
