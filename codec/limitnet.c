@@ -15,6 +15,9 @@
  *   fallback  limitnet only: the order the decoder assumes when no packet
  *             with the side information arrived: "prior" (the mean
  *             training side grid) or "channel" (channel order)   [prior]
+ *   first_copies  times the first packet (the side grid and the best
+ *             values) is sent, 1-3: repetition as a stand-in for the
+ *             paper's prioritised retransmission; see the README   [1]
  *   ignore_side  limitnet only, an ablation: the decoder never uses a side
  *             grid, as if every copy had been lost              [false]
  *
@@ -58,6 +61,7 @@ typedef struct ln_state {
     codec_ln *m;
     codec_ln_geom g;
     int nosal, prior, ignore_side, coder;
+    long copies; /* times the first packet is sent */
     double keep;
     nn_ws *wenc, *wsal, *wdec;
     nn_tensor x;
@@ -107,6 +111,7 @@ static int create(util_params *p, void **state, char *label, size_t label_len,
     int rc = util_params_str(p, "weights", DEFAULT_WEIGHTS, NULL, &weights, err) ||
              util_params_num(p, "keep", 1, 1e-9, 1, &s->keep, err) ||
              util_params_str(p, "entropy", "huffman", coders, &entropy, err) ||
+             util_params_int(p, "first_copies", 1, 1, 3, &s->copies, err) ||
              (!nosal && (util_params_str(p, "fallback", "prior", fallbacks,
                                          &fallback, err) ||
                          util_params_bool(p, "ignore_side", 0, &s->ignore_side, err)));
@@ -120,9 +125,11 @@ static int create(util_params *p, void **state, char *label, size_t label_len,
     }
     s->prior = strcmp(fallback, "prior") == 0;
     s->coder = strcmp(entropy, "arith") == 0 ? CODEC_LN_ARITH : CODEC_LN_HUFFMAN;
-    snprintf(label, label_len, "limitnet%s%s%s%s-k%g", nosal ? "-nosal" : "",
-             s->coder == CODEC_LN_ARITH ? "-arith" : "", s->ignore_side ? "-noside" : "",
-             !nosal && !s->prior ? "-fbchannel" : "", s->keep);
+    static const char *const copies[] = {"", "", "-twice", "-thrice"};
+    snprintf(label, label_len, "limitnet%s%s%s%s%s-k%g", nosal ? "-nosal" : "",
+             s->coder == CODEC_LN_ARITH ? "-arith" : "", copies[s->copies],
+             s->ignore_side ? "-noside" : "", !nosal && !s->prior ? "-fbchannel" : "",
+             s->keep);
     *state = s;
     return 0;
 }
@@ -178,7 +185,8 @@ static int encode(void *state, const util_image *img, size_t payload,
     int count = (int)lround(s->keep * s->g.n);
     if (analyse(s, img, cp, err))
         return -1;
-    return codec_ln_pack(s->m, s->coder, s->q, cp, count < 1 ? 1 : count, payload, out, err);
+    return codec_ln_pack(s->m, s->coder, s->q, cp, (int)s->copies,
+                         count < 1 ? 1 : count, payload, out, err);
 }
 
 /* ---- decoder ------------------------------------------------------------------ */

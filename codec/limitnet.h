@@ -188,9 +188,10 @@ int codec_ln_header_bytes(const codec_ln_geom *g);
 /* Packs the first `count` values of the send order into packets of at
  * most payload bytes, appending to out. q holds every latent value's level
  * by latent index; cells is the side grid, or NULL for channel order
- * (then no side grid is sent). */
+ * (then no side grid is sent). The first packet is sent `copies` times. */
 int codec_ln_pack(const codec_ln *m, int coder, const uint8_t *q,
-                  const uint8_t *cells, int count, size_t payload, codec_stream *out, util_err *err);
+                  const uint8_t *cells, int copies, int count, size_t payload,
+                  codec_stream *out, util_err *err);
 
 /* How the receiver orders values: by channel only (limitnet-nosal), by
  * the first side grid that arrived (else the fallback), or by the fallback

@@ -124,7 +124,7 @@ static size_t fill(const packer *p, const uint8_t *cells, int *r, uint8_t *buf,
 }
 
 int codec_ln_pack(const codec_ln *m, int kind, const uint8_t *q,
-                  const uint8_t *cells, int count, size_t payload,
+                  const uint8_t *cells, int copies, int count, size_t payload,
                   codec_stream *out, util_err *err)
 {
     codec_ln_geom g = codec_ln_geometry(m);
@@ -141,11 +141,14 @@ int codec_ln_pack(const codec_ln *m, int kind, const uint8_t *q,
         rc = codec_ln_order(&g, cells, order, err);
     packer pk = {m, kind, q, order, count};
     /* The first packet goes out even with no value when it carries the
-     * side grid; every later one carries at least one value. */
-    for (int r = 0, first = 1; !rc && (r < count || (first && cells)); first = 0) {
+     * side grid; every later one carries at least one value. The first
+     * packet, the side grid and the best values, goes out `copies` times:
+     * the decoder, trained on tail drop, cannot do without those values. */
+    for (int r = 0, k = 0; !rc && (r < count || (k == 0 && cells)); k++) {
+        int first = k == 0, side = cells && first;
         int r0 = r;
         memset(buf, 0, payload);
-        size_t len = fill(&pk, first ? cells : NULL, &r, buf, payload);
+        size_t len = fill(&pk, side ? cells : NULL, &r, buf, payload);
         if (len == 0)
             rc = util_errf(err, "a %zu-byte payload cannot hold this image's "
                            "side grid", payload);
@@ -153,7 +156,8 @@ int codec_ln_pack(const codec_ln *m, int kind, const uint8_t *q,
             rc = util_errf(err, "a %zu-byte payload cannot hold a LimitNet "
                            "packet header and value %d", payload, r);
         else
-            rc = codec_stream_push(out, buf, len, err);
+            for (int c = 0; !rc && c < (first ? copies : 1); c++)
+                rc = codec_stream_push(out, buf, len, err);
     }
     free(order);
     free(buf);

@@ -155,6 +155,20 @@ static int parse_config(const cJSON *root, ln_cfg *c, util_err *err)
     return 0;
 }
 
+/* The config as the checkpoint records it: without the calibration keys
+ * and the output path, which do not decide the weights. NULL when out of
+ * memory. */
+static char *training_text(const cJSON *root)
+{
+    static const char *const calibration[] = {"bits", "clip_percentile", "output", NULL};
+    cJSON *copy = cJSON_Duplicate(root, 1);
+    for (int i = 0; copy && calibration[i]; i++)
+        cJSON_DeleteItemFromObjectCaseSensitive(copy, calibration[i]);
+    char *text = copy ? cJSON_PrintUnformatted(copy) : NULL;
+    cJSON_Delete(copy);
+    return text;
+}
+
 static int load_config(const char *path, ln_cfg *c, util_err *err)
 {
     memset(c, 0, sizeof *c);
@@ -163,7 +177,10 @@ static int load_config(const char *path, ln_cfg *c, util_err *err)
     int rc = sim_json_load(path, &root, err);
     if (!rc)
         rc = parse_config(root, c, err);
-    if (!rc && !(c->text = cJSON_PrintUnformatted(root)))
+    /* The checkpoint records what decides the weights; the calibration
+     * keys and the output path do not, so --resume may recalibrate with
+     * other quantiser settings from the same training. */
+    if (!rc && !(c->text = training_text(root)))
         rc = util_errf(err, "out of memory");
     cJSON_Delete(root);
     return rc ? util_err_prefix(err, "%s: ", path) : 0;
@@ -573,7 +590,10 @@ static int resume(ln_trainer *t, util_err *err)
     const char *ph = nn_st_meta(f, "train.phases");
     const char *secs = nn_st_meta(f, "train.seconds");
     int rc = 0;
-    if (!cfg || strcmp(cfg, t->cfg.text) != 0)
+    cJSON *stored = cfg ? cJSON_Parse(cfg) : NULL;
+    char *canon = stored ? training_text(stored) : NULL;
+    cJSON_Delete(stored);
+    if (!canon || strcmp(canon, t->cfg.text) != 0)
         rc = util_errf(err, "%s: made with a different config than %s",
                        t->cfg.checkpoint, t->cfg.file);
     else if (!ph || (t->done = atoi(ph)) < 0 || t->done > NPHASES)
@@ -582,6 +602,7 @@ static int resume(ln_trainer *t, util_err *err)
              nn_st_read_model(f, codec_ln_saliency(t->ln), "sal.", err) ||
              nn_st_read_model(f, codec_ln_decoder(t->ln), "dec.", err))
         rc = -1;
+    cJSON_free(canon);
     t->seconds = secs ? atof(secs) : 0;
     nn_st_close(f);
     return rc;
