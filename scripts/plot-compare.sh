@@ -18,6 +18,7 @@ for fmt in png svg; do
 set terminal $term
 set output "$dir/accuracy-vs-bytes.$fmt"
 set datafile separator ","
+set termoption noenhanced
 set key outside right top font ",9"
 set grid
 set logscale x 2

@@ -53,6 +53,7 @@ for fmt in png svg; do
 set terminal $term
 set output "$out/quality-vs-$xaxis.$fmt"
 set datafile separator ","
+set termoption noenhanced
 set key inside right bottom font ",8" box opaque
 set grid
 file = "$csv"
@@ -93,6 +94,7 @@ grid_plot() {
 set terminal $term
 set output "$out/quality-vs-deadline-by-$by.$fmt"
 set datafile separator ","
+set termoption noenhanced
 set key$key font ",8" box opaque
 set grid
 file = "$csv"
