@@ -658,6 +658,102 @@ static void test_bad_weights(void **state)
     assert_non_null(strstr(err.msg, "fallback"));
 }
 
+
+/* ---- the trainer ------------------------------------------------------------- */
+
+/* models/limitnet-fmnist.json with its sizes shrunk: 256 training items,
+ * one epoch per phase, output into dir. */
+static void small_config(const char *dir, const char *path)
+{
+    size_t len;
+    char *text = tu_read_file(SOURCE_DIR "/models/limitnet-fmnist.json", &len);
+    assert_non_null(text);
+    char *out = malloc(len + 4096);
+    char *p = out;
+    for (const char *s = text; *s;) {
+        if (!strncmp(s, "\"validation\": 5000", 18)) {
+            p += sprintf(p, "\"validation\": 59744");
+            s += 18;
+        } else if (!strncmp(s, "\"epochs\": ", 10)) {
+            p += sprintf(p, "\"epochs\": 1");
+            s += 10;
+            while (*s >= '0' && *s <= '9')
+                s++;
+        } else if (!strncmp(s, "\"build/train/", 13)) {
+            p += sprintf(p, "\"%s/", dir);
+            s += 13;
+        } else {
+            *p++ = *s++;
+        }
+    }
+    *p = 0;
+    tu_write_file(path, out, strlen(out));
+    free(out);
+    free(text);
+}
+
+/* Three short phases on 256 items, then calibration: the file loads as a
+ * codec that round-trips, and --resume skips straight to calibration. */
+static void test_train_small(void **state)
+{
+    (void)state;
+    char dir[64], cfg[128], weights[160], cmd[512], out[8192];
+    tu_tempdir(dir);
+    snprintf(cfg, sizeof cfg, "%s/small.json", dir);
+    snprintf(weights, sizeof weights, "%s/limitnet-fmnist.safetensors", dir);
+    small_config(dir, cfg);
+    snprintf(cmd, sizeof cmd, "%s train limitnet --config %s", LIMITNET_BIN, cfg);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "phase 3 epoch  1/1"));
+    assert_non_null(strstr(out, "latent 12x7x7 = 588 values"));
+    codec *c = open_codec("limitnet", weights, 0.5);
+    util_err err;
+    util_image img, rec;
+    make_image(&img, 2);
+    assert_int_equal(util_image_alloc(&rec, W, H, 1, &err), 0);
+    codec_stream st;
+    codec_stream_init(&st);
+    assert_int_equal(codec_encode(c, &img, 51, &st, &err), 0);
+    uint8_t all[64];
+    memset(all, 1, sizeof all);
+    assert_int_equal(codec_decode(c, &st, all, &rec, &err), 0);
+    codec_stream_free(&st);
+    codec_destroy(c);
+    util_image_free(&img);
+    util_image_free(&rec);
+    snprintf(cmd, sizeof cmd, "%s train limitnet --config %s --resume", LIMITNET_BIN, cfg);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "resuming after phase 3 of 3"));
+    assert_null(strstr(out, "epoch"));
+    tu_rmtree(dir);
+}
+
+static void test_train_bad_configs(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json, *msg;
+    } cases[] = {
+        {"{\"task\": \"limitnet\", \"color\": 1}", "unknown key"},
+        {"{\"task\": \"classifier\"}", ""},
+        {"{\"task\": \"limitnet\", \"classifier\": \"c\", \"output\": \"o\", "
+         "\"checkpoint\": \"k\", \"phases\": [{\"epochs\": 1}]}", "phases: expected a list of 3"},
+        {"{\"task\": \"limitnet\", \"classifier\": \"c\", \"output\": \"o\", "
+         "\"checkpoint\": \"k\", \"bits\": 9, \"phases\": []}", "bits"},
+        {"{\"task\": \"limitnet\"", "JSON"},
+    };
+    char dir[64], path[128], cmd[512], out[4096];
+    tu_tempdir(dir);
+    snprintf(path, sizeof path, "%s/bad.json", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tu_write_file(path, cases[i].json, strlen(cases[i].json));
+        snprintf(cmd, sizeof cmd, "%s train limitnet --config %s", LIMITNET_BIN, path);
+        int rc = tu_run(cmd, out, sizeof out);
+        if (rc != 2 || !strstr(out, "bad.json") || !strstr(out, cases[i].msg))
+            fail_msg("case %zu: exit %d, %s", i, rc, out);
+    }
+    tu_rmtree(dir);
+}
 /* The committed model on real test items: all packets give back nearly the
  * clean accuracy, and losing the side packet still leaves an image the
  * classifier mostly gets right. */
@@ -750,6 +846,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_misuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_weights, setup, teardown),
         cmocka_unit_test(test_committed_model),
+        cmocka_unit_test(test_train_small),
+        cmocka_unit_test(test_train_bad_configs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
