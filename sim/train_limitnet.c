@@ -16,10 +16,16 @@
  *   phase 3  + ce_weight * cross-entropy of the committed classifier on the
  *            reconstruction; the classifier is frozen, so every codec is
  *            scored by the same classifier
+ *   phase 4  (optional) phase 3 with holes: with chance `holes` per image a
+ *            block of up to HOLE_MAX ranks inside the kept prefix is dropped
+ *            too, as a lost packet would drop it, so that the decoder
+ *            learns to do without any packet, the first included
  *
  * Each epoch's random choices come from mix(seed, phase, epoch); a
  * checkpoint is written after every phase, and --resume skips the phases
- * it holds (a phase is short; optimiser state is not kept across phases).
+ * it holds: its config must match this one's first phases, so a config
+ * that adds a phase continues a finished run. A phase is short, so the
+ * optimiser state is not kept across phases.
  * Only the first (train count - validation) training items are used; the
  * rest are held out for the progress lines.
  */
@@ -35,13 +41,15 @@
 #include "sim/sim_impl.h"
 
 #define PATH_LEN 1024
-#define NPHASES 3
+#define MAX_PHASES 4 /* the paper's three, and an optional fine-tune with holes */
 #define VAL_ITEMS 1000
 #define CHUNK 250
+#define HOLE_MAX 128 /* longest hole, in values: about two 51-byte packets */
 
 typedef struct phase_cfg {
     int epochs;
     double lr;
+    double holes; /* chance that a block of top ranks is dropped as well */
 } phase_cfg;
 
 typedef struct ln_cfg {
@@ -53,7 +61,8 @@ typedef struct ln_cfg {
     uint64_t seed;
     int batch, validation, grid, bits;
     double noise, bce_weight, ce_weight, foreground, clip;
-    phase_cfg phase[NPHASES];
+    phase_cfg phase[MAX_PHASES];
+    int nphases;
 } ln_cfg;
 
 /* The frozen cloud classifier, run with gradients to its input. */
@@ -84,10 +93,12 @@ typedef struct ln_trainer {
 
 static int parse_phases(const cJSON *root, ln_cfg *c, util_err *err)
 {
-    static const char *const keys[] = {"epochs", "lr", NULL};
+    static const char *const keys[] = {"epochs", "lr", "holes", NULL};
     const cJSON *ph = cJSON_GetObjectItemCaseSensitive(root, "phases");
-    if (!cJSON_IsArray(ph) || cJSON_GetArraySize(ph) != NPHASES)
-        return util_errf(err, "phases: expected a list of %d objects", NPHASES);
+    int n = cJSON_IsArray(ph) ? cJSON_GetArraySize(ph) : 0;
+    if (n < 3 || n > MAX_PHASES)
+        return util_errf(err, "phases: expected a list of 3 or %d objects", MAX_PHASES);
+    c->nphases = n;
     int i = 0;
     for (const cJSON *p = ph->child; p; p = p->next, i++) {
         char where[32];
@@ -97,7 +108,8 @@ static int parse_phases(const cJSON *root, ln_cfg *c, util_err *err)
             return util_errf(err, "%s: expected an object", where);
         if (sim_json_keys(p, where, keys, err) ||
             sim_json_int(p, where, "epochs", 1, 0, 1000, &e, err) ||
-            sim_json_num(p, where, "lr", 1e-3, 1e-9, 1, &c->phase[i].lr, err))
+            sim_json_num(p, where, "lr", 1e-3, 1e-9, 1, &c->phase[i].lr, err) ||
+            sim_json_num(p, where, "holes", 0, 0, 1, &c->phase[i].holes, err))
             return -1;
         c->phase[i].epochs = (int)e;
     }
@@ -156,14 +168,19 @@ static int parse_config(const cJSON *root, ln_cfg *c, util_err *err)
 }
 
 /* The config as the checkpoint records it: without the calibration keys
- * and the output path, which do not decide the weights. NULL when out of
- * memory. */
-static char *training_text(const cJSON *root)
+ * and the output path, which do not decide the weights, and with only the
+ * first `phases` phases (-1: all), so that a checkpoint can be continued
+ * by a config that adds a phase. NULL when out of memory. */
+static char *training_text(const cJSON *root, int phases)
 {
-    static const char *const calibration[] = {"bits", "clip_percentile", "output", NULL};
+    static const char *const calibration[] = {"bits", "clip_percentile", "output",
+                                              "checkpoint", NULL};
     cJSON *copy = cJSON_Duplicate(root, 1);
     for (int i = 0; copy && calibration[i]; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(copy, calibration[i]);
+    cJSON *ph = copy ? cJSON_GetObjectItemCaseSensitive(copy, "phases") : NULL;
+    while (phases >= 0 && cJSON_IsArray(ph) && cJSON_GetArraySize(ph) > phases)
+        cJSON_DeleteItemFromArray(ph, cJSON_GetArraySize(ph) - 1);
     char *text = copy ? cJSON_PrintUnformatted(copy) : NULL;
     cJSON_Delete(copy);
     return text;
@@ -180,7 +197,7 @@ static int load_config(const char *path, ln_cfg *c, util_err *err)
     /* The checkpoint records what decides the weights; the calibration
      * keys and the output path do not, so --resume may recalibrate with
      * other quantiser settings from the same training. */
-    if (!rc && !(c->text = training_text(root)))
+    if (!rc && !(c->text = training_text(root, -1)))
         rc = util_errf(err, "out of memory");
     cJSON_Delete(root);
     return rc ? util_err_prefix(err, "%s: ", path) : 0;
@@ -337,7 +354,7 @@ static int fill(ln_trainer *t, const data_set *ds, const size_t *idx,
  * saliency output's side grid when sal is not NULL. k is drawn from rng,
  * or fixed at keep * n when keep >= 0. */
 static int drop(ln_trainer *t, const nn_tensor *z, const nn_tensor *sal,
-                double keep, util_rng *rng, util_err *err)
+                double keep, double holes, util_rng *rng, util_err *err)
 {
     const codec_ln_geom *g = &t->g;
     int b = z->n, hw = g->h * g->w;
@@ -356,9 +373,19 @@ static int drop(ln_trainer *t, const nn_tensor *z, const nn_tensor *sal,
             return -1;
         double p = keep >= 0 ? keep : util_rng_uniform(rng);
         int k = (int)lround(p * g->n);
+        /* A hole: ranks [a, a + len) lost as a packet would be, the first
+         * one included, so the decoder learns to do without any of them. */
+        int a = k, len = 0;
+        if (holes > 0 && k > 1 && util_rng_uniform(rng) < holes) {
+            a = (int)util_rng_below(rng, (uint64_t)k);
+            int most = k - a < HOLE_MAX ? k - a : HOLE_MAX;
+            len = 1 + (int)util_rng_below(rng, (uint64_t)most);
+        }
         const float *zi = z->data + (size_t)i * g->n;
         float *o = t->zt.data + (size_t)i * g->n, *m = t->mask.data + (size_t)i * g->n;
         for (int r = 0; r < k; r++) {
+            if (r >= a && r < a + len)
+                continue;
             int at = t->order[r];
             float u = rng ? (float)((2 * util_rng_uniform(rng) - 1) * t->cfg.noise) : 0;
             o[at] = zi[at] + u;
@@ -424,11 +451,12 @@ static int train_step(ln_trainer *t, int phase, float lr, util_rng *rng,
             return -1;
         s = nn_ws_out(t->wsal, ls);
     }
-    if (drop(t, z, s, -1, rng, err) || nn_forward(dec, t->wdec, &t->zt, rng, err))
+    if (drop(t, z, s, -1, t->cfg.phase[phase - 1].holes, rng, err) ||
+        nn_forward(dec, t->wdec, &t->zt, rng, err))
         return -1;
     const nn_tensor *y = nn_ws_out(t->wdec, ld);
     if (nn_loss_mse(y, &t->x, &mse, &t->gy, err) ||
-        (phase == 3 && cloud_grad(t, y, &ce, &hits, err)))
+        (phase >= 3 && cloud_grad(t, y, &ce, &hits, err)))
         return -1;
     const nn_tensor *gy = &t->gy;
     if (nn_backward(dec, t->wdec, 1, &ld, &gy, err))
@@ -490,7 +518,7 @@ static int validate(ln_trainer *t, int saliency, double keep, double *psnr,
                 return -1;
             s = nn_ws_out(t->wsal, last(sal));
         }
-        if (drop(t, z, s, keep, NULL, err) || nn_infer(dec, t->wdec, &t->zt, err))
+        if (drop(t, z, s, keep, 0, NULL, err) || nn_infer(dec, t->wdec, &t->zt, err))
             return -1;
         const nn_tensor *y = nn_ws_out(t->wdec, last(dec));
         size_t per = nn_tensor_numel(y) / (size_t)m;
@@ -574,7 +602,7 @@ static int run_phase(ln_trainer *t, int p, util_err *err)
         fprintf(stderr, "phase %d epoch %2d/%d  mse %.5f  bce %.4f  ce %.4f  "
                 "train acc %.1f%%  %.0f img/s  %.0f s\n", p + 1, e + 1, pc->epochs,
                 st.mse / st.seen, st.bce / st.seen, st.ce / st.seen,
-                st.seen && p == 2 ? 100.0 * st.hits / st.seen : 0.0,
+                st.seen && p >= 2 ? 100.0 * st.hits / st.seen : 0.0,
                 st.seen / dt, t->seconds);
         report_val(t, p + 1, err);
     }
@@ -590,19 +618,24 @@ static int resume(ln_trainer *t, util_err *err)
     const char *ph = nn_st_meta(f, "train.phases");
     const char *secs = nn_st_meta(f, "train.seconds");
     int rc = 0;
-    cJSON *stored = cfg ? cJSON_Parse(cfg) : NULL;
-    char *canon = stored ? training_text(stored) : NULL;
+    t->done = ph ? atoi(ph) : -1;
+    /* The checkpoint's phases must be this config's first ones. */
+    cJSON *stored = cfg ? cJSON_Parse(cfg) : NULL, *mine = cJSON_Parse(t->cfg.text);
+    char *canon = stored ? training_text(stored, t->done) : NULL;
+    char *own = mine ? training_text(mine, t->done) : NULL;
     cJSON_Delete(stored);
-    if (!canon || strcmp(canon, t->cfg.text) != 0)
+    cJSON_Delete(mine);
+    if (t->done < 0 || t->done > t->cfg.nphases)
+        rc = util_errf(err, "%s: bad train.phases", t->cfg.checkpoint);
+    else if (!canon || !own || strcmp(canon, own) != 0)
         rc = util_errf(err, "%s: made with a different config than %s",
                        t->cfg.checkpoint, t->cfg.file);
-    else if (!ph || (t->done = atoi(ph)) < 0 || t->done > NPHASES)
-        rc = util_errf(err, "%s: bad train.phases", t->cfg.checkpoint);
     else if (nn_st_read_model(f, codec_ln_encoder(t->ln), "enc.", err) ||
              nn_st_read_model(f, codec_ln_saliency(t->ln), "sal.", err) ||
              nn_st_read_model(f, codec_ln_decoder(t->ln), "dec.", err))
         rc = -1;
     cJSON_free(canon);
+    cJSON_free(own);
     t->seconds = secs ? atof(secs) : 0;
     nn_st_close(f);
     return rc;
@@ -709,9 +742,9 @@ static int train(const char *config, int want_resume, util_err *err)
     if (!rc && want_resume && stat(t.cfg.checkpoint, &sb) == 0) {
         rc = resume(&t, err);
         if (!rc)
-            fprintf(stderr, "train: resuming after phase %d of %d\n", t.done, NPHASES);
+            fprintf(stderr, "train: resuming after phase %d of %d\n", t.done, t.cfg.nphases);
     }
-    while (!rc && t.done < NPHASES) {
+    while (!rc && t.done < t.cfg.nphases) {
         rc = run_phase(&t, t.done, err);
         if (!rc) {
             t.done++;
