@@ -377,7 +377,9 @@ static int drop(ln_trainer *t, const nn_tensor *z, const nn_tensor *sal,
          * one included, so the decoder learns to do without any of them. */
         int a = k, len = 0;
         if (holes > 0 && k > 1 && util_rng_uniform(rng) < holes) {
-            a = (int)util_rng_below(rng, (uint64_t)k);
+            /* Half the holes take the first ranks: that packet is the one the
+             * decoder most depends on. */
+            a = util_rng_below(rng, 2) ? 0 : (int)util_rng_below(rng, (uint64_t)k);
             int most = k - a < HOLE_MAX ? k - a : HOLE_MAX;
             len = 1 + (int)util_rng_below(rng, (uint64_t)most);
         }

@@ -725,6 +725,22 @@ static void test_train_small(void **state)
     assert_int_equal(tu_run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "resuming after phase 3 of 3"));
     assert_null(strstr(out, "epoch"));
+    /* A config that adds a fourth phase, with holes, continues the run. */
+    size_t len = 0;
+    char *text = tu_read_file(cfg, &len);
+    char *last = strstr(text, "{\"epochs\": 1, \"lr\": 0.00005}");
+    assert_non_null(last);
+    char *four = malloc(len + 128);
+    sprintf(four, "%.*s{\"epochs\": 1, \"lr\": 0.00005}, {\"epochs\": 1, \"lr\": 0.00005, "
+            "\"holes\": 0.5}%s", (int)(last - text), text,
+            last + strlen("{\"epochs\": 1, \"lr\": 0.00005}"));
+    tu_write_file(cfg, four, strlen(four));
+    free(four);
+    free(text);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "resuming after phase 3 of 4"));
+    assert_non_null(strstr(out, "phase 4 epoch  1/1"));
+    assert_non_null(strstr(out, "4 phases"));
     tu_rmtree(dir);
 }
 
