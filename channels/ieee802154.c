@@ -88,7 +88,6 @@
 #include "channels/loss.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -179,19 +178,6 @@ static int parse(util_params *p, ieee_cfg *c, util_err *err)
     return 0;
 }
 
-__attribute__((format(printf, 4, 5)))
-static void append(char *buf, size_t len, size_t *off, const char *fmt, ...)
-{
-    if (*off >= len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + *off, len - *off, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        *off += (size_t)n;
-}
-
 /* "ieee802154-100m-0dBm-p116-arq3", plus what differs from the defaults. */
 static void make_label(const ieee_cfg *c, char *buf, size_t len)
 {
@@ -199,18 +185,19 @@ static void make_label(const ieee_cfg *c, char *buf, size_t len)
     size_t off = 0;
     chan_label_num(c->distance, dist, sizeof dist);
     chan_label_num(c->tx_power, pw, sizeof pw);
-    append(buf, len, &off, "ieee802154-%sm-%sdBm-p%zu", dist, pw, c->payload);
+    chan_label_append(buf, len, &off, "ieee802154-%sm-%sdBm-p%zu", dist, pw,
+                      c->payload);
     if (c->ack)
-        append(buf, len, &off, "-arq%ld", c->retries);
+        chan_label_append(buf, len, &off, "-arq%ld", c->retries);
     else
-        append(buf, len, &off, "-noack");
+        chan_label_append(buf, len, &off, "-noack");
     if (c->exponent != 3) {
         chan_label_num(c->exponent, num, sizeof num);
-        append(buf, len, &off, "-n%s", num);
+        chan_label_append(buf, len, &off, "-n%s", num);
     }
     if (c->noise_figure != 0) {
         chan_label_num(c->noise_figure, num, sizeof num);
-        append(buf, len, &off, "-nf%s", num);
+        chan_label_append(buf, len, &off, "-nf%s", num);
     }
 }
 

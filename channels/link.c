@@ -36,7 +36,6 @@
 #include "channels/loss.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -63,21 +62,6 @@ static int parse(util_params *p, link_cfg *c, util_err *err)
     return 0;
 }
 
-/* snprintf that keeps appending; a label that would not fit is cut (the
- * buffer is sized so that none does). */
-__attribute__((format(printf, 4, 5)))
-static void append(char *buf, size_t len, size_t *off, const char *fmt, ...)
-{
-    if (*off >= len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + *off, len - *off, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        *off += (size_t)n;
-}
-
 /* Only what differs from the defaults beyond rate and payload, so that the
  * common cases keep short labels: "link-5470bps-p51-dc0.01-iid0.1". */
 static void make_label(const link_cfg *c, char *buf, size_t len)
@@ -85,21 +69,21 @@ static void make_label(const link_cfg *c, char *buf, size_t len)
     char num[32], part[160];
     size_t off = 0;
     chan_label_num(c->bitrate, num, sizeof num);
-    append(buf, len, &off, "link-%sbps-p%zu", num, c->payload);
+    chan_label_append(buf, len, &off, "link-%sbps-p%zu", num, c->payload);
     if (c->header != 13)
-        append(buf, len, &off, "-h%zu", c->header);
+        chan_label_append(buf, len, &off, "-h%zu", c->header);
     if (c->delay > 0) {
         chan_label_num(c->delay, num, sizeof num);
-        append(buf, len, &off, "-delay%s", num);
+        chan_label_append(buf, len, &off, "-delay%s", num);
     }
     if (c->duty_cycle < 1) {
         chan_label_num(c->duty_cycle, num, sizeof num);
-        append(buf, len, &off, "-dc%s", num);
+        chan_label_append(buf, len, &off, "-dc%s", num);
     }
     if (c->retries > 0)
-        append(buf, len, &off, "-arq%ld", c->retries);
+        chan_label_append(buf, len, &off, "-arq%ld", c->retries);
     if (chan_loss_label(&c->loss, part, sizeof part) > 0)
-        append(buf, len, &off, "-%s", part);
+        chan_label_append(buf, len, &off, "-%s", part);
 }
 
 static int link_create(util_params *params, void **state, size_t *payload,
