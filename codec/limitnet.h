@@ -141,6 +141,13 @@ typedef struct codec_ln_bits {
     size_t pos;   /* bits written or read */
 } codec_ln_bits;
 
+/* Appends the n (<= 32) low bits of v, MSB first; -1, writing nothing,
+ * when they do not fit. */
+int codec_ln_bits_put(codec_ln_bits *b, uint32_t v, int n);
+/* The next bit; 0 past the end, where pos still advances (the arithmetic
+ * decoder reads zeros there, and callers compare pos with cap). */
+int codec_ln_bits_get(codec_ln_bits *b);
+
 /* Appends symbol s; returns -1 (writing nothing) when it does not fit. */
 int codec_ln_huff_put(const codec_ln_huff *h, codec_ln_bits *b, int s);
 /* Reads one symbol; -1 at the end of the buffer or on an invalid code. */

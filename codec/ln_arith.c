@@ -65,25 +65,12 @@ int codec_ln_freq_scale(const uint64_t *counts, int n, uint16_t *freq,
 
 /* ---- encoder ------------------------------------------------------------------- */
 
-static int put_bit(codec_ln_bits *b, int bit)
-{
-    if (b->pos >= b->cap * 8)
-        return -1;
-    uint8_t mask = (uint8_t)(0x80 >> (b->pos & 7));
-    if (bit)
-        b->buf[b->pos >> 3] |= mask;
-    else
-        b->buf[b->pos >> 3] &= (uint8_t)~mask;
-    b->pos++;
-    return 0;
-}
-
 static int emit(codec_ln_arith *a, int bit)
 {
-    if (put_bit(&a->b, bit))
+    if (codec_ln_bits_put(&a->b, (uint32_t)bit, 1))
         return -1;
     for (; a->pending; a->pending--)
-        if (put_bit(&a->b, !bit))
+        if (codec_ln_bits_put(&a->b, (uint32_t)!bit, 1))
             return -1;
     return 0;
 }
@@ -117,12 +104,8 @@ static int narrow(codec_ln_arith *a, const codec_ln_freq *f, int s, int encoding
         }
         a->low <<= 1;
         a->high = (a->high << 1) | 1;
-        if (!encoding) {
-            int bit = a->b.pos < a->b.cap * 8 &&
-                      ((a->b.buf[a->b.pos >> 3] >> (7 - (a->b.pos & 7))) & 1);
-            a->b.pos++;
-            a->value = (a->value << 1) | (uint32_t)bit;
-        }
+        if (!encoding)
+            a->value = (a->value << 1) | (uint32_t)codec_ln_bits_get(&a->b);
     }
 }
 
@@ -165,11 +148,8 @@ void codec_ln_arith_start_read(codec_ln_arith *a, const uint8_t *buf, size_t len
     a->high = TOP;
     /* The reader only reads; the cast fits the writer's struct. */
     a->b = (codec_ln_bits){(uint8_t *)buf, len, 0};
-    for (int i = 0; i < 32; i++) {
-        int bit = a->b.pos < len * 8 && ((buf[a->b.pos >> 3] >> (7 - (a->b.pos & 7))) & 1);
-        a->b.pos++;
-        a->value = (a->value << 1) | (uint32_t)bit;
-    }
+    for (int i = 0; i < 32; i++)
+        a->value = (a->value << 1) | (uint32_t)codec_ln_bits_get(&a->b);
 }
 
 int codec_ln_arith_get(codec_ln_arith *a, const codec_ln_freq *f)

@@ -124,22 +124,32 @@ int codec_ln_huff_build(const uint8_t *len, int n, codec_ln_huff *h,
     return 0;
 }
 
-int codec_ln_huff_put(const codec_ln_huff *h, codec_ln_bits *b, int s)
+int codec_ln_bits_put(codec_ln_bits *b, uint32_t v, int n)
 {
-    if (s < 0 || s >= h->n || !h->len[s])
+    if (b->pos + (size_t)n > b->cap * 8)
         return -1;
-    int l = h->len[s];
-    if (b->pos + (size_t)l > b->cap * 8)
-        return -1;
-    for (int k = l - 1; k >= 0; k--, b->pos++) {
-        uint8_t bit = (uint8_t)((h->code[s] >> k) & 1);
+    for (int k = n - 1; k >= 0; k--, b->pos++) {
         uint8_t mask = (uint8_t)(0x80 >> (b->pos & 7));
-        if (bit)
+        if ((v >> k) & 1)
             b->buf[b->pos >> 3] |= mask;
         else
             b->buf[b->pos >> 3] &= (uint8_t)~mask;
     }
     return 0;
+}
+
+int codec_ln_bits_get(codec_ln_bits *b)
+{
+    int bit = b->pos < b->cap * 8 && ((b->buf[b->pos >> 3] >> (7 - (b->pos & 7))) & 1);
+    b->pos++;
+    return bit;
+}
+
+int codec_ln_huff_put(const codec_ln_huff *h, codec_ln_bits *b, int s)
+{
+    if (s < 0 || s >= h->n || !h->len[s])
+        return -1;
+    return codec_ln_bits_put(b, h->code[s], h->len[s]);
 }
 
 int codec_ln_huff_get(const codec_ln_huff *h, codec_ln_bits *b)
@@ -148,8 +158,7 @@ int codec_ln_huff_get(const codec_ln_huff *h, codec_ln_bits *b)
     for (int l = 1; l <= CODEC_LN_MAX_CODE; l++) {
         if (b->pos >= b->cap * 8)
             return -1;
-        code = (code << 1) | ((b->buf[b->pos >> 3] >> (7 - (b->pos & 7))) & 1);
-        b->pos++;
+        code = (code << 1) | (uint32_t)codec_ln_bits_get(b);
         if (h->count[l] && code - h->first[l] < h->count[l])
             return h->sym[h->offset[l] + code - h->first[l]];
     }

@@ -26,19 +26,11 @@ int codec_ln_header_bytes(const codec_ln_geom *g)
     return (1 + 2 * count_bits(g->n) + 7) / 8;
 }
 
-static void put_bits(uint8_t *buf, size_t *pos, uint32_t v, int n)
-{
-    for (int k = n - 1; k >= 0; k--, (*pos)++)
-        if ((v >> k) & 1)
-            buf[*pos >> 3] |= (uint8_t)(0x80 >> (*pos & 7));
-}
-
-/* The caller checks that n bits remain. */
-static uint32_t get_bits(const uint8_t *buf, size_t *pos, int n)
+static uint32_t get_bits(codec_ln_bits *b, int n)
 {
     uint32_t v = 0;
-    for (int k = 0; k < n; k++, (*pos)++)
-        v = (v << 1) | ((buf[*pos >> 3] >> (7 - (*pos & 7))) & 1);
+    for (int k = 0; k < n; k++)
+        v = (v << 1) | (uint32_t)codec_ln_bits_get(b);
     return v;
 }
 
@@ -102,7 +94,7 @@ static size_t fill(const packer *p, const uint8_t *cells, int *r, uint8_t *buf,
 {
     codec_ln_geom g = codec_ln_geometry(p->m);
     int nb = count_bits(g.n), hw = g.h * g.w, maxn = (1 << nb) - 1;
-    size_t off = (size_t)codec_ln_header_bytes(&g), pos = 0;
+    size_t off = (size_t)codec_ln_header_bytes(&g);
     coder c;
     start_write(&c, p->kind, buf + off, payload - off);
     for (int k = 0; cells && k < g.grid * g.grid; k++)
@@ -116,9 +108,11 @@ static size_t fill(const packer *p, const uint8_t *cells, int *r, uint8_t *buf,
         n++;
     }
     size_t used = finish(&c);
-    put_bits(buf, &pos, cells ? 1u : 0u, 1);
-    put_bits(buf, &pos, (uint32_t)*r, nb);
-    put_bits(buf, &pos, (uint32_t)n, nb);
+    /* The header fits: pack() checked that the payload holds it. */
+    codec_ln_bits hb = {buf, off, 0};
+    codec_ln_bits_put(&hb, cells ? 1u : 0u, 1);
+    codec_ln_bits_put(&hb, (uint32_t)*r, nb);
+    codec_ln_bits_put(&hb, (uint32_t)n, nb);
     *r += n;
     return off + used;
 }
@@ -176,10 +170,11 @@ static int parse(const codec_ln_geom *g, const codec_packet *p, header *h)
     int nb = count_bits(g->n);
     if (p->len < (size_t)codec_ln_header_bytes(g))
         return -1;
-    size_t pos = 0;
-    h->side = (int)get_bits(p->data, &pos, 1);
-    h->r0 = (int)get_bits(p->data, &pos, nb);
-    h->n = (int)get_bits(p->data, &pos, nb);
+    /* The reader only reads; the cast fits the writer's struct. */
+    codec_ln_bits b = {(uint8_t *)p->data, p->len, 0};
+    h->side = (int)get_bits(&b, 1);
+    h->r0 = (int)get_bits(&b, nb);
+    h->n = (int)get_bits(&b, nb);
     if (h->r0 > g->n || h->n > g->n - h->r0)
         return -1;
     return 0;
