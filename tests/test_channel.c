@@ -1,6 +1,7 @@
 /* Channel interface and the generic link: timing arithmetic, loss
  * statistics, ARQ accounting, determinism and parameter errors. */
 #include "tests/testutil.h"
+#include "tests/chanutil.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -9,13 +10,6 @@
 #include "channels/loss.h"
 
 /* cmocka 1.1 compares only floats; times here need doubles. */
-#define assert_near(a, b, eps)                                              \
-    do {                                                                    \
-        double a_ = (a), b_ = (b), e_ = (eps);                              \
-        if (!(fabs(a_ - b_) <= e_))                                         \
-            fail_msg("%s = %.17g, expected %.17g +- %g", #a, a_, b_, e_);   \
-    } while (0)
-
 /* z for a two-sided 99.9 % normal bound. */
 #define Z999 3.29
 
@@ -24,16 +18,6 @@ static util_params params(void)
     util_params p;
     util_params_init(&p);
     return p;
-}
-
-static void setn(util_params *p, const char *key, double v)
-{
-    assert_int_equal(util_params_set_num(p, key, v, NULL), 0);
-}
-
-static void sets(util_params *p, const char *key, const char *v)
-{
-    assert_int_equal(util_params_set_str(p, key, v, NULL), 0);
 }
 
 static chan *make(util_params *p)
@@ -55,25 +39,6 @@ static void expect_create_error(util_params *p, const char *prefix)
     if (strncmp(err.msg, prefix, strlen(prefix)) != 0)
         fail_msg("expected an error starting with \"%s\", got \"%s\"", prefix,
                  err.msg);
-}
-
-/* Sends n packets of len bytes with the given seed; returns the arrivals
- * (free them). */
-static chan_arrival *send_n(const chan *c, size_t n, size_t len, uint64_t seed,
-                            chan_stats *st)
-{
-    size_t *lens = malloc(n * sizeof *lens);
-    chan_arrival *out = malloc(n * sizeof *out);
-    assert_non_null(lens);
-    assert_non_null(out);
-    for (size_t i = 0; i < n; i++)
-        lens[i] = len;
-    util_rng rng;
-    util_rng_seed(&rng, seed);
-    util_err err = {{0}};
-    assert_int_equal(chan_transmit(c, lens, n, &rng, out, st, &err), 0);
-    free(lens);
-    return out;
 }
 
 static size_t count_lost(const chan_arrival *a, size_t n)
@@ -127,24 +92,24 @@ static void test_defaults_and_label(void **state)
     chan_destroy(c);
 
     p = params();
-    setn(&p, "duty_cycle", 0.01);
-    sets(&p, "loss.model", "independent");
-    setn(&p, "loss.p", 0.1);
+    tu_setn(&p, "duty_cycle", 0.01);
+    tu_sets(&p, "loss.model", "independent");
+    tu_setn(&p, "loss.p", 0.1);
     c = make(&p);
     assert_string_equal(chan_label(c), "link-5470bps-p51-dc0.01-iid0.1");
     chan_destroy(c);
 
     p = params();
-    setn(&p, "bitrate", 1e12);
-    setn(&p, "payload", 222);
-    setn(&p, "header", 0);
-    setn(&p, "delay", 0.25);
-    setn(&p, "retries", 3);
-    sets(&p, "loss.model", "gilbert_elliott");
-    setn(&p, "loss.p_gb", 0.05);
-    setn(&p, "loss.p_bg", 0.3);
-    setn(&p, "loss.loss_bad", 0.8);
-    setn(&p, "loss.loss_good", 0.01);
+    tu_setn(&p, "bitrate", 1e12);
+    tu_setn(&p, "payload", 222);
+    tu_setn(&p, "header", 0);
+    tu_setn(&p, "delay", 0.25);
+    tu_setn(&p, "retries", 3);
+    tu_sets(&p, "loss.model", "gilbert_elliott");
+    tu_setn(&p, "loss.p_gb", 0.05);
+    tu_setn(&p, "loss.p_bg", 0.3);
+    tu_setn(&p, "loss.loss_bad", 0.8);
+    tu_setn(&p, "loss.loss_good", 0.01);
     c = make(&p);
     assert_string_equal(chan_label(c),
                         "link-1e12bps-p222-h0-delay0.25-arq3-ge0.05_0.3_0.8_0.01");
@@ -164,9 +129,9 @@ static void test_airtime_and_duty_cycle(void **state)
     const double rate = 5470, dc = 0.01, delay = 0.25;
     const size_t header = 13;
     util_params p = params();
-    setn(&p, "bitrate", rate);
-    setn(&p, "duty_cycle", dc);
-    setn(&p, "delay", delay);
+    tu_setn(&p, "bitrate", rate);
+    tu_setn(&p, "duty_cycle", dc);
+    tu_setn(&p, "delay", delay);
     chan *c = make(&p);
 
     const size_t lens[] = {51, 10, 0, 51, 1};
@@ -204,10 +169,10 @@ static void test_no_loss_all_arrive_in_order(void **state)
 {
     (void)state;
     util_params p = params();
-    setn(&p, "bitrate", 250000);
+    tu_setn(&p, "bitrate", 250000);
     chan *c = make(&p);
     chan_stats st;
-    chan_arrival *a = send_n(c, 1000, 51, 7, &st);
+    chan_arrival *a = tu_send_n(c, 1000, 51, 7, &st);
     assert_int_equal(count_lost(a, 1000), 0);
     assert_int_equal(st.lost, 0);
     assert_int_equal(st.attempts, 1000);
@@ -217,7 +182,7 @@ static void test_no_loss_all_arrive_in_order(void **state)
     assert_near(a[999].t_arrive, 1000 * 64 * 8 / 250000.0, 1e-9);
     free(a);
 
-    a = send_n(c, 0, 51, 7, &st);
+    a = tu_send_n(c, 0, 51, 7, &st);
     assert_near(st.t_end, 0, 0);
     assert_int_equal(st.attempts, 0);
     free(a);
@@ -232,11 +197,11 @@ static void test_independent_loss_binomial(void **state)
     const size_t n = 100000;
     const double prob = 0.1;
     util_params p = params();
-    sets(&p, "loss.model", "independent");
-    setn(&p, "loss.p", prob);
+    tu_sets(&p, "loss.model", "independent");
+    tu_setn(&p, "loss.p", prob);
     chan *c = make(&p);
     chan_stats st;
-    chan_arrival *a = send_n(c, n, 20, 42, &st);
+    chan_arrival *a = tu_send_n(c, n, 20, 42, &st);
     size_t k = count_lost(a, n);
     assert_int_equal(k, st.lost);
     double np = (double)n * prob;
@@ -254,11 +219,11 @@ static void test_loss_edges(void **state)
 {
     (void)state;
     util_params p = params();
-    sets(&p, "loss.model", "independent");
-    setn(&p, "loss.p", 1);
+    tu_sets(&p, "loss.model", "independent");
+    tu_setn(&p, "loss.p", 1);
     chan *c = make(&p);
     chan_stats st;
-    chan_arrival *a = send_n(c, 500, 20, 3, &st);
+    chan_arrival *a = tu_send_n(c, 500, 20, 3, &st);
     assert_int_equal(count_lost(a, 500), 500);
     assert_int_equal(st.lost, 500);
     assert_int_equal(st.attempts, 500);
@@ -266,10 +231,10 @@ static void test_loss_edges(void **state)
     chan_destroy(c);
 
     p = params();
-    sets(&p, "loss.model", "independent");
-    setn(&p, "loss.p", 0);
+    tu_sets(&p, "loss.model", "independent");
+    tu_setn(&p, "loss.p", 0);
     c = make(&p);
-    a = send_n(c, 500, 20, 3, &st);
+    a = tu_send_n(c, 500, 20, 3, &st);
     assert_int_equal(count_lost(a, 500), 0);
     free(a);
     chan_destroy(c);
@@ -278,11 +243,11 @@ static void test_loss_edges(void **state)
 /* The Gilbert-Elliott case used below: netem "gemodel 5% 30% 80% 1%". */
 static void set_ge(util_params *p)
 {
-    sets(p, "loss.model", "gilbert_elliott");
-    setn(p, "loss.p_gb", 0.05);
-    setn(p, "loss.p_bg", 0.3);
-    setn(p, "loss.loss_bad", 0.8);
-    setn(p, "loss.loss_good", 0.01);
+    tu_sets(p, "loss.model", "gilbert_elliott");
+    tu_setn(p, "loss.p_gb", 0.05);
+    tu_setn(p, "loss.p_bg", 0.3);
+    tu_setn(p, "loss.loss_bad", 0.8);
+    tu_setn(p, "loss.loss_good", 0.01);
 }
 
 static void test_stationary_formula(void **state)
@@ -297,9 +262,9 @@ static void test_stationary_formula(void **state)
     assert_near(chan_loss_stationary(&l), want, 1e-15);
 
     p = params();
-    sets(&p, "loss.model", "gilbert_elliott");
-    setn(&p, "loss.p_gb", 0.2);
-    setn(&p, "loss.p_bg", 0.6);
+    tu_sets(&p, "loss.model", "gilbert_elliott");
+    tu_setn(&p, "loss.p_gb", 0.2);
+    tu_setn(&p, "loss.p_bg", 0.6);
     assert_int_equal(chan_loss_parse(&p, &l, NULL), 0);
     /* Defaults: everything lost in bad, nothing in good (netem's too). */
     assert_near(chan_loss_stationary(&l), 0.25, 1e-15);
@@ -342,7 +307,7 @@ static void test_gilbert_elliott_long_run(void **state)
     set_ge(&p);
     chan *c = make(&p);
     chan_stats st;
-    chan_arrival *a = send_n(c, n, 20, 1234, &st);
+    chan_arrival *a = tu_send_n(c, n, 20, 1234, &st);
     double q = 0.05 / 0.35 * 0.8 + 0.3 / 0.35 * 0.01;
     double bound = ge_bound((double)n, 0.05, 0.3, 0.01, 0.8);
     double k = (double)count_lost(a, n);
@@ -368,7 +333,7 @@ static void test_gilbert_elliott_initial_state(void **state)
     chan *c = make(&p);
     size_t lost = 0;
     for (size_t s = 0; s < streams; s++) {
-        chan_arrival *a = send_n(c, 1, 20, util_seed_mix(99, s), NULL);
+        chan_arrival *a = tu_send_n(c, 1, 20, util_seed_mix(99, s), NULL);
         lost += !a[0].arrived;
         free(a);
     }
@@ -388,12 +353,12 @@ static void test_gilbert_elliott_is_bursty(void **state)
     set_ge(&p);
     chan *ge = make(&p);
     p = params();
-    sets(&p, "loss.model", "independent");
-    setn(&p, "loss.p", q);
+    tu_sets(&p, "loss.model", "independent");
+    tu_setn(&p, "loss.p", q);
     chan *iid = make(&p);
 
-    chan_arrival *a = send_n(ge, n, 20, 5, NULL);
-    chan_arrival *b = send_n(iid, n, 20, 5, NULL);
+    chan_arrival *a = tu_send_n(ge, n, 20, 5, NULL);
+    chan_arrival *b = tu_send_n(iid, n, 20, 5, NULL);
     double run_ge = mean_loss_run(a, n), run_iid = mean_loss_run(b, n);
     /* Independent: geometric runs, mean 1/(1-q) = 1.14. Gilbert-Elliott:
      * P(lost | previous lost) ~ 0.53 here, so runs average ~2.1. */
@@ -414,12 +379,12 @@ static void test_arq_delivery_and_accounting(void **state)
     const size_t n = 100000, len = 40, header = 13;
     const double rate = 5470;
     util_params p = params();
-    setn(&p, "retries", 3);
-    sets(&p, "loss.model", "independent");
-    setn(&p, "loss.p", 0.5);
+    tu_setn(&p, "retries", 3);
+    tu_sets(&p, "loss.model", "independent");
+    tu_setn(&p, "loss.p", 0.5);
     chan *c = make(&p);
     chan_stats st;
-    chan_arrival *a = send_n(c, n, len, 11, &st);
+    chan_arrival *a = tu_send_n(c, n, len, 11, &st);
 
     double q = 1 - pow(0.5, 4);
     double delivered = (double)(n - count_lost(a, n));
@@ -457,14 +422,14 @@ static void test_arq_timing(void **state)
     const double dcs[] = {0.01, 0.5};   /* off-time above and below 2 delay */
     for (size_t k = 0; k < 2; k++) {
         util_params p = params();
-        setn(&p, "delay", delay);
-        setn(&p, "duty_cycle", dcs[k]);
-        setn(&p, "retries", 2);
-        sets(&p, "loss.model", "independent");
-        setn(&p, "loss.p", 0.3);
+        tu_setn(&p, "delay", delay);
+        tu_setn(&p, "duty_cycle", dcs[k]);
+        tu_setn(&p, "retries", 2);
+        tu_sets(&p, "loss.model", "independent");
+        tu_setn(&p, "loss.p", 0.3);
         chan *c = make(&p);
         chan_stats st;
-        chan_arrival *a = send_n(c, n, len, 17 + k, &st);
+        chan_arrival *a = tu_send_n(c, n, len, 17 + k, &st);
         double air = (double)(len + header) * 8 / rate;
         double gap = fmax(air * (1 / dcs[k] - 1), 2 * delay);
         double t = 0, end = 0;
@@ -498,9 +463,9 @@ static chan *make_lossy(void)
 {
     util_params p = params();
     set_ge(&p);
-    setn(&p, "retries", 1);
-    setn(&p, "delay", 0.1);
-    setn(&p, "duty_cycle", 0.1);
+    tu_setn(&p, "retries", 1);
+    tu_setn(&p, "delay", 0.1);
+    tu_setn(&p, "duty_cycle", 0.1);
     return make(&p);
 }
 
@@ -508,9 +473,9 @@ static void test_seed_determinism(void **state)
 {
     (void)state;
     chan *c = make_lossy();
-    chan_arrival *a = send_n(c, 5000, 30, 77, NULL);
-    chan_arrival *b = send_n(c, 5000, 30, 77, NULL);
-    chan_arrival *d = send_n(c, 5000, 30, 78, NULL);
+    chan_arrival *a = tu_send_n(c, 5000, 30, 77, NULL);
+    chan_arrival *b = tu_send_n(c, 5000, 30, 77, NULL);
+    chan_arrival *d = tu_send_n(c, 5000, 30, 78, NULL);
     assert_true(same_arrivals(a, b, 5000));
     assert_false(same_arrivals(a, d, 5000));
     free(a);
@@ -528,7 +493,7 @@ typedef struct job {
 static void *run_job(void *arg)
 {
     job *j = arg;
-    j->out = send_n(j->c, 5000, 30, j->seed, NULL);
+    j->out = tu_send_n(j->c, 5000, 30, j->seed, NULL);
     return NULL;
 }
 
@@ -546,7 +511,7 @@ static void test_concurrent_transmit(void **state)
     for (int i = 0; i < 4; i++)
         assert_int_equal(pthread_join(th[i], NULL), 0);
     for (int i = 0; i < 4; i++) {
-        chan_arrival *serial = send_n(c, 5000, 30, 100 + (uint64_t)i, NULL);
+        chan_arrival *serial = tu_send_n(c, 5000, 30, 100 + (uint64_t)i, NULL);
         assert_true(same_arrivals(serial, jobs[i].out, 5000));
         free(serial);
         free(jobs[i].out);
@@ -560,31 +525,31 @@ static void test_parameter_errors(void **state)
 {
     (void)state;
     util_params p = params();
-    setn(&p, "bitrat", 100);
+    tu_setn(&p, "bitrat", 100);
     expect_create_error(&p, "bitrat: unknown key");
 
     p = params();
-    sets(&p, "bitrate", "fast");
+    tu_sets(&p, "bitrate", "fast");
     expect_create_error(&p, "bitrate: ");
 
     p = params();
-    setn(&p, "bitrate", 0);
+    tu_setn(&p, "bitrate", 0);
     expect_create_error(&p, "bitrate: ");
 
     p = params();
-    setn(&p, "payload", 51.5);
+    tu_setn(&p, "payload", 51.5);
     expect_create_error(&p, "payload: ");
 
     p = params();
-    setn(&p, "payload", 0);
+    tu_setn(&p, "payload", 0);
     expect_create_error(&p, "payload: ");
 
     p = params();
-    setn(&p, "duty_cycle", 0);
+    tu_setn(&p, "duty_cycle", 0);
     expect_create_error(&p, "duty_cycle: ");
 
     p = params();
-    setn(&p, "retries", -1);
+    tu_setn(&p, "retries", -1);
     expect_create_error(&p, "retries: ");
 
     p = params();
@@ -596,40 +561,40 @@ static void test_loss_parameter_errors(void **state)
 {
     (void)state;
     util_params p = params();
-    sets(&p, "loss.model", "independent");
-    setn(&p, "loss.p", 1.5);
+    tu_sets(&p, "loss.model", "independent");
+    tu_setn(&p, "loss.p", 1.5);
     expect_create_error(&p, "loss.p: ");
 
     p = params();
-    sets(&p, "loss.model", "independent");
+    tu_sets(&p, "loss.model", "independent");
     expect_create_error(&p, "loss.p: required");
 
     p = params();
-    setn(&p, "loss.p", 0.1);   /* model left at "none" */
+    tu_setn(&p, "loss.p", 0.1);   /* model left at "none" */
     expect_create_error(&p, "loss.p: not used with loss.model \"none\"");
 
     p = params();
-    sets(&p, "loss.model", "bursty");
+    tu_sets(&p, "loss.model", "bursty");
     expect_create_error(&p, "loss.model: ");
 
     p = params();
-    sets(&p, "loss.model", "gilbert_elliott");
-    setn(&p, "loss.p_gb", 0);
-    setn(&p, "loss.p_bg", 0);
+    tu_sets(&p, "loss.model", "gilbert_elliott");
+    tu_setn(&p, "loss.p_gb", 0);
+    tu_setn(&p, "loss.p_bg", 0);
     expect_create_error(&p, "loss.p_gb: ");
 
     p = params();
     set_ge(&p);
-    setn(&p, "loss.p", 0.1);
+    tu_setn(&p, "loss.p", 0.1);
     expect_create_error(&p, "loss.p: not used");
 
     p = params();
     set_ge(&p);
-    setn(&p, "loss.loss_bad", -0.1);
+    tu_setn(&p, "loss.loss_bad", -0.1);
     expect_create_error(&p, "loss.loss_bad: ");
 
     p = params();
-    setn(&p, "loss.q", 0.1);
+    tu_setn(&p, "loss.q", 0.1);
     expect_create_error(&p, "loss.q: unknown key");
 }
 
@@ -637,7 +602,7 @@ static void test_payload_over_mtu(void **state)
 {
     (void)state;
     util_params p = params();
-    setn(&p, "payload", 12);
+    tu_setn(&p, "payload", 12);
     chan *c = make(&p);
     assert_int_equal(chan_payload(c), 12);
     const size_t lens[] = {12, 13};

@@ -20,18 +20,12 @@
  *   at 105 m: SNR -0.326793874292 dB, PER(936) = 0.261930811720,
  *             PER(88) = 0.028150824967 */
 #include "tests/testutil.h"
+#include "tests/chanutil.h"
 
 #include <math.h>
 
 #include "channels/chan.h"
 #include "channels/ieee802154.h"
-
-#define assert_near(a, b, eps)                                              \
-    do {                                                                    \
-        double a_ = (a), b_ = (b), e_ = (eps);                              \
-        if (!(fabs(a_ - b_) <= e_))                                         \
-            fail_msg("%s = %.17g, expected %.17g +- %g", #a, a_, b_, e_);   \
-    } while (0)
 
 #define Z999 3.29
 #define US 1e-6
@@ -54,23 +48,6 @@ static chan *make(double distance, size_t payload, int ack, long retries)
     return c;
 }
 
-static chan_arrival *send_n(const chan *c, size_t n, size_t len, uint64_t seed,
-                            chan_stats *st)
-{
-    size_t *lens = malloc(n * sizeof *lens);
-    chan_arrival *out = malloc(n * sizeof *out);
-    assert_non_null(lens);
-    assert_non_null(out);
-    for (size_t i = 0; i < n; i++)
-        lens[i] = len;
-    util_rng rng;
-    util_rng_seed(&rng, seed);
-    util_err err = {{0}};
-    assert_int_equal(chan_transmit(c, lens, n, &rng, out, st, &err), 0);
-    free(lens);
-    return out;
-}
-
 /* x is k * 320 us for a whole k in [lo, hi]. */
 static void assert_backoffs(double x, int lo, int hi)
 {
@@ -89,7 +66,7 @@ static void test_timing_with_ack(void **state)
     (void)state;
     chan *c = make(10, 116, 1, 3);
     chan_stats st;
-    chan_arrival *a = send_n(c, 50, 100, 1, &st);
+    chan_arrival *a = tu_send_n(c, 50, 100, 1, &st);
     assert_near(a[0].t_start, 0, 0);
     for (size_t i = 0; i < 50; i++) {
         assert_int_equal(a[i].arrived, 1);
@@ -115,11 +92,11 @@ static void test_sifs_lifs(void **state)
 {
     (void)state;
     chan *c = make(10, 116, 1, 3);
-    chan_arrival *a = send_n(c, 2, 7, 2, NULL);
+    chan_arrival *a = tu_send_n(c, 2, 7, 2, NULL);
     assert_near(a[1].t_start, a[0].t_arrive + DELAY10 + 544 * US + 192 * US,
                 1e-12);
     free(a);
-    a = send_n(c, 2, 8, 2, NULL);
+    a = tu_send_n(c, 2, 8, 2, NULL);
     assert_near(a[1].t_start, a[0].t_arrive + DELAY10 + 544 * US + 640 * US,
                 1e-12);
     free(a);
@@ -135,7 +112,7 @@ static void test_retries_when_out_of_range(void **state)
     (void)state;
     chan *c = make(1000, 116, 1, 3);
     chan_stats st;
-    chan_arrival *a = send_n(c, 20, 5, 3, &st);
+    chan_arrival *a = tu_send_n(c, 20, 5, 3, &st);
     for (size_t i = 0; i < 20; i++) {
         assert_int_equal(a[i].arrived, 0);
         assert_int_equal(a[i].attempts, 4);
@@ -151,7 +128,7 @@ static void test_retries_when_out_of_range(void **state)
     chan_destroy(c);
 
     c = make(1000, 116, 0, 3);
-    a = send_n(c, 20, 5, 3, &st);
+    a = tu_send_n(c, 20, 5, 3, &st);
     for (size_t i = 1; i < 20; i++) {
         assert_int_equal(a[i].attempts, 1);
         assert_backoffs(a[i].t_start - a[i - 1].t_start - 1024 * US -
@@ -162,7 +139,7 @@ static void test_retries_when_out_of_range(void **state)
     chan_destroy(c);
 
     c = make(1000, 116, 1, 0);
-    a = send_n(c, 5, 5, 3, NULL);
+    a = tu_send_n(c, 5, 5, 3, NULL);
     for (size_t i = 0; i < 5; i++)
         assert_int_equal(a[i].attempts, 1);
     free(a);
@@ -195,7 +172,7 @@ static void test_loss_rate_no_ack(void **state)
     const size_t n = 20000;
     chan *c = make(100, 116, 0, 3);
     chan_stats st;
-    chan_arrival *a = send_n(c, n, 100, 4, &st);
+    chan_arrival *a = tu_send_n(c, n, 100, 4, &st);
     double p = 0.071336531241;
     double lost = (double)st.lost / (double)n;
     assert_near(lost, p, Z999 * sqrt(p * (1 - p) / (double)n));
@@ -213,7 +190,7 @@ static void test_ack_loss_at_105m(void **state)
     (void)state;
     const size_t n = 20000;
     chan *c = make(105, 116, 1, 3);
-    chan_arrival *a = send_n(c, n, 100, 5, NULL);
+    chan_arrival *a = tu_send_n(c, n, 100, 5, NULL);
     size_t one = 0, first_arrival = 0;
     for (size_t i = 0; i < n; i++) {
         one += a[i].attempts == 1;
@@ -236,9 +213,9 @@ static void test_deterministic(void **state)
 {
     (void)state;
     chan *c = make(108, 116, 1, 3);
-    chan_arrival *a = send_n(c, 300, 80, 9, NULL);
-    chan_arrival *b = send_n(c, 300, 80, 9, NULL);
-    chan_arrival *d = send_n(c, 300, 80, 10, NULL);
+    chan_arrival *a = tu_send_n(c, 300, 80, 9, NULL);
+    chan_arrival *b = tu_send_n(c, 300, 80, 9, NULL);
+    chan_arrival *d = tu_send_n(c, 300, 80, 10, NULL);
     assert_memory_equal(a, b, 300 * sizeof *a);
     assert_true(memcmp(a, d, 300 * sizeof *a) != 0);
     free(a);

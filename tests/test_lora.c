@@ -2,18 +2,12 @@
  * regional payload limits, dwell time, sub-band duty cycles, Class A
  * timing, confirmed uplinks, shadowing, parameter errors. */
 #include "tests/testutil.h"
+#include "tests/chanutil.h"
 
 #include <math.h>
 
 #include "channels/chan.h"
 #include "channels/lora_phy.h"
-
-#define assert_near(a, b, eps)                                              \
-    do {                                                                    \
-        double a_ = (a), b_ = (b), e_ = (eps);                              \
-        if (!(fabs(a_ - b_) <= e_))                                         \
-            fail_msg("%s = %.17g, expected %.17g +- %g", #a, a_, b_, e_);   \
-    } while (0)
 
 #define Z999 3.29
 
@@ -136,21 +130,6 @@ static util_params params(void)
     return p;
 }
 
-static void setn(util_params *p, const char *key, double v)
-{
-    assert_int_equal(util_params_set_num(p, key, v, NULL), 0);
-}
-
-static void sets(util_params *p, const char *key, const char *v)
-{
-    assert_int_equal(util_params_set_str(p, key, v, NULL), 0);
-}
-
-static void setb(util_params *p, const char *key, int v)
-{
-    assert_int_equal(util_params_set_bool(p, key, v, NULL), 0);
-}
-
 static chan *make(util_params *p)
 {
     chan *c = NULL;
@@ -172,23 +151,6 @@ static void expect_error(util_params *p, const char *prefix, const char *part)
                  err.msg);
 }
 
-static chan_arrival *send_n(const chan *c, size_t n, size_t len, uint64_t seed,
-                            chan_stats *st)
-{
-    size_t *lens = malloc(n * sizeof *lens);
-    chan_arrival *out = malloc(n * sizeof *out);
-    assert_non_null(lens);
-    assert_non_null(out);
-    for (size_t i = 0; i < n; i++)
-        lens[i] = len;
-    util_rng rng;
-    util_rng_seed(&rng, seed);
-    util_err err = {{0}};
-    assert_int_equal(chan_transmit(c, lens, n, &rng, out, st, &err), 0);
-    free(lens);
-    return out;
-}
-
 static void test_payload_per_dr(void **state)
 {
     (void)state;
@@ -196,49 +158,49 @@ static void test_payload_per_dr(void **state)
     const size_t us[] = {11, 53, 125, 242, 242};
     for (int dr = 0; dr < 7; dr++) {
         util_params p = params();
-        setn(&p, "dr", dr);
+        tu_setn(&p, "dr", dr);
         chan *c = make(&p);
         assert_int_equal(chan_payload(c), eu[dr]);
         chan_destroy(c);
         /* One byte more is refused, naming the key and the data rate. */
         p = params();
-        setn(&p, "dr", dr);
-        setn(&p, "payload", (double)eu[dr] + 1);
+        tu_setn(&p, "dr", dr);
+        tu_setn(&p, "payload", (double)eu[dr] + 1);
         expect_error(&p, "payload: ", "EU868 DR");
     }
     for (int dr = 0; dr < 5; dr++) {
         util_params p = params();
-        sets(&p, "region", "us915");
-        setn(&p, "dr", dr);
+        tu_sets(&p, "region", "us915");
+        tu_setn(&p, "dr", dr);
         chan *c = make(&p);
         assert_int_equal(chan_payload(c), us[dr]);
         chan_destroy(c);
     }
     /* sf/bw name the same rates; a smaller payload is allowed. */
     util_params p = params();
-    setn(&p, "sf", 9);
-    setn(&p, "payload", 100);
+    tu_setn(&p, "sf", 9);
+    tu_setn(&p, "payload", 100);
     chan *c = make(&p);
     assert_int_equal(chan_payload(c), 100);
     assert_string_equal(chan_label(c), "lora-eu868-sf9bw125-p100");
     chan_destroy(c);
     /* Without framing the 13 bytes are the application's. */
     p = params();
-    setn(&p, "dr", 0);
-    setb(&p, "framing", 0);
+    tu_setn(&p, "dr", 0);
+    tu_setb(&p, "framing", 0);
     c = make(&p);
     assert_int_equal(chan_payload(c), 64);
     chan_destroy(c);
     /* No region: a LoRa frame holds 255 bytes. */
     p = params();
-    sets(&p, "region", "none");
-    setn(&p, "sf", 12);
+    tu_sets(&p, "region", "none");
+    tu_setn(&p, "sf", 12);
     c = make(&p);
     assert_int_equal(chan_payload(c), 242);
     chan_destroy(c);
     p = params();
-    sets(&p, "region", "none");
-    setn(&p, "payload", 243);
+    tu_sets(&p, "region", "none");
+    tu_setn(&p, "payload", 243);
     expect_error(&p, "payload: ", "at most 242");
 }
 
@@ -248,45 +210,45 @@ static void test_dwell_time(void **state)
     /* US915 DR0 (SF10/125), 11 + 13 bytes: Tsym 8.192 ms; (192 - 40 + 44) /
      * 40 = 4.9 -> 5; 33 sym + 12.25 = 45.25 * 8.192 = 370.688 ms <= 400. */
     util_params p = params();
-    sets(&p, "region", "us915");
-    setn(&p, "dr", 0);
+    tu_sets(&p, "region", "us915");
+    tu_setn(&p, "dr", 0);
     chan *c = make(&p);
     chan_stats st;
-    free(send_n(c, 1, 11, 1, &st));
+    free(tu_send_n(c, 1, 11, 1, &st));
     assert_near(st.airtime, 0.370688, 1e-9);
     chan_destroy(c);
     /* A 12-symbol preamble adds 4 * 8.192 ms: 403.456 ms, refused. 6 bytes
      * fit: (152 - 40 + 44) / 40 = 3.9 -> 4; 28 + 16.25 = 44.25 * 8.192 =
      * 362.5 ms; 7 bytes take (160 + 4) / 40 -> 5 blocks again. */
     p = params();
-    sets(&p, "region", "us915");
-    setn(&p, "dr", 0);
-    setn(&p, "preamble", 12);
+    tu_sets(&p, "region", "us915");
+    tu_setn(&p, "dr", 0);
+    tu_setn(&p, "preamble", 12);
     expect_error(&p, "payload: ", "403.5 ms");
     p = params();
-    sets(&p, "region", "us915");
-    setn(&p, "dr", 0);
-    setn(&p, "preamble", 12);
-    setn(&p, "payload", 12);
+    tu_sets(&p, "region", "us915");
+    tu_setn(&p, "dr", 0);
+    tu_setn(&p, "preamble", 12);
+    tu_setn(&p, "payload", 12);
     expect_error(&p, "payload: 12 bytes exceed", "US915 DR0");
     p = params();
-    sets(&p, "region", "us915");
-    setn(&p, "dr", 0);
-    setn(&p, "preamble", 12);
-    setn(&p, "payload", 7);
+    tu_sets(&p, "region", "us915");
+    tu_setn(&p, "dr", 0);
+    tu_setn(&p, "preamble", 12);
+    tu_setn(&p, "payload", 7);
     expect_error(&p, "payload: ", "(6 bytes fit)");
     p = params();
-    sets(&p, "region", "us915");
-    setn(&p, "dr", 0);
-    setn(&p, "preamble", 12);
-    setn(&p, "payload", 6);
+    tu_sets(&p, "region", "us915");
+    tu_setn(&p, "dr", 0);
+    tu_setn(&p, "preamble", 12);
+    tu_setn(&p, "payload", 6);
     c = make(&p);
     chan_destroy(c);
     /* Any region can be given a dwell limit: 51 + 13 bytes at SF12 take
      * (508 / 40 -> 13 blocks, 73 + 12.25 symbols) 85.25 * 32.768 = 2793.5 ms. */
     p = params();
-    setn(&p, "sf", 12);
-    setn(&p, "dwell_time", 0.4);
+    tu_setn(&p, "sf", 12);
+    tu_setn(&p, "dwell_time", 0.4);
     expect_error(&p, "payload: 51 bytes take 2793.5 ms", "400 ms dwell");
 }
 
@@ -296,11 +258,11 @@ static void starts(const char *freqs, const char *dc, size_t n, double *t,
 {
     util_params p = params();
     if (freqs)
-        sets(&p, "frequencies", freqs);
+        tu_sets(&p, "frequencies", freqs);
     if (dc)
-        sets(&p, "duty_cycle", dc);
+        tu_sets(&p, "duty_cycle", dc);
     chan *c = make(&p);
-    chan_arrival *a = send_n(c, n, 51, seed, NULL);
+    chan_arrival *a = tu_send_n(c, n, 51, seed, NULL);
     for (size_t i = 0; i < n; i++) {
         assert_true(a[i].arrived);
         assert_near(a[i].t_arrive, a[i].t_start + TOA_SF7_64, 1e-9);
@@ -377,11 +339,11 @@ static void test_confirmed_uplinks(void **state)
     /* Confirmed, received: the ACK in RX1 frees the device at
      * e + 1 s + ToA(ACK). */
     util_params p = params();
-    setb(&p, "confirmed", 1);
-    setn(&p, "retries", 3);
-    sets(&p, "duty_cycle", "none");
+    tu_setb(&p, "confirmed", 1);
+    tu_setn(&p, "retries", 3);
+    tu_sets(&p, "duty_cycle", "none");
     chan *c = make(&p);
-    chan_arrival *r = send_n(c, 3, 51, 1, NULL);
+    chan_arrival *r = tu_send_n(c, 3, 51, 1, NULL);
     for (size_t i = 0; i < 3; i++) {
         assert_int_equal(r[i].attempts, 1);
         assert_near(r[i].t_start, (double)i * (a + 1 + ACK_SF7), 1e-9);
@@ -393,14 +355,14 @@ static void test_confirmed_uplinks(void **state)
      * starts after the last attempt's windows. */
     for (uint64_t seed = 1; seed <= 20; seed++) {
         p = params();
-        setb(&p, "confirmed", 1);
-        setn(&p, "retries", 2);
-        sets(&p, "duty_cycle", "none");
-        sets(&p, "loss.model", "independent");
-        setn(&p, "loss.p", 1);
+        tu_setb(&p, "confirmed", 1);
+        tu_setn(&p, "retries", 2);
+        tu_sets(&p, "duty_cycle", "none");
+        tu_sets(&p, "loss.model", "independent");
+        tu_setn(&p, "loss.p", 1);
         c = make(&p);
         chan_stats st;
-        r = send_n(c, 2, 51, seed, &st);
+        r = tu_send_n(c, 2, 51, seed, &st);
         assert_int_equal(r[0].attempts, 3);
         assert_false(r[0].arrived);
         assert_true(isinf(r[0].t_arrive));
@@ -416,10 +378,10 @@ static void test_confirmed_uplinks(void **state)
     }
     /* Unconfirmed: one attempt whatever happens. */
     p = params();
-    sets(&p, "loss.model", "independent");
-    setn(&p, "loss.p", 1);
+    tu_sets(&p, "loss.model", "independent");
+    tu_setn(&p, "loss.p", 1);
     c = make(&p);
-    r = send_n(c, 2, 51, 1, NULL);
+    r = tu_send_n(c, 2, 51, 1, NULL);
     assert_int_equal(r[0].attempts, 1);
     assert_near(r[1].t_start, 100 * a, 1e-9);
     free(r);
@@ -434,7 +396,7 @@ static void budget_outcome(util_params *p, size_t streams, double *all,
     chan *c = make(p);
     size_t nall = 0, nnone = 0;
     for (size_t s = 0; s < streams; s++) {
-        chan_arrival *r = send_n(c, 8, 20, 1000 + s, NULL);
+        chan_arrival *r = tu_send_n(c, 8, 20, 1000 + s, NULL);
         size_t got = 0;
         for (size_t i = 0; i < 8; i++)
             got += (size_t)r[i].arrived;
@@ -460,11 +422,11 @@ static void test_link_budget_channel(void **state)
     };
     for (size_t i = 0; i < 3; i++) {
         util_params p = params();
-        setn(&p, "sf", pts[i].sf);
-        sets(&p, "duty_cycle", "none");
-        setn(&p, "distance", pts[i].d);
-        setn(&p, "shadowing", 0);
-        setn(&p, "snr_width", 0);
+        tu_setn(&p, "sf", pts[i].sf);
+        tu_sets(&p, "duty_cycle", "none");
+        tu_setn(&p, "distance", pts[i].d);
+        tu_setn(&p, "shadowing", 0);
+        tu_setn(&p, "snr_width", 0);
         budget_outcome(&p, 20, &all, &none);
         assert_near(all, pts[i].want, 0);
         assert_near(none, 1 - pts[i].want, 0);
@@ -475,9 +437,9 @@ static void test_link_budget_channel(void **state)
     double d = 40 * pow(10, (14 - chan_lora_noise_floor(125e3, 6) + 7.5 -
                              127.41) / 20.8);
     util_params p = params();
-    sets(&p, "duty_cycle", "none");
-    setn(&p, "distance", d);
-    setn(&p, "snr_width", 0);
+    tu_sets(&p, "duty_cycle", "none");
+    tu_setn(&p, "distance", d);
+    tu_setn(&p, "snr_width", 0);
     const size_t n = 2000;
     budget_outcome(&p, n, &all, &none);
     assert_near(all + none, 1, 1e-12);
@@ -493,21 +455,21 @@ static void test_labels_and_determinism(void **state)
     assert_int_equal(chan_payload(c), 222);
     chan_destroy(c);
     p = params();
-    setn(&p, "dr", 0);
-    setn(&p, "cr", 3);
-    sets(&p, "duty_cycle", "credit");
-    sets(&p, "frequencies", "868.1,869.525");
-    setb(&p, "confirmed", 1);
-    setn(&p, "retries", 2);
-    setn(&p, "distance", 300);
-    sets(&p, "loss.model", "independent");
-    setn(&p, "loss.p", 0.1);
+    tu_setn(&p, "dr", 0);
+    tu_setn(&p, "cr", 3);
+    tu_sets(&p, "duty_cycle", "credit");
+    tu_sets(&p, "frequencies", "868.1,869.525");
+    tu_setb(&p, "confirmed", 1);
+    tu_setn(&p, "retries", 2);
+    tu_setn(&p, "distance", 300);
+    tu_sets(&p, "loss.model", "independent");
+    tu_setn(&p, "loss.p", 0.1);
     c = make(&p);
     assert_string_equal(chan_label(c), "lora-eu868-sf12bw125-cr4_7-dccredit-"
                         "f868.1_869.525-conf2-d300-iid0.1");
-    chan_arrival *x = send_n(c, 300, 51, 9, NULL);
-    chan_arrival *y = send_n(c, 300, 51, 9, NULL);
-    chan_arrival *z = send_n(c, 300, 51, 10, NULL);
+    chan_arrival *x = tu_send_n(c, 300, 51, 9, NULL);
+    chan_arrival *y = tu_send_n(c, 300, 51, 9, NULL);
+    chan_arrival *z = tu_send_n(c, 300, 51, 10, NULL);
     assert_memory_equal(x, y, 300 * sizeof *x);
     assert_true(memcmp(x, z, 300 * sizeof *x) != 0);
     free(x);
@@ -540,33 +502,33 @@ static void test_parameter_errors(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         util_params p = params();
         if (cases[i].str)
-            sets(&p, cases[i].key, cases[i].str);
+            tu_sets(&p, cases[i].key, cases[i].str);
         else
-            setn(&p, cases[i].key, cases[i].num);
+            tu_setn(&p, cases[i].key, cases[i].num);
         if (cases[i].key2)
-            setn(&p, cases[i].key2, cases[i].num2);
+            tu_setn(&p, cases[i].key2, cases[i].num2);
         expect_error(&p, cases[i].want, NULL);
     }
     util_params p = params();
-    sets(&p, "region", "us915");
-    sets(&p, "duty_cycle", "off_time");
+    tu_sets(&p, "region", "us915");
+    tu_sets(&p, "duty_cycle", "off_time");
     expect_error(&p, "duty_cycle: only for region \"eu868\"", "US915");
     p = params();
-    sets(&p, "region", "none");
-    setn(&p, "dr", 1);
+    tu_sets(&p, "region", "none");
+    tu_setn(&p, "dr", 1);
     expect_error(&p, "dr: region \"none\" has no data rates", NULL);
     p = params();
-    setn(&p, "sf", 7);
-    setn(&p, "spreading", 7);
+    tu_setn(&p, "sf", 7);
+    tu_setn(&p, "spreading", 7);
     expect_error(&p, "spreading", NULL);
     /* A packet costing more than the hour of credit could never go: SF12
      * with a 200-symbol preamble is on air for over (200 + 4.25) * 32.768 ms
      * = 6.69 s, i.e. 6693 s of credit at 0.1 %. */
     p = params();
-    setn(&p, "dr", 0);
-    setn(&p, "preamble", 200);
-    sets(&p, "duty_cycle", "credit");
-    sets(&p, "frequencies", "868.1,868.8");
+    tu_setn(&p, "dr", 0);
+    tu_setn(&p, "preamble", 200);
+    tu_sets(&p, "duty_cycle", "credit");
+    tu_sets(&p, "frequencies", "868.1,868.8");
     expect_error(&p, "frequencies: 868.8 MHz is in a 0.1 % sub-band", NULL);
 }
 

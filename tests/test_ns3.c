@@ -7,6 +7,7 @@
  * by scripts/run-tests.sh) with a printed reason, and one test checks that
  * asking for an ns-3 model says ns-3 was not found at build time. */
 #include "tests/testutil.h"
+#include "tests/chanutil.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -15,13 +16,6 @@
 #ifdef LIMITNET_NS3
 #include "channels/ns3/ns3shim.h"
 #endif
-
-#define assert_near(a, b, eps)                                              \
-    do {                                                                    \
-        double a_ = (a), b_ = (b), e_ = (eps);                              \
-        if (!(fabs(a_ - b_) <= e_))                                         \
-            fail_msg("%s = %.17g, expected %.17g +- %g", #a, a_, b_, e_);   \
-    } while (0)
 
 #define Z999 3.29
 #define US 1e-6
@@ -54,24 +48,6 @@ static chan *lrwpan(const char *model, double distance)
 {
     const char *k[] = {"distance"};
     return make(model, k, &distance, 1);
-}
-
-static chan_arrival *send_n(const chan *c, size_t n, size_t len, uint64_t seed,
-                            chan_stats *st)
-{
-    size_t *lens = malloc(n * sizeof *lens);
-    chan_arrival *out = malloc(n * sizeof *out);
-    assert_non_null(lens);
-    assert_non_null(out);
-    for (size_t i = 0; i < n; i++)
-        lens[i] = len;
-    util_rng rng;
-    util_rng_seed(&rng, seed);
-    util_err err = {{0}};
-    if (chan_transmit(c, lens, n, &rng, out, st, &err))
-        fail_msg("chan_transmit: %s", err.msg);
-    free(lens);
-    return out;
 }
 
 static void expect_create_error(const char *model, const char *key, double v,
@@ -120,7 +96,7 @@ static void test_p2p_timing(void **state)
     const double v[] = {8000, 0.05, 100};
     chan *c = make("ns3_p2p", k, v, 3);
     chan_stats st;
-    chan_arrival *a = send_n(c, 3, 98, 1, &st);
+    chan_arrival *a = tu_send_n(c, 3, 98, 1, &st);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(a[i].arrived, 1);
         assert_int_equal(a[i].attempts, 1);
@@ -146,13 +122,13 @@ static void test_p2p_loss(void **state)
     double v[] = {1e6, 0.3};
     chan *c = make("ns3_p2p", k, v, 2);
     chan_stats st;
-    chan_arrival *a = send_n(c, 3000, 51, 2, &st);
+    chan_arrival *a = tu_send_n(c, 3000, 51, 2, &st);
     assert_near((double)st.lost / 3000, 0.3, Z999 * sqrt(0.3 * 0.7 / 3000));
     free(a);
     chan_destroy(c);
     v[1] = 1;
     c = make("ns3_p2p", k, v, 2);
-    a = send_n(c, 10, 51, 2, &st);
+    a = tu_send_n(c, 10, 51, 2, &st);
     assert_int_equal(st.lost, 10);
     free(a);
     chan_destroy(c);
@@ -169,7 +145,7 @@ static void test_lrwpan_near(void **state)
     double delay = 10.0 / 299792458.0;
     chan *c = lrwpan("ns3_lrwpan", 10);
     chan_stats st;
-    chan_arrival *a = send_n(c, 40, 100, 3, &st);
+    chan_arrival *a = tu_send_n(c, 40, 100, 3, &st);
     for (size_t i = 0; i < 40; i++) {
         assert_int_equal(a[i].arrived, 1);
         assert_int_equal(a[i].attempts, 1);
@@ -196,7 +172,7 @@ static void test_lrwpan_far(void **state)
     NEED_NS3();
     chan *c = lrwpan("ns3_lrwpan", 1000);
     chan_stats st;
-    chan_arrival *a = send_n(c, 10, 50, 4, &st);
+    chan_arrival *a = tu_send_n(c, 10, 50, 4, &st);
     for (size_t i = 0; i < 10; i++) {
         assert_int_equal(a[i].arrived, 0);
         assert_int_equal(a[i].attempts, 4);
@@ -216,10 +192,10 @@ static void test_lrwpan_deterministic(void **state)
     NEED_NS3();
     chan *c = lrwpan("ns3_lrwpan", 108);
     chan *other = lrwpan("ns3_lrwpan", 50);
-    chan_arrival *a = send_n(c, 100, 100, 5, NULL);
-    free(send_n(other, 30, 20, 6, NULL));
-    chan_arrival *b = send_n(c, 100, 100, 5, NULL);
-    chan_arrival *d = send_n(c, 100, 100, 7, NULL);
+    chan_arrival *a = tu_send_n(c, 100, 100, 5, NULL);
+    free(tu_send_n(other, 30, 20, 6, NULL));
+    chan_arrival *b = tu_send_n(c, 100, 100, 5, NULL);
+    chan_arrival *d = tu_send_n(c, 100, 100, 7, NULL);
     assert_memory_equal(a, b, 100 * sizeof *a);
     assert_true(memcmp(a, d, 100 * sizeof *a) != 0);
     free(a);
@@ -266,7 +242,7 @@ static void test_concurrent_callers(void **state)
     for (int i = 0; i < 4; i++) {
         assert_int_equal(pthread_join(th[i], NULL), 0);
         assert_non_null(jobs[i].out);
-        chan_arrival *serial = send_n(c, 60, 100, 100 + (uint64_t)i, NULL);
+        chan_arrival *serial = tu_send_n(c, 60, 100, 100 + (uint64_t)i, NULL);
         assert_memory_equal(serial, par[i], sizeof par[i]);
         free(serial);
     }

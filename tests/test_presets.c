@@ -1,17 +1,11 @@
 /* The Sigfox and NB-IoT presets: defaults, timing worked by hand, loss
  * across repetitions, payload limits and parameter errors. */
 #include "tests/testutil.h"
+#include "tests/chanutil.h"
 
 #include <math.h>
 
 #include "channels/chan.h"
-
-#define assert_near(a, b, eps)                                              \
-    do {                                                                    \
-        double a_ = (a), b_ = (b), e_ = (eps);                              \
-        if (!(fabs(a_ - b_) <= e_))                                         \
-            fail_msg("%s = %.17g, expected %.17g +- %g", #a, a_, b_, e_);   \
-    } while (0)
 
 static chan *make(const char *model, util_params *p)
 {

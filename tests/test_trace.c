@@ -3,19 +3,13 @@
  * LoRa time on air worked by hand, and truncated, garbage and unsupported
  * captures, each a clear error naming the file. */
 #include "tests/testutil.h"
+#include "tests/chanutil.h"
 
 #include <math.h>
 
 #include "channels/chan.h"
 #include "channels/trace.h"
 #include "channels/trace_impl.h"
-
-#define assert_near(a, b, eps)                                              \
-    do {                                                                    \
-        double a_ = (a), b_ = (b), e_ = (eps);                              \
-        if (!(fabs(a_ - b_) <= e_))                                         \
-            fail_msg("%s = %.17g, expected %.17g +- %g", #a, a_, b_, e_);   \
-    } while (0)
 
 typedef struct fixture {
     char dir[64];
@@ -39,32 +33,17 @@ static int teardown(void **state)
     return 0;
 }
 
-static void setn(util_params *p, const char *key, double v)
-{
-    assert_int_equal(util_params_set_num(p, key, v, NULL), 0);
-}
-
-static void sets(util_params *p, const char *key, const char *v)
-{
-    assert_int_equal(util_params_set_str(p, key, v, NULL), 0);
-}
-
-static void setb(util_params *p, const char *key, int v)
-{
-    assert_int_equal(util_params_set_bool(p, key, v, NULL), 0);
-}
-
 /* The quickstart-like link with bursty loss; duty is the duty cycle. */
 static chan *make_link(double duty)
 {
     util_params p;
     util_params_init(&p);
-    setn(&p, "duty_cycle", duty);
-    sets(&p, "loss.model", "gilbert_elliott");
-    setn(&p, "loss.p_gb", 0.1);
-    setn(&p, "loss.p_bg", 0.3);
-    setn(&p, "loss.loss_bad", 0.8);
-    setn(&p, "loss.loss_good", 0.05);
+    tu_setn(&p, "duty_cycle", duty);
+    tu_sets(&p, "loss.model", "gilbert_elliott");
+    tu_setn(&p, "loss.p_gb", 0.1);
+    tu_setn(&p, "loss.p_bg", 0.3);
+    tu_setn(&p, "loss.loss_bad", 0.8);
+    tu_setn(&p, "loss.loss_good", 0.05);
     chan *c = NULL;
     util_err err = {{0}};
     if (chan_create("link", &p, &c, &err))
@@ -87,14 +66,14 @@ static util_params replay_params(const char *path, const char *kind,
 {
     util_params p;
     util_params_init(&p);
-    sets(&p, "file", path);
-    sets(&p, "kind", kind);
+    tu_sets(&p, "file", path);
+    tu_sets(&p, "kind", kind);
     if (strcmp(kind, "generic") == 0) {
-        setn(&p, "seq_offset", 0);
-        setn(&p, "seq_bytes", 4);
-        setn(&p, "flag_offset", 4);
-        setn(&p, "header", 5);
-        setn(&p, "airtime", airtime);
+        tu_setn(&p, "seq_offset", 0);
+        tu_setn(&p, "seq_bytes", 4);
+        tu_setn(&p, "flag_offset", 4);
+        tu_setn(&p, "header", 5);
+        tu_setn(&p, "airtime", airtime);
     }
     return p;
 }
@@ -226,8 +205,8 @@ static void roundtrip(const char *path, const char *kind, const char *lost_as,
     size_t n = last - first + 1;
 
     util_params p = replay_params(path, kind, info.airtime);
-    setn(&p, "start", 0);
-    setb(&p, "wrap", 0);
+    tu_setn(&p, "start", 0);
+    tu_setb(&p, "wrap", 0);
     chan *tr = make_trace(&p);
     assert_int_equal(chan_payload(tr), 51);
     chan_arrival *r = transmit(tr, n + 2, 1);
@@ -313,9 +292,9 @@ static void test_no_fcnt(void **state)
     assert_int_equal(chan_capture_write(link, &o, f->path, &rng, NULL, &info,
                                         &err), 0);
     util_params p = replay_params(f->path, "semtech", 0);
-    setb(&p, "fcnt", 0);
-    setn(&p, "start", 0);
-    setb(&p, "wrap", 0);
+    tu_setb(&p, "fcnt", 0);
+    tu_setn(&p, "start", 0);
+    tu_setb(&p, "wrap", 0);
     chan *tr = make_trace(&p);
     chan_arrival *r = transmit(tr, info.frames, 1);
     size_t lost = 0;
@@ -345,7 +324,7 @@ static void test_wrap_and_random_start(void **state)
     assert_int_equal(chan_capture_write(link, &o, f->path, &rng, NULL, &info,
                                         &err), 0);
     util_params p = replay_params(f->path, "generic", info.airtime);
-    setn(&p, "start", 0);
+    tu_setn(&p, "start", 0);
     chan *tr = make_trace(&p);
     size_t n = 50;   /* opportunities: every sequence number 0..49 */
     assert_non_null(strstr(chan_label(tr), "-n50-"));
@@ -439,7 +418,7 @@ static void test_devices(void **state)
     /* devaddr picks one: the same opportunities as its own capture. */
     for (int k = 0; k < 2; k++) {
         p = replay_params(f->path, "semtech", 0);
-        sets(&p, "devaddr", k ? "01020304" : "26011BDA");
+        tu_sets(&p, "devaddr", k ? "01020304" : "26011BDA");
         chan *merged = make_trace(&p);
         util_params q = replay_params(k ? b : a, "semtech", 0);
         chan *alone = make_trace(&q);
@@ -449,10 +428,10 @@ static void test_devices(void **state)
         chan_destroy(alone);
     }
     p = replay_params(f->path, "semtech", 0);
-    sets(&p, "devaddr", "0BADCAFE");
+    tu_sets(&p, "devaddr", "0BADCAFE");
     expect_error(&p, "no LoRaWAN data uplink from devaddr 0BADCAFE", NULL);
     p = replay_params(f->path, "semtech", 0);
-    sets(&p, "devaddr", "12345");
+    tu_sets(&p, "devaddr", "12345");
     expect_error(&p, "devaddr: expected 8 hex digits", NULL);
     chan_destroy(link);
 }
@@ -491,7 +470,7 @@ static void test_duplicates_and_max_gap(void **state)
 
     /* max_gap 1: the omitted frames are not inferred. */
     p = replay_params(a, "generic", info.airtime);
-    setn(&p, "max_gap", 1);
+    tu_setn(&p, "max_gap", 1);
     chan *tr = make_trace(&p);
     char want[32];
     snprintf(want, sizeof want, "-n%zu-", info.frames);
@@ -535,12 +514,12 @@ static void test_pcapng(void **state)
     assert_int_equal(fclose(fp), 0);
     util_params p;
     util_params_init(&p);
-    sets(&p, "file", f->path);
-    sets(&p, "kind", "generic");
-    setn(&p, "seq_offset", 0);
-    setn(&p, "start", 0);
-    setb(&p, "wrap", 0);
-    setn(&p, "payload", 10);
+    tu_sets(&p, "file", f->path);
+    tu_sets(&p, "kind", "generic");
+    tu_setn(&p, "seq_offset", 0);
+    tu_setn(&p, "start", 0);
+    tu_setb(&p, "wrap", 0);
+    tu_setn(&p, "payload", 10);
     chan *c = make_trace(&p);
     chan_arrival *r = transmit(c, 4, 1);
     assert_true(r[0].arrived && !r[1].arrived && r[2].arrived && r[3].arrived);
@@ -829,8 +808,8 @@ static void test_bad_semtech(void **state)
     for (size_t k = 0; k < sizeof dlts / sizeof dlts[0]; k++) {
         semtech_capture_dlt(f->path, dlts[k], mix, ml, 4);
         p = replay_params(f->path, "semtech", 0);
-        setn(&p, "start", 0);
-        setn(&p, "payload", 10);
+        tu_setn(&p, "start", 0);
+        tu_setn(&p, "payload", 10);
         chan *tr = make_trace(&p);
         assert_non_null(strstr(chan_label(tr), "-n2-p10"));
         chan_arrival *r = transmit(tr, 2, 1);
@@ -849,27 +828,27 @@ static void test_bad_generic(void **state)
     size_t len;
     free(good_capture(f->path, "generic", &len));
     util_params p = replay_params(f->path, "generic", 0);
-    setn(&p, "seq_offset", 40);
+    tu_setn(&p, "seq_offset", 40);
     expect_error(&p, f->path, "frame 1: 25 bytes captured, too short for "
                  "seq_offset 40");
     p = replay_params(f->path, "generic", 0);
-    setn(&p, "flag_offset", 25);
+    tu_setn(&p, "flag_offset", 25);
     expect_error(&p, f->path, "too short for flag_offset 25");
     p = replay_params(f->path, "generic", 0);
-    setn(&p, "seq_bytes", 3);
+    tu_setn(&p, "seq_bytes", 3);
     expect_error(&p, "seq_bytes: expected 1, 2, 4 or 8", NULL);
     /* Keys of another kind are unknown. */
     p = replay_params(f->path, "generic", 0);
-    setb(&p, "fcnt", 0);
+    tu_setb(&p, "fcnt", 0);
     expect_error(&p, "fcnt: unknown key", NULL);
     util_params q;
     util_params_init(&q);
-    sets(&q, "file", f->path);
+    tu_sets(&q, "file", f->path);
     expect_error(&q, "kind", NULL);
-    sets(&q, "kind", "mahimahi");
+    tu_sets(&q, "kind", "mahimahi");
     expect_error(&q, "kind", NULL);
     p = replay_params(f->path, "generic", 0);
-    setn(&p, "start", 8);
+    tu_setn(&p, "start", 8);
     expect_error(&p, "start: 8 is past the trace's 8 delivery opportunities",
                  NULL);
 }
