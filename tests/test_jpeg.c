@@ -7,6 +7,7 @@
 #include <jpeglib.h>
 
 #include "codec/codec.h"
+#include "tasks/task.h"
 
 #define W 28
 #define H 28
@@ -18,16 +19,8 @@ static const char *const modes[] = { "baseline", "progressive", "abbreviated" };
 
 static double psnr(const util_image *a, const util_image *b)
 {
-    size_t n = util_image_size(a);
-    assert_int_equal(n, util_image_size(b));
-    double se = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)a->px[i] - b->px[i];
-        se += d * d;
-    }
-    if (se == 0)
-        return 99.0;
-    return 10 * log10(255.0 * 255.0 * (double)n / se);
+    assert_int_equal(util_image_size(a), util_image_size(b));
+    return task_psnr(a, b);
 }
 
 static void alloc_image(util_image *img, int w, int h, int c)
