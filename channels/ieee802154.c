@@ -185,19 +185,19 @@ static void make_label(const ieee_cfg *c, char *buf, size_t len)
     size_t off = 0;
     chan_label_num(c->distance, dist, sizeof dist);
     chan_label_num(c->tx_power, pw, sizeof pw);
-    chan_label_append(buf, len, &off, "ieee802154-%sm-%sdBm-p%zu", dist, pw,
-                      c->payload);
+    util_appendf(buf, len, &off, "ieee802154-%sm-%sdBm-p%zu", dist, pw,
+                 c->payload);
     if (c->ack)
-        chan_label_append(buf, len, &off, "-arq%ld", c->retries);
+        util_appendf(buf, len, &off, "-arq%ld", c->retries);
     else
-        chan_label_append(buf, len, &off, "-noack");
+        util_appendf(buf, len, &off, "-noack");
     if (c->exponent != 3) {
         chan_label_num(c->exponent, num, sizeof num);
-        chan_label_append(buf, len, &off, "-n%s", num);
+        util_appendf(buf, len, &off, "-n%s", num);
     }
     if (c->noise_figure != 0) {
         chan_label_num(c->noise_figure, num, sizeof num);
-        chan_label_append(buf, len, &off, "-nf%s", num);
+        util_appendf(buf, len, &off, "-nf%s", num);
     }
 }
 

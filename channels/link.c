@@ -69,21 +69,21 @@ static void make_label(const link_cfg *c, char *buf, size_t len)
     char num[32], part[160];
     size_t off = 0;
     chan_label_num(c->bitrate, num, sizeof num);
-    chan_label_append(buf, len, &off, "link-%sbps-p%zu", num, c->payload);
+    util_appendf(buf, len, &off, "link-%sbps-p%zu", num, c->payload);
     if (c->header != 13)
-        chan_label_append(buf, len, &off, "-h%zu", c->header);
+        util_appendf(buf, len, &off, "-h%zu", c->header);
     if (c->delay > 0) {
         chan_label_num(c->delay, num, sizeof num);
-        chan_label_append(buf, len, &off, "-delay%s", num);
+        util_appendf(buf, len, &off, "-delay%s", num);
     }
     if (c->duty_cycle < 1) {
         chan_label_num(c->duty_cycle, num, sizeof num);
-        chan_label_append(buf, len, &off, "-dc%s", num);
+        util_appendf(buf, len, &off, "-dc%s", num);
     }
     if (c->retries > 0)
-        chan_label_append(buf, len, &off, "-arq%ld", c->retries);
+        util_appendf(buf, len, &off, "-arq%ld", c->retries);
     if (chan_loss_label(&c->loss, part, sizeof part) > 0)
-        chan_label_append(buf, len, &off, "-%s", part);
+        util_appendf(buf, len, &off, "-%s", part);
 }
 
 static int link_create(util_params *params, void **state, size_t *payload,

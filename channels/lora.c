@@ -416,7 +416,7 @@ static void append_num(char *buf, size_t len, size_t *off, const char *tag,
     if (v == def)
         return;
     chan_label_num(v, num, sizeof num);
-    chan_label_append(buf, len, off, "-%s%s", tag, num);
+    util_appendf(buf, len, off, "-%s%s", tag, num);
 }
 
 /* What differs from the defaults, so sweeps get distinct labels and the
@@ -424,35 +424,35 @@ static void append_num(char *buf, size_t len, size_t *off, const char *tag,
 static void make_label(const lora_cfg *c, util_params *p, char *buf, size_t len)
 {
     size_t off = 0;
-    chan_label_append(buf, len, &off, "lora-%s-sf%dbw%g", region_names[c->reg],
-           c->phy.sf, c->phy.bw / 1e3);
+    util_appendf(buf, len, &off, "lora-%s-sf%dbw%g", region_names[c->reg],
+                 c->phy.sf, c->phy.bw / 1e3);
     append_num(buf, len, &off, "cr4_", 4 + c->phy.cr, 5);
     append_num(buf, len, &off, "pre", c->phy.preamble, 8);
     if (c->phy.implicit)
-        chan_label_append(buf, len, &off, "-ih");
+        util_appendf(buf, len, &off, "-ih");
     if (!c->phy.crc)
-        chan_label_append(buf, len, &off, "-nocrc");
+        util_appendf(buf, len, &off, "-nocrc");
     if (c->ldro_forced >= 0)
-        chan_label_append(buf, len, &off, "-ldro%s",
-                          c->ldro_forced ? "on" : "off");
+        util_appendf(buf, len, &off, "-ldro%s",
+                     c->ldro_forced ? "on" : "off");
     if (!c->framing)
-        chan_label_append(buf, len, &off, "-raw");
+        util_appendf(buf, len, &off, "-raw");
     append_num(buf, len, &off, "p", (double)c->payload, (double)c->max_payload);
     append_num(buf, len, &off, "dwell", c->dwell,
                c->reg == REGION_US915 ? 0.4 : 0);
     if (c->reg == REGION_EU868 && c->dc != DC_OFF_TIME)
-        chan_label_append(buf, len, &off, "-dc%s",
-                          c->dc == DC_CREDIT ? "credit" : "none");
+        util_appendf(buf, len, &off, "-dc%s",
+                     c->dc == DC_CREDIT ? "credit" : "none");
     if (util_params_has(p, "frequencies")) {
-        chan_label_append(buf, len, &off, "-f");
+        util_appendf(buf, len, &off, "-f");
         for (size_t i = 0; i < c->nch; i++) {
             char num[32];
             chan_label_num(c->freq[i], num, sizeof num);
-            chan_label_append(buf, len, &off, "%s%s", i ? "_" : "", num);
+            util_appendf(buf, len, &off, "%s%s", i ? "_" : "", num);
         }
     }
     if (c->confirmed)
-        chan_label_append(buf, len, &off, "-conf%ld", c->retries);
+        util_appendf(buf, len, &off, "-conf%ld", c->retries);
     append_num(buf, len, &off, "rx", c->rx1_delay, 1);
     append_num(buf, len, &off, "delay", c->delay, 0);
     if (c->budget) {
@@ -467,7 +467,7 @@ static void make_label(const lora_cfg *c, util_params *p, char *buf, size_t len)
     }
     char part[160];
     if (chan_loss_label(&c->loss, part, sizeof part) > 0)
-        chan_label_append(buf, len, &off, "-%s", part);
+        util_appendf(buf, len, &off, "-%s", part);
 }
 
 static int lora_create(util_params *params, void **state, size_t *payload,

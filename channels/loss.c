@@ -1,7 +1,6 @@
 /* Packet loss models: none, independent, Gilbert-Elliott (see loss.h). */
 #include "channels/loss.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -150,19 +149,6 @@ void chan_label_num(double v, char *buf, size_t len)
             buf[j++] = tmp[i];
     if (len)
         buf[j] = 0;
-}
-
-void chan_label_append(char *buf, size_t len, size_t *off, const char *fmt,
-                       ...)
-{
-    if (*off >= len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + *off, len - *off, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        *off += (size_t)n;
 }
 
 int chan_loss_label(const chan_loss *loss, char *buf, size_t len)

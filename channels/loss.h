@@ -74,9 +74,4 @@ int chan_loss_label(const chan_loss *loss, char *buf, size_t len);
  * file-name safe ("1e+20" -> "1e20"). */
 void chan_label_num(double v, char *buf, size_t len);
 
-/* printf-appends to a label at *off; what would not fit is cut (labels are
- * sized so that nothing is). */
-void chan_label_append(char *buf, size_t len, size_t *off, const char *fmt,
-                       ...) __attribute__((format(printf, 4, 5)));
-
 #endif

@@ -48,19 +48,19 @@ static void make_label(const nbiot_cfg *c, char *buf, size_t len)
     char num[32], part[160];
     size_t off = 0;
     chan_label_num(c->bitrate, num, sizeof num);
-    chan_label_append(buf, len, &off, "nbiot-%sbps-p%zu", num, c->payload);
+    util_appendf(buf, len, &off, "nbiot-%sbps-p%zu", num, c->payload);
     if (c->header != 33)
-        chan_label_append(buf, len, &off, "-h%zu", c->header);
+        util_appendf(buf, len, &off, "-h%zu", c->header);
     if (c->setup != 1.5) {
         chan_label_num(c->setup, num, sizeof num);
-        chan_label_append(buf, len, &off, "-setup%s", num);
+        util_appendf(buf, len, &off, "-setup%s", num);
     }
     if (c->delay != 0.5) {
         chan_label_num(c->delay, num, sizeof num);
-        chan_label_append(buf, len, &off, "-delay%s", num);
+        util_appendf(buf, len, &off, "-delay%s", num);
     }
     if (chan_loss_label(&c->loss, part, sizeof part) > 0)
-        chan_label_append(buf, len, &off, "-%s", part);
+        util_appendf(buf, len, &off, "-%s", part);
 }
 
 static int nbiot_create(util_params *p, void **state, size_t *payload,

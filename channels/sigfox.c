@@ -73,20 +73,20 @@ static int sigfox_create(util_params *p, void **state, size_t *payload,
     char num[32], part[160];
     size_t off = 0;
     chan_label_num(c.bitrate, num, sizeof num);
-    chan_label_append(label, label_len, &off, "sigfox-%sbps-p%zu-r%ld-%ldpd",
-                      num, c.payload, c.repetitions, c.per_day);
+    util_appendf(label, label_len, &off, "sigfox-%sbps-p%zu-r%ld-%ldpd",
+                 num, c.payload, c.repetitions, c.per_day);
     if (c.header_bits != 112)
-        chan_label_append(label, label_len, &off, "-hb%ld", c.header_bits);
+        util_appendf(label, label_len, &off, "-hb%ld", c.header_bits);
     if (c.gap != 0.5) {
         chan_label_num(c.gap, num, sizeof num);
-        chan_label_append(label, label_len, &off, "-gap%s", num);
+        util_appendf(label, label_len, &off, "-gap%s", num);
     }
     if (c.delay > 0) {
         chan_label_num(c.delay, num, sizeof num);
-        chan_label_append(label, label_len, &off, "-delay%s", num);
+        util_appendf(label, label_len, &off, "-delay%s", num);
     }
     if (chan_loss_label(&c.loss, part, sizeof part) > 0)
-        chan_label_append(label, label_len, &off, "-%s", part);
+        util_appendf(label, label_len, &off, "-%s", part);
     return 0;
 }
 

@@ -644,12 +644,13 @@ static int read_params(util_params *p, jk_state *st, util_err *err)
 
 static void make_label(const jk_state *st, char *label, size_t len)
 {
-    int n = snprintf(label, len, "j2k-%s-b%ld-l%d", mode_names[st->mode],
-                     st->bytes, st->layers);
-    if (n > 0 && (size_t)n < len && st->levels != 3)
-        n += snprintf(label + n, len - (size_t)n, "-d%d", st->levels);
-    if (n > 0 && (size_t)n < len && st->header == HEADER_NONE)
-        snprintf(label + n, len - (size_t)n, "-nohdr");
+    size_t off = 0;
+    util_appendf(label, len, &off, "j2k-%s-b%ld-l%d", mode_names[st->mode], st->bytes,
+                 st->layers);
+    if (st->levels != 3)
+        util_appendf(label, len, &off, "-d%d", st->levels);
+    if (st->header == HEADER_NONE)
+        util_appendf(label, len, &off, "-nohdr");
 }
 
 static void jk_destroy(void *state)

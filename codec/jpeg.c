@@ -710,12 +710,12 @@ static int read_params(util_params *p, jc_state *st, util_err *err)
 
 static void make_label(const jc_state *st, char *label, size_t len)
 {
-    int n = snprintf(label, len, "jpeg-%s-q%d", mode_names[st->mode],
-                     st->quality);
-    if (n > 0 && (size_t)n < len && st->restart > 0)
-        n += snprintf(label + n, len - (size_t)n, "-r%d", st->restart);
-    if (n > 0 && (size_t)n < len && st->mode == MODE_BASELINE && !st->optimize)
-        snprintf(label + n, len - (size_t)n, "-stdhuff");
+    size_t off = 0;
+    util_appendf(label, len, &off, "jpeg-%s-q%d", mode_names[st->mode], st->quality);
+    if (st->restart > 0)
+        util_appendf(label, len, &off, "-r%d", st->restart);
+    if (st->mode == MODE_BASELINE && !st->optimize)
+        util_appendf(label, len, &off, "-stdhuff");
 }
 
 static void jc_destroy(void *state)

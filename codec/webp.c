@@ -315,11 +315,12 @@ static int wp_create(util_params *params, void **state, char *label,
     st->quality = (int)q;
     st->method = (int)m;
     st->header = strcmp(header, "riff") == 0 ? HEADER_RIFF : HEADER_NONE;
-    int n = snprintf(label, label_len, "webp-q%d", st->quality);
-    if (n > 0 && (size_t)n < label_len && st->method != 4)
-        n += snprintf(label + n, label_len - (size_t)n, "-m%d", st->method);
-    if (n > 0 && (size_t)n < label_len && st->header == HEADER_NONE)
-        snprintf(label + n, label_len - (size_t)n, "-nohdr");
+    size_t off = 0;
+    util_appendf(label, label_len, &off, "webp-q%d", st->quality);
+    if (st->method != 4)
+        util_appendf(label, label_len, &off, "-m%d", st->method);
+    if (st->header == HEADER_NONE)
+        util_appendf(label, label_len, &off, "-nohdr");
     *state = st;
     return 0;
 }

@@ -124,5 +124,9 @@ int util_params_check_used(const util_params *p, util_err *err);
 double util_now(void);
 /* Number of online CPU cores (at least 1). */
 int util_ncores(void);
+/* printf-appends to buf at *off (then advanced); what would not fit is
+ * cut, so callers size buf for the longest string they make. */
+void util_appendf(char *buf, size_t len, size_t *off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif
