@@ -45,7 +45,7 @@ LDLIBS   += $(shell pkg-config --libs $(NS3_PKGS)) -lstdc++
 endif
 
 # Modules in link order: each may use only those after it.
-MODULES := sim tasks codec channels data nn util
+MODULES := sim train tasks codec channels data nn util
 
 LIBS     := $(foreach m,$(MODULES),$(BUILD)/lib$(m).a)
 MAIN     := sim/main.c

@@ -10,6 +10,7 @@
 #define DATA_DATA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/util.h"
 
@@ -19,10 +20,72 @@ typedef struct data_set data_set;
 
 /* name: "fashion-mnist". split: "train" or "test". dir: where the files
  * are, or NULL for the dataset's standard place. Keeps items
- * [first, first + count); count 0 means all from first on. */
+ * [first, first + count); count 0 means all from first on. Scene
+ * datasets opened this way get the default size and seed. */
 int data_open(const char *name, const char *split, const char *dir,
               size_t first, size_t count, data_set **out, util_err *err);
 void data_free(data_set *ds);
+
+/* ---- generated scenes ------------------------------------------------------ */
+/* "fmnist-cluttered": one Fashion-MNIST item, scaled, tinted and placed at
+ * random on an RGB canvas over a procedural background with clutter
+ * (data/scene.c says how). Scenes are composed when the dataset is opened,
+ * from (seed, split, index), and never stored. Their splits: "train"
+ * (items from the first DATA_SCENE_TRAIN_ITEMS training items), "val"
+ * (the other training items) and "test" (the test file); no two splits
+ * share an item. first and count count scenes; count is required. */
+
+#define DATA_SCENE_TRAIN_ITEMS 55000
+#define DATA_SCENE_DEFAULT_SIZE 64
+#define DATA_SCENE_DEFAULT_SEED 1
+#define DATA_SCENE_MIN_SIZE 32
+#define DATA_SCENE_MAX_SIZE 256
+#define DATA_SCENE_MAX_COUNT 1000000
+#define DATA_SCENE_MAX_SOURCES 8 /* main items and clutter per scene */
+
+typedef struct data_opts {
+    const char *name, *split;
+    const char *dir;     /* NULL: the standard place of the source files */
+    size_t first, count;
+    int size;            /* scenes: canvas side in pixels */
+    uint64_t seed;       /* scenes: the layout's seed */
+} data_opts;
+
+/* data_open with every option; size and seed matter only for scenes. */
+int data_open_ex(const data_opts *o, data_set **out, util_err *err);
+/* True for the datasets that are composed (and so take size and seed). */
+int data_is_scene(const char *name);
+/* The splits a dataset has, NULL-terminated; NULL for an unknown name. */
+const char *const *data_splits(const char *name);
+
+/* ---- annotations ------------------------------------------------------------- */
+
+#define DATA_MAX_OBJECTS 8
+
+/* A box in pixels: [x0, x1) x [y0, y1). */
+typedef struct data_box {
+    int x0, y0, x1, y1;
+} data_box;
+
+typedef struct data_annot {
+    int n;                          /* objects */
+    int label[DATA_MAX_OBJECTS];
+    data_box box[DATA_MAX_OBJECTS];
+    const uint8_t *mask;            /* w*h: 0 background, k+1 object k */
+} data_annot;
+
+/* Item i's objects, boxes and mask (a view into the dataset). Returns 0,
+ * or -1 for a dataset without annotations (Fashion-MNIST: the item is the
+ * frame), leaving a->n 0 and a->mask NULL. */
+int data_annotation(const data_set *ds, size_t i, data_annot *a);
+
+/* Which items of the source files scene i was composed from: up to max
+ * indices into the training file (*file "train") or the test file
+ * ("test"), the main item first, then the clutter. Returns how many; 0
+ * for datasets that are not composed. For the tests that prove that
+ * splits never share an item. */
+size_t data_sources(const data_set *ds, size_t i, const char **file,
+                    long *items, size_t max);
 
 size_t data_count(const data_set *ds);
 int data_classes(const data_set *ds);
@@ -32,7 +95,31 @@ void data_dims(const data_set *ds, int *w, int *h, int *c);
  * label. i must be below data_count(). */
 void data_get(const data_set *ds, size_t i, util_image *view, int *label);
 
+/* The name of class k (0 <= k < data_classes()), e.g. "Ankle boot". */
+const char *data_class_name(const data_set *ds, int k);
+
 /* Names of the supported datasets, NULL-terminated. */
 const char *const *data_names(void);
+
+/* ---- PNG files ---------------------------------------------------------- */
+
+/* Writes img, 8-bit grey (c = 1) or RGB (c = 3), to path as a PNG. The file
+ * is written under a temporary name in the same directory, synced and
+ * renamed over path, so an interrupted write leaves the old file or the new
+ * one, never half of one; on any failure (directory missing or unwritable,
+ * disk full, a libpng error, path naming something other than a regular
+ * file) the error names path and no temporary file is left behind. */
+int data_png_write(const char *path, const util_image *img, util_err *err);
+
+/* The largest width or height data_png_read accepts: guards the allocation
+ * against a header that claims absurd dimensions. */
+#define DATA_PNG_MAX_SIDE 16384
+
+/* Reads a PNG into out (free it with util_image_free) as 8-bit grey (c = 1)
+ * from grey files, or RGB (c = 3) from RGB and palette files, whatever their
+ * bit depth (16 bits are rounded to 8); alpha is dropped, not composited, and
+ * gamma is not corrected. Errors name the file: not a PNG, truncated, corrupt
+ * or larger than DATA_PNG_MAX_SIDE a side. */
+int data_png_read(const char *path, util_image *out, util_err *err);
 
 #endif

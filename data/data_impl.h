@@ -10,16 +10,31 @@
 
 /* Every reader fills the same in-memory layout: items stored back to back,
  * each w*h*c bytes, labels one byte each. */
+typedef struct data_scene_annot {
+    int n;
+    int label[DATA_MAX_OBJECTS];
+    data_box box[DATA_MAX_OBJECTS];
+} data_scene_annot;
+
 struct data_set {
     int w, h, c, classes;
     size_t n;
     uint8_t *px;
     uint8_t *labels;
+    /* Composed datasets only (NULL otherwise): */
+    uint8_t *masks;              /* n * w * h */
+    data_scene_annot *annots;    /* n */
+    int32_t *sources;            /* n * DATA_SCENE_MAX_SOURCES, -1 unused */
+    const char *source_split;    /* the file sources index: "train" or "test" */
 };
 
 /* Reads the items [first, first+count) of split from dir into ds. */
 int data_fmnist_read(const char *dir, const char *split, size_t first,
                      size_t count, struct data_set *ds, util_err *err);
+
+/* Composes o->count scenes of o->name from the Fashion-MNIST files in dir. */
+int data_scene_read(const char *dir, const data_opts *o, struct data_set *ds,
+                    util_err *err);
 
 /* Reads one IDX file (gzip'd or not) with the given magic and dimension
  * count: checks the header, the counts and the exact file length. On

@@ -31,6 +31,10 @@ static void usage(FILE *f)
         "  capture --kind generic|loratap|semtech -o FILE.pcap [options] [KEY=VALUE ...]\n"
         "        write an example capture for the trace channel from a channel model\n"
         "        (limitnet capture --help)\n"
+        "  scenes --kind cluttered --out DIR [--split S] [--count N] [--first N]\n"
+        "         [--size PX] [--seed N] [--cols N] [--scale N]\n"
+        "        a contact sheet (PNG) of composed scenes with their boxes, mask\n"
+        "        outlines and classes\n"
         "  version\n");
 }
 
@@ -166,6 +170,8 @@ int main(int argc, char **argv)
         return sim_cmd_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "capture") == 0)
         return sim_cmd_capture(argc - 1, argv + 1);
+    if (strcmp(cmd, "scenes") == 0)
+        return sim_cmd_scenes(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("limitnet %s\n", SIM_VERSION);
         return 0;

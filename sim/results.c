@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define CSV_HEADER "codec,channel,cut,limit,images,encoded_bytes,sent_bytes," \
@@ -34,28 +33,6 @@ int sim_write_atomic(const char *path, const char *data, size_t len,
         remove(tmp);
         return util_errf(err, "%s: cannot write: %s", path, strerror(e));
     }
-    return 0;
-}
-
-int sim_mkdirs(const char *path, util_err *err)
-{
-    char buf[SIM_PATH_LEN];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p != '/' && *p != 0)
-            continue;
-        char c = *p;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return util_errf(err, "%s: cannot create directory: %s", buf,
-                             strerror(errno));
-        *p = c;
-        if (!c)
-            break;
-    }
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return util_errf(err, "%s: not a directory", path);
     return 0;
 }
 

@@ -405,6 +405,13 @@ static int scenario_fingerprint(const sim_scenario *sc, uint64_t *out,
              sc->dataset, sc->split, sc->data_dir, sc->first, sc->count,
              (unsigned long long)sc->seed);
     h = fnv_str(h, buf);
+    /* Only scenes have a size and a layout seed; other datasets keep the
+     * fingerprints their committed results were written with. */
+    if (data_is_scene(sc->dataset)) {
+        snprintf(buf, sizeof buf, "|scene %d %llu", sc->data_size,
+                 (unsigned long long)sc->data_seed);
+        h = fnv_str(h, buf);
+    }
     h = fnv(h, sc->deadlines, sc->ndeadlines * sizeof *sc->deadlines);
     h = fnv(h, sc->budgets, sc->nbudgets * sizeof *sc->budgets);
     if (sc->classifier[0] && fnv_file(&h, sc->classifier, err))
@@ -447,8 +454,9 @@ static void context_free(context *cx)
 static int context_open(const sim_scenario *sc, context *cx, util_err *err)
 {
     memset(cx, 0, sizeof *cx);
-    if (data_open(sc->dataset, sc->split, sc->data_dir[0] ? sc->data_dir : NULL,
-                  sc->first, sc->count, &cx->ds, err))
+    data_opts o = {sc->dataset, sc->split, sc->data_dir[0] ? sc->data_dir : NULL,
+                   sc->first, sc->count, sc->data_size, sc->data_seed};
+    if (data_open_ex(&o, &cx->ds, err))
         return util_err_prefix(err, "dataset: ");
     cx->ch = calloc(sc->nchans + 1, sizeof *cx->ch);
     if (!cx->ch)
@@ -520,7 +528,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
     if (!rc)
         rc = scenario_fingerprint(sc, &base, err);
     if (!rc)
-        rc = sim_mkdirs(dir, err);
+        rc = util_mkdirs(dir, err);
     size_t ncells = sc->ncodecs * sc->nchans;
     if (!rc) {
         res->cells = calloc(ncells, sizeof *res->cells);

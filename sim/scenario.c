@@ -37,7 +37,7 @@ static int put_scalar(util_params *p, const char *key, const cJSON *v,
     if (cJSON_IsBool(v))
         return util_params_set_bool(p, key, cJSON_IsTrue(v), err);
     return util_errf(err, "%s: expected a number, string or boolean, got %s",
-                     key, sim_json_type(v));
+                     key, util_json_type(v));
 }
 
 /* Flattens an object into params ("loss": {"p": 1} becomes "loss.p"),
@@ -52,7 +52,7 @@ static int flatten(util_params *p, const cJSON *obj, const char *prefix,
         if (!*prefix && skip && strcmp(it->string, skip) == 0)
             continue;
         char key[256];
-        if (strlen(sim_json_join(key, sizeof key, prefix, it->string)) >= UTIL_PARAM_KEY_LEN)
+        if (strlen(util_json_join(key, sizeof key, prefix, it->string)) >= UTIL_PARAM_KEY_LEN)
             return util_errf(err, "%s: key is too long", key);
         if (cJSON_IsObject(it)) {
             if (flatten(p, it, key, NULL, lists, list_keys, nlists, err))
@@ -126,11 +126,11 @@ static int load_codec(sim_scenario *sc, const cJSON *j, const char *where,
 {
     if (!cJSON_IsObject(j))
         return util_errf(err, "%s: expected an object, got %s", where,
-                         sim_json_type(j));
+                         util_json_type(j));
     char name[SIM_NAME_LEN];
-    if (sim_json_str(j, where, "name", NULL, name, sizeof name, err))
+    if (util_json_str(j, where, "name", NULL, name, sizeof name, err))
         return -1;
-    if (!sim_in_list(codec_names(), name))
+    if (!util_in_list(codec_names(), name))
         return util_errf(err, "%s.name: unknown codec \"%s\"", where, name);
     util_params base;
     util_params_init(&base);
@@ -150,7 +150,7 @@ static int load_codecs(sim_scenario *sc, const cJSON *root, util_err *err)
         return util_errf(err, "codecs: missing (expected a list of codecs)");
     if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
         return util_errf(err, "codecs: expected a non-empty list, got %s",
-                         cJSON_IsArray(arr) ? "an empty list" : sim_json_type(arr));
+                         cJSON_IsArray(arr) ? "an empty list" : util_json_type(arr));
     sc->codecs = calloc(MAX_SETTINGS, sizeof *sc->codecs);
     if (!sc->codecs)
         return util_errf(err, "out of memory");
@@ -196,11 +196,11 @@ static int load_channel_entry(sim_scenario *sc, const cJSON *j,
 {
     if (!cJSON_IsObject(j))
         return util_errf(err, "%s: expected an object, got %s", where,
-                         sim_json_type(j));
+                         util_json_type(j));
     char model[SIM_NAME_LEN];
-    if (sim_json_str(j, where, "model", "link", model, sizeof model, err))
+    if (util_json_str(j, where, "model", "link", model, sizeof model, err))
         return -1;
-    if (!sim_in_list(chan_names(), model)) {
+    if (!util_in_list(chan_names(), model)) {
         /* chan_create says why: unknown, or left out of this build (ns-3). */
         util_params none;
         util_params_init(&none);
@@ -235,7 +235,7 @@ static int load_channel(sim_scenario *sc, const cJSON *root, util_err *err)
     if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) == 0)
         return util_errf(err, "channel: expected an object or a non-empty list "
                          "of objects, got %s",
-                         cJSON_IsArray(j) ? "an empty list" : sim_json_type(j));
+                         cJSON_IsArray(j) ? "an empty list" : util_json_type(j));
     int i = 0;
     for (const cJSON *e = j->child; e; e = e->next, i++) {
         char where[32];
@@ -246,29 +246,55 @@ static int load_channel(sim_scenario *sc, const cJSON *root, util_err *err)
     return 0;
 }
 
+/* Scene datasets take a canvas size and a layout seed, and need a count
+ * (they are composed, not read); for the others those keys are errors. */
+static int load_scene_keys(sim_scenario *sc, const cJSON *j, util_err *err)
+{
+    double size, seed;
+    int scene = data_is_scene(sc->dataset);
+    const char *const only[] = {"size", "seed"};
+    for (int i = 0; i < 2; i++)
+        if (!scene && cJSON_GetObjectItemCaseSensitive(j, only[i]))
+            return util_errf(err, "dataset.%s: only scene datasets take it, "
+                             "not %s", only[i], sc->dataset);
+    if (util_json_int(j, "dataset", "size", DATA_SCENE_DEFAULT_SIZE,
+                     DATA_SCENE_MIN_SIZE, DATA_SCENE_MAX_SIZE, &size, err) ||
+        util_json_int(j, "dataset", "seed", DATA_SCENE_DEFAULT_SEED, 0, 4294967295.0,
+                     &seed, err))
+        return -1;
+    if (scene && (sc->count == 0 || sc->count > DATA_SCENE_MAX_COUNT))
+        return util_errf(err, "dataset.count: %s is composed, so it needs a count "
+                         "in 1..%d", sc->dataset, DATA_SCENE_MAX_COUNT);
+    sc->data_size = (int)size;
+    sc->data_seed = (uint64_t)seed;
+    return 0;
+}
+
 static int load_dataset(sim_scenario *sc, const cJSON *root, util_err *err)
 {
     static const char *const keys[] = {"name", "split", "first", "count",
-                                       "dir", NULL};
+                                       "dir", "size", "seed", NULL};
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "dataset");
     if (!j)
         return util_errf(err, "dataset: missing (expected an object)");
     double first, count;
-    if (sim_json_keys(j, "dataset", keys, err) ||
-        sim_json_str(j, "dataset", "name", NULL, sc->dataset, sizeof sc->dataset, err) ||
-        sim_json_str(j, "dataset", "split", "test", sc->split, sizeof sc->split, err) ||
-        sim_json_str(j, "dataset", "dir", "", sc->data_dir, sizeof sc->data_dir, err) ||
-        sim_json_int(j, "dataset", "first", 0, 0, 1e9, &first, err) ||
-        sim_json_int(j, "dataset", "count", 0, 0, 1e9, &count, err))
+    if (util_json_keys(j, "dataset", keys, err) ||
+        util_json_str(j, "dataset", "name", NULL, sc->dataset, sizeof sc->dataset, err) ||
+        util_json_str(j, "dataset", "split", "test", sc->split, sizeof sc->split, err) ||
+        util_json_str(j, "dataset", "dir", "", sc->data_dir, sizeof sc->data_dir, err) ||
+        util_json_int(j, "dataset", "first", 0, 0, 1e9, &first, err) ||
+        util_json_int(j, "dataset", "count", 0, 0, 1e9, &count, err))
         return -1;
-    if (strcmp(sc->split, "train") != 0 && strcmp(sc->split, "test") != 0)
-        return util_errf(err, "dataset.split: expected \"train\" or \"test\", "
-                         "got \"%s\"", sc->split);
-    if (!sim_in_list(data_names(), sc->dataset))
+    if (!util_in_list(data_names(), sc->dataset))
         return util_errf(err, "dataset.name: unknown dataset \"%s\"", sc->dataset);
+    if (!util_in_list(data_splits(sc->dataset), sc->split))
+        return util_errf(err, "dataset.split: expected %s, got \"%s\"",
+                         data_is_scene(sc->dataset) ? "\"train\", \"val\" or \"test\""
+                                                    : "\"train\" or \"test\"",
+                         sc->split);
     sc->first = (size_t)first;
     sc->count = (size_t)count;
-    return 0;
+    return load_scene_keys(sc, j, err);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -289,7 +315,7 @@ static int load_cuts(const cJSON *root, const char *key, int ints,
     const char *want = ints ? "positive integers" : "positive numbers";
     if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
         return util_errf(err, "%s: expected a non-empty list of %s, got %s", key,
-                         want, cJSON_IsArray(arr) ? "an empty list" : sim_json_type(arr));
+                         want, cJSON_IsArray(arr) ? "an empty list" : util_json_type(arr));
     size_t len = (size_t)cJSON_GetArraySize(arr);
     double *v = malloc(len * sizeof *v);
     if (!v)
@@ -305,7 +331,7 @@ static int load_cuts(const cJSON *root, const char *key, int ints,
                 return util_errf(err, "%s[%zu]: expected one of %s, got %g", key,
                                  i, want, j->valuedouble);
             return util_errf(err, "%s[%zu]: expected one of %s, got %s", key, i,
-                             want, sim_json_type(j));
+                             want, util_json_type(j));
         }
         v[i] = j->valuedouble;
     }
@@ -328,8 +354,8 @@ static int load_task(sim_scenario *sc, const cJSON *root, util_err *err)
     sc->classifier[0] = 0;
     if (!j)
         return 0;
-    if (sim_json_keys(j, "task", keys, err) ||
-        sim_json_str(j, "task", "classifier", "", sc->classifier,
+    if (util_json_keys(j, "task", keys, err) ||
+        util_json_str(j, "task", "classifier", "", sc->classifier,
                      sizeof sc->classifier, err))
         return -1;
     if (!sc->classifier[0])
@@ -352,7 +378,7 @@ static int load_names(sim_scenario *sc, const cJSON *root, util_err *err)
     char *dot = strrchr(stem, '.');
     if (dot && dot != stem)
         *dot = 0;
-    if (sim_json_str(root, "", "name", stem, sc->name, sizeof sc->name, err))
+    if (util_json_str(root, "", "name", stem, sc->name, sizeof sc->name, err))
         return -1;
     for (const char *p = sc->name; *p; p++)
         if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -361,7 +387,7 @@ static int load_names(sim_scenario *sc, const cJSON *root, util_err *err)
                              "'.', '_' and '-'", sc->name);
     char def[SIM_PATH_LEN];
     snprintf(def, sizeof def, "results/%s", sc->name);
-    if (sim_json_str(root, "", "output", def, sc->output, sizeof sc->output, err))
+    if (util_json_str(root, "", "output", def, sc->output, sizeof sc->output, err))
         return -1;
     if (!sc->output[0])
         return util_errf(err, "output: expected a directory, got \"\"");
@@ -373,15 +399,15 @@ static int load_root(sim_scenario *sc, const cJSON *root, util_err *err)
     static const char *const keys[] = {"name", "description", "seed", "dataset",
                                        "codecs", "channel", "deadlines",
                                        "budgets", "task", "output", NULL};
-    if (sim_json_keys(root, "", keys, err))
+    if (util_json_keys(root, "", keys, err))
         return -1;
     const cJSON *desc = cJSON_GetObjectItemCaseSensitive(root, "description");
     if (desc && !cJSON_IsString(desc))
         return util_errf(err, "description: expected a string, got %s",
-                         sim_json_type(desc));
+                         util_json_type(desc));
     double seed, *budgets;
     if (load_names(sc, root, err) ||
-        sim_json_int(root, "", "seed", 1, 0, 9007199254740991.0, &seed, err) ||
+        util_json_int(root, "", "seed", 1, 0, 9007199254740991.0, &seed, err) ||
         load_dataset(sc, root, err) || load_codecs(sc, root, err) ||
         load_channel(sc, root, err) ||
         load_cuts(root, "deadlines", 0, &sc->deadlines, &sc->ndeadlines, err) ||
@@ -412,7 +438,7 @@ int sim_scenario_load(const char *path, sim_scenario **out, util_err *err)
         return util_errf(err, "%s: out of memory", path);
     snprintf(sc->file, sizeof sc->file, "%s", path);
     cJSON *root;
-    int rc = sim_json_load(path, &root, err);
+    int rc = util_json_load(path, &root, err);
     if (!rc)
         rc = load_root(sc, root, err);
     if (!rc) {

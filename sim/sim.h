@@ -45,6 +45,8 @@ typedef struct sim_scenario {
     char split[16];
     char data_dir[SIM_PATH_LEN];   /* empty: the dataset's standard place */
     size_t first, count;
+    int data_size;                 /* scenes: canvas side */
+    uint64_t data_seed;            /* scenes: layout seed */
 
     sim_codec_setting *codecs;
     size_t ncodecs;

@@ -87,6 +87,19 @@ static const bad_case cases[] = {
     {"{" BASE_DATASET ", \"codecs\": [{\"name\": \"jpeg\", \"quality\": 10}, "
      "{\"name\": \"jpeg\", \"quality\": [20, 10]}], " BASE_CHANNEL ", " BASE_CUTS
      ", " OUT "}", "codecs[1]: setting \"jpeg-baseline-q10\"", 2},
+    /* Scene datasets: their own keys, checked; not for other datasets. */
+    {"{\"dataset\": {\"name\": \"fashion-mnist\", \"size\": 64}, " BASE_CODECS
+     ", " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "dataset.size: only scene datasets", 2},
+    {"{\"dataset\": {\"name\": \"fmnist-cluttered\"}, " BASE_CODECS
+     ", " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "dataset.count", 2},
+    {"{\"dataset\": {\"name\": \"fmnist-cluttered\", \"count\": 4, \"size\": 20}, "
+     BASE_CODECS ", " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "dataset.size", 2},
+    {"{\"dataset\": {\"name\": \"fmnist-cluttered\", \"count\": 4, \"seed\": 1.5}, "
+     BASE_CODECS ", " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "dataset.seed", 2},
+    {"{\"dataset\": {\"name\": \"fmnist-cluttered\", \"count\": 4, \"split\": \"dev\"}, "
+     BASE_CODECS ", " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "dataset.split", 2},
+    {"{\"dataset\": {\"name\": \"fmnist-cluttered\", \"count\": 4, \"sise\": 64}, "
+     BASE_CODECS ", " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "dataset.sise: unknown key", 2},
     /* Well-formed, but the dataset has no item 20000: found when the run
      * opens the data, still before anything is written. */
     {"{\"dataset\": {\"name\": \"fashion-mnist\", \"first\": 20000}, " BASE_CODECS

@@ -1,8 +1,9 @@
-/* Building short strings (labels) piece by piece. */
+/* Building short strings (labels) piece by piece, and looking names up. */
 #include "util/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 void util_appendf(char *buf, size_t len, size_t *off, const char *fmt, ...)
 {
@@ -14,4 +15,12 @@ void util_appendf(char *buf, size_t len, size_t *off, const char *fmt, ...)
     va_end(ap);
     if (n > 0)
         *off += (size_t)n;
+}
+
+int util_in_list(const char *const *names, const char *s)
+{
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(names[i], s) == 0)
+            return 1;
+    return 0;
 }

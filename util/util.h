@@ -124,9 +124,60 @@ int util_params_check_used(const util_params *p, util_err *err);
 double util_now(void);
 /* Number of online CPU cores (at least 1). */
 int util_ncores(void);
+/* mkdir -p: creates path and the directories above it; fails, naming the
+ * directory, when one cannot be made or path is not a directory. */
+int util_mkdirs(const char *path, util_err *err);
+/* True when s is one of the NULL-terminated names. */
+int util_in_list(const char *const *names, const char *s);
 /* printf-appends to buf at *off (then advanced); what would not fit is
  * cut, so callers size buf for the longest string they make. */
 void util_appendf(char *buf, size_t len, size_t *off, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* ---- drawing ------------------------------------------------------------ */
+
+/* For contact sheets: boxes, mask outlines and labels drawn onto grey
+ * (c = 1) or RGB (c = 3) images; on other images these do nothing.
+ * Everything is clipped to the image: any int coordinates are safe, however
+ * far outside. Colours are RGB; a grey image gets their luminance
+ * (0.299 R + 0.587 G + 0.114 B, rounded), so white is 255 and pure red 76. */
+
+/* A one-pixel outline of the rectangle with corners (x0, y0) and (x1, y1),
+ * both inclusive and in either order. */
+void util_draw_rect(util_image *img, int x0, int y0, int x1, int y1,
+                    const uint8_t rgb[3]);
+/* The same rectangle filled. */
+void util_draw_fill(util_image *img, int x0, int y0, int x1, int y1,
+                    const uint8_t rgb[3]);
+/* The boundary of a region of mask (mw x mh bytes, row-major): the pixels
+ * equal to id, or with id 0 all nonzero pixels. The mask is scaled up by the
+ * integer scale (nearest; below 1 draws nothing) and placed with its top-left
+ * corner at (ox, oy). The boundary is found after scaling: a region pixel
+ * with a 4-neighbour outside the region (or outside the mask), so the line
+ * is one pixel wide at any scale. */
+void util_draw_outline(util_image *img, const uint8_t *mask, int mw, int mh,
+                       int ox, int oy, int scale, uint8_t id,
+                       const uint8_t rgb[3]);
+
+/* The built-in font: 5 x 7 pixel glyphs for printable ASCII (32..126), one
+ * pixel between glyphs, both multiplied by scale. Any other byte draws as an
+ * outlined 5 x 7 box. */
+#define UTIL_FONT_W 5
+#define UTIL_FONT_H 7
+
+/* Draws text with its top-left corner at (x, y); one line, no wrapping.
+ * Every pixel set lies within util_text_width(text, scale) x
+ * UTIL_FONT_H * scale from (x, y). scale below 1 draws nothing. */
+void util_draw_text(util_image *img, int x, int y, const char *text,
+                    const uint8_t rgb[3], int scale);
+/* (6 n - 1) * scale for n bytes of text, 0 for none ("AB" at scale 1: 11);
+ * INT_MAX where that would not fit. */
+int util_text_width(const char *text, int scale);
+
+/* Copies src, scaled up by the integer scale (nearest), into dst with its
+ * top-left corner at (x, y), clipped. Grey into RGB replicates the value;
+ * RGB into grey is an error, as are scale below 1 and src being dst. */
+int util_image_blit(util_image *dst, int x, int y, const util_image *src,
+                    int scale, util_err *err);
 
 #endif

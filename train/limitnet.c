@@ -1,5 +1,6 @@
 /*
- * `limitnet train limitnet --config FILE [--resume]`
+ * The LimitNet family, run by
+ * `limitnet train limitnet --config FILE [--resume]`.
  *
  * Trains the LimitNet encoder, saliency head and decoder in the paper's
  * three phases (LIMITNET.md, models/limitnet-fmnist.md), then calibrates
@@ -21,14 +22,17 @@
  *            too, as a lost packet would drop it, so that the decoder
  *            learns to do without any packet, the first included
  *
- * Each epoch's random choices come from mix(seed, phase, epoch); a
- * checkpoint is written after every phase, and --resume skips the phases
- * it holds: its config must match this one's first phases, so a config
- * that adds a phase continues a finished run. A phase is short, so the
- * optimiser state is not kept across phases.
+ * The random choices of epoch e of phase p (counted from 0) come from
+ * mix(seed, 1 + 1000 * p + e) (train_epoch_start); a checkpoint is written
+ * after every phase, and --resume skips the phases it holds: its config
+ * must match this one's first phases, so a config that adds a phase
+ * continues a finished run. A phase is short, so the optimiser state is
+ * not kept across phases.
  * Only the first (train count - validation) training items are used; the
  * rest are held out for the progress lines.
  */
+#include "train/train.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,9 +42,7 @@
 #include "codec/limitnet.h"
 #include "data/data.h"
 #include "nn/nn.h"
-#include "sim/sim_impl.h"
 
-#define PATH_LEN 1024
 #define MAX_PHASES 4 /* the paper's three, and an optional fine-tune with holes */
 #define VAL_ITEMS 1000
 #define CHUNK 250
@@ -56,8 +58,9 @@ typedef struct ln_cfg {
     const char *file;
     char *text;
     char *enc, *sal, *dec;
-    char dataset[64], data_dir[PATH_LEN], classifier[PATH_LEN];
-    char output[PATH_LEN], checkpoint[PATH_LEN];
+    train_dataset data;
+    char classifier[TRAIN_PATH_LEN];
+    char output[TRAIN_PATH_LEN], checkpoint[TRAIN_PATH_LEN];
     uint64_t seed;
     int batch, validation, grid, bits;
     double noise, bce_weight, ce_weight, foreground, clip;
@@ -102,16 +105,14 @@ static int parse_phases(const cJSON *root, ln_cfg *c, util_err *err)
     int i = 0;
     for (const cJSON *p = ph->child; p; p = p->next, i++) {
         char where[32];
-        double e;
         snprintf(where, sizeof where, "phases[%d]", i);
         if (!cJSON_IsObject(p))
             return util_errf(err, "%s: expected an object", where);
-        if (sim_json_keys(p, where, keys, err) ||
-            sim_json_int(p, where, "epochs", 1, 0, 1000, &e, err) ||
-            sim_json_num(p, where, "lr", 1e-3, 1e-9, 1, &c->phase[i].lr, err) ||
-            sim_json_num(p, where, "holes", 0, 0, 1, &c->phase[i].holes, err))
+        if (util_json_keys(p, where, keys, err) ||
+            train_config_int(p, where, "epochs", 1, 0, 1000, &c->phase[i].epochs, err) ||
+            util_json_num(p, where, "lr", 1e-3, 1e-9, 1, &c->phase[i].lr, err) ||
+            util_json_num(p, where, "holes", 0, 0, 1, &c->phase[i].holes, err))
             return -1;
-        c->phase[i].epochs = (int)e;
     }
     return 0;
 }
@@ -135,24 +136,23 @@ static int parse_config(const cJSON *root, ln_cfg *c, util_err *err)
         "foreground", "clip_percentile", "phases", "output", "checkpoint",
         "encoder", "saliency", "decoder", NULL};
     char task[32];
-    double seed, batch, val, grid, bits;
-    if (sim_json_keys(root, "", keys, err) ||
-        sim_json_str(root, "", "task", "", task, sizeof task, err) ||
-        sim_json_str(root, "", "dataset", "fashion-mnist", c->dataset, sizeof c->dataset, err) ||
-        sim_json_str(root, "", "data_dir", "", c->data_dir, sizeof c->data_dir, err) ||
-        sim_json_num(root, "", "seed", 1, 0, 9007199254740991.0, &seed, err) ||
-        sim_json_int(root, "", "batch", 64, 1, 65536, &batch, err) ||
-        sim_json_int(root, "", "validation", 5000, 0, 1000000, &val, err) ||
-        sim_json_str(root, "", "classifier", NULL, c->classifier, sizeof c->classifier, err) ||
-        sim_json_int(root, "", "grid", 4, 1, CODEC_LN_MAX_GRID, &grid, err) ||
-        sim_json_int(root, "", "bits", 6, 1, CODEC_LN_MAX_BITS, &bits, err) ||
-        sim_json_num(root, "", "noise", 0.01, 0, 10, &c->noise, err) ||
-        sim_json_num(root, "", "bce_weight", 0.05, 0, 100, &c->bce_weight, err) ||
-        sim_json_num(root, "", "ce_weight", 1, 0, 100, &c->ce_weight, err) ||
-        sim_json_num(root, "", "foreground", 0.1, 0, 1, &c->foreground, err) ||
-        sim_json_num(root, "", "clip_percentile", 99.9, 50, 100, &c->clip, err) ||
-        sim_json_str(root, "", "output", NULL, c->output, sizeof c->output, err) ||
-        sim_json_str(root, "", "checkpoint", NULL, c->checkpoint, sizeof c->checkpoint, err) ||
+    double seed;
+    if (util_json_keys(root, "", keys, err) ||
+        util_json_str(root, "", "task", "", task, sizeof task, err) ||
+        train_parse_dataset(root, &c->data, err) ||
+        util_json_num(root, "", "seed", 1, 0, 9007199254740991.0, &seed, err) ||
+        train_config_int(root, "", "batch", 64, 1, 65536, &c->batch, err) ||
+        train_config_int(root, "", "validation", 5000, 0, 1000000, &c->validation, err) ||
+        util_json_str(root, "", "classifier", NULL, c->classifier, sizeof c->classifier, err) ||
+        train_config_int(root, "", "grid", 4, 1, CODEC_LN_MAX_GRID, &c->grid, err) ||
+        train_config_int(root, "", "bits", 6, 1, CODEC_LN_MAX_BITS, &c->bits, err) ||
+        util_json_num(root, "", "noise", 0.01, 0, 10, &c->noise, err) ||
+        util_json_num(root, "", "bce_weight", 0.05, 0, 100, &c->bce_weight, err) ||
+        util_json_num(root, "", "ce_weight", 1, 0, 100, &c->ce_weight, err) ||
+        util_json_num(root, "", "foreground", 0.1, 0, 1, &c->foreground, err) ||
+        util_json_num(root, "", "clip_percentile", 99.9, 50, 100, &c->clip, err) ||
+        util_json_str(root, "", "output", NULL, c->output, sizeof c->output, err) ||
+        util_json_str(root, "", "checkpoint", NULL, c->checkpoint, sizeof c->checkpoint, err) ||
         parse_phases(root, c, err) || model_json(root, "encoder", &c->enc, err) ||
         model_json(root, "saliency", &c->sal, err) ||
         model_json(root, "decoder", &c->dec, err))
@@ -160,10 +160,6 @@ static int parse_config(const cJSON *root, ln_cfg *c, util_err *err)
     if (strcmp(task, "limitnet") != 0)
         return util_errf(err, "task: expected \"limitnet\"");
     c->seed = (uint64_t)seed;
-    c->batch = (int)batch;
-    c->validation = (int)val;
-    c->grid = (int)grid;
-    c->bits = (int)bits;
     return 0;
 }
 
@@ -191,7 +187,7 @@ static int load_config(const char *path, ln_cfg *c, util_err *err)
     memset(c, 0, sizeof *c);
     c->file = path;
     cJSON *root = NULL;
-    int rc = sim_json_load(path, &root, err);
+    int rc = util_json_load(path, &root, err);
     if (!rc)
         rc = parse_config(root, c, err);
     /* The checkpoint records what decides the weights; the calibration
@@ -241,9 +237,8 @@ static int load_cloud(cloud *cl, const char *path, util_err *err)
 static int open_data(ln_trainer *t, util_err *err)
 {
     const ln_cfg *c = &t->cfg;
-    return sim_train_split(c->dataset, c->data_dir[0] ? c->data_dir : NULL,
-                           c->validation, c->batch, &t->train, &t->val, &t->ntrain,
-                           err);
+    return train_open_data(&c->data, c->validation, c->batch,
+                           &t->train, &t->val, &t->ntrain, err);
 }
 
 static int make_optims(ln_trainer *t, util_err *err)
@@ -271,7 +266,7 @@ static int setup(ln_trainer *t, util_err *err)
     data_dims(t->train, &w, &h, &ch);
     if (t->g.in_c != ch || t->g.in_h != h || t->g.in_w != w)
         return util_errf(err, "%s: encoder.input: %dx%dx%d, but %s images are %dx%dx%d",
-                         c->file, t->g.in_c, t->g.in_h, t->g.in_w, c->dataset, ch, h, w);
+                         c->file, t->g.in_c, t->g.in_h, t->g.in_w, c->data.name, ch, h, w);
     if (nn_ws_create(codec_ln_encoder(t->ln), &t->wenc, err) ||
         nn_ws_create(codec_ln_saliency(t->ln), &t->wsal, err) ||
         nn_ws_create(codec_ln_decoder(t->ln), &t->wdec, err))
@@ -318,8 +313,31 @@ static void teardown(ln_trainer *t)
 
 /* ---- batches ------------------------------------------------------------------ */
 
-/* Items idx[0..n-1] of ds into t->x (pixels in [0, 1]) and t->t (the
- * fraction of each latent cell's pixels above the foreground threshold). */
+/* The saliency teacher of one item, m (h x w latent cells): the fraction
+ * of each cell's pixels that belong to an object. Scenes carry their
+ * objects' masks; a Fashion-MNIST item fills its frame, so its own pixels
+ * above the foreground threshold are the object. */
+static void teacher(const ln_trainer *t, const data_set *ds, size_t k,
+                    const util_image *im, float *m)
+{
+    const codec_ln_geom *g = &t->g;
+    int sy = g->in_h / g->h, sx = g->in_w / g->w;
+    float thr = (float)(t->cfg.foreground * 255.0), unit = 1.0f / (float)(sy * sx);
+    data_annot a;
+    int have = data_annotation(ds, k, &a) == 0;
+    memset(m, 0, (size_t)g->h * g->w * sizeof *m);
+    for (int y = 0; y < im->h; y++)
+        for (int x = 0; x < im->w; x++) {
+            size_t at = (size_t)y * im->w + x;
+            int cy = y / sy, cx = x / sx;
+            int on = have ? a.mask[at] != 0 : im->px[at * im->c] > thr;
+            if (on && cy < g->h && cx < g->w)
+                m[cy * g->w + cx] += unit;
+        }
+}
+
+/* Items idx[0..n-1] of ds into t->x (pixels in [0, 1]) and t->t (their
+ * saliency teachers). */
 static int fill(ln_trainer *t, const data_set *ds, const size_t *idx,
                 size_t first, int n, util_err *err)
 {
@@ -327,24 +345,18 @@ static int fill(ln_trainer *t, const data_set *ds, const size_t *idx,
     if (nn_tensor_resize(&t->x, n, g->in_c, g->in_h, g->in_w, err) ||
         nn_tensor_resize(&t->t, n, 1, g->h, g->w, err))
         return -1;
-    int sy = g->in_h / g->h, sx = g->in_w / g->w;
-    float thr = (float)(t->cfg.foreground * 255.0);
     size_t per = (size_t)g->in_c * g->in_h * g->in_w;
     for (int i = 0; i < n; i++) {
         util_image im;
         size_t k = idx ? idx[first + (size_t)i] : first + (size_t)i;
         data_get(ds, k, &im, &t->labels[i]);
-        float *x = t->x.data + (size_t)i * per, *m = t->t.data + (size_t)i * g->h * g->w;
-        memset(m, 0, (size_t)g->h * g->w * sizeof *m);
+        float *x = t->x.data + (size_t)i * per;
         for (int ch = 0; ch < im.c; ch++)
             for (int y = 0; y < im.h; y++)
-                for (int xx = 0; xx < im.w; xx++) {
-                    uint8_t v = im.px[((size_t)y * im.w + xx) * im.c + ch];
-                    x[((size_t)ch * im.h + y) * im.w + xx] = v / 255.0f;
-                    int cy = y / sy, cx = xx / sx;
-                    if (ch == 0 && v > thr && cy < g->h && cx < g->w)
-                        m[cy * g->w + cx] += 1.0f / (float)(sy * sx);
-                }
+                for (int xx = 0; xx < im.w; xx++)
+                    x[((size_t)ch * im.h + y) * im.w + xx] =
+                        im.px[((size_t)y * im.w + xx) * im.c + ch] / 255.0f;
+        teacher(t, ds, k, &im, t->t.data + (size_t)i * g->h * g->w);
     }
     return 0;
 }
@@ -553,14 +565,14 @@ static void report_val(ln_trainer *t, int phase, util_err *err)
     static const double keeps[] = {0.05, 0.1, 0.25, 1.0};
     if (!t->val)
         return;
-    fprintf(stderr, "   val (float, %d items):", VAL_ITEMS);
+    train_progress("   val (float, %d items):", VAL_ITEMS);
     for (size_t i = 0; i < sizeof keeps / sizeof keeps[0]; i++) {
         double psnr, acc;
         if (validate(t, phase >= 2, keeps[i], &psnr, &acc, err))
             return;
-        fprintf(stderr, "  keep %.2f: %.2f dB %.1f%%", keeps[i], psnr, 100 * acc);
+        train_progress("  keep %.2f: %.2f dB %.1f%%", keeps[i], psnr, 100 * acc);
     }
-    fprintf(stderr, "\n");
+    train_progress("\n");
 }
 
 /* ---- phases and checkpoints ------------------------------------------------------- */
@@ -573,12 +585,7 @@ static int save(ln_trainer *t, const char *path, util_err *err)
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->cfg.seed);
     const char *meta[] = {"train.config", t->cfg.text, "train.phases", phase,
                           "train.seconds", secs, "train.seed", seed};
-    char dir[PATH_LEN];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    return (slash && sim_mkdirs(dir, err)) ||
+    return train_make_parents(path, err) ||
                    codec_ln_save(t->ln, path, meta, sizeof meta / sizeof meta[0] / 2, err)
                ? -1 : 0;
 }
@@ -592,8 +599,8 @@ static int run_phase(ln_trainer *t, int p, util_err *err)
     for (int e = 0; e < pc->epochs; e++) {
         double t0 = util_now();
         util_rng rng;
-        util_rng_seed(&rng, util_seed_mix(t->cfg.seed, 1 + 1000 * (uint64_t)p + (uint64_t)e));
-        sim_shuffle(t->perm, t->ntrain, &rng);
+        train_epoch_start(t->cfg.seed, 1 + 1000 * (uint64_t)p + (uint64_t)e, t->perm,
+                          t->ntrain, &rng);
         step_stats st = {0};
         for (size_t s = 0; s < steps; s++)
             if (fill(t, t->train, t->perm, s * (size_t)t->cfg.batch, t->cfg.batch, err) ||
@@ -601,7 +608,7 @@ static int run_phase(ln_trainer *t, int p, util_err *err)
                 return util_err_prefix(err, "phase %d epoch %d: ", p + 1, e + 1);
         double dt = util_now() - t0;
         t->seconds += dt;
-        fprintf(stderr, "phase %d epoch %2d/%d  mse %.5f  bce %.4f  ce %.4f  "
+        train_progress("phase %d epoch %2d/%d  mse %.5f  bce %.4f  ce %.4f  "
                 "train acc %.1f%%  %.0f img/s  %.0f s\n", p + 1, e + 1, pc->epochs,
                 st.mse / st.seen, st.bce / st.seen, st.ce / st.seen,
                 st.seen && p >= 2 ? 100.0 * st.hits / st.seen : 0.0,
@@ -733,7 +740,7 @@ static int calibrate(ln_trainer *t, util_err *err)
 
 /* ---- the whole run ---------------------------------------------------------------- */
 
-static int train(const char *config, int want_resume, util_err *err)
+int train_limitnet(const char *config, int want_resume, util_err *err)
 {
     ln_trainer t;
     memset(&t, 0, sizeof t);
@@ -744,7 +751,7 @@ static int train(const char *config, int want_resume, util_err *err)
     if (!rc && want_resume && stat(t.cfg.checkpoint, &sb) == 0) {
         rc = resume(&t, err);
         if (!rc)
-            fprintf(stderr, "train: resuming after phase %d of %d\n", t.done, t.cfg.nphases);
+            train_progress("train: resuming after phase %d of %d\n", t.done, t.cfg.nphases);
     }
     while (!rc && t.done < t.cfg.nphases) {
         rc = run_phase(&t, t.done, err);
@@ -773,9 +780,4 @@ static int train(const char *config, int want_resume, util_err *err)
     teardown(&t);
     free_config(&t.cfg);
     return rc ? 1 : 0;
-}
-
-int sim_train_limitnet(const char *config, int want_resume, util_err *err)
-{
-    return train(config, want_resume, err);
 }

@@ -1,10 +1,9 @@
 /*
- * JSON files read with cJSON and checked key by key, for every file the
- * command line reads (scenarios, training configs). Every error names the
- * JSON path ("channel.loss.p") and what was expected; callers add the file
- * name.
+ * JSON files read with cJSON and checked key by key (util/json.h says
+ * why). Every error names the JSON path ("channel.loss.p") and what was
+ * expected; callers add the file name.
  */
-#include "sim/sim_impl.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -59,7 +58,7 @@ static cJSON *parse(const char *text, util_err *err)
     return NULL;
 }
 
-int sim_json_load(const char *path, cJSON **root, util_err *err)
+int util_json_load(const char *path, cJSON **root, util_err *err)
 {
     char *text = slurp(path, err);
     *root = text ? parse(text, err) : NULL;
@@ -67,22 +66,14 @@ int sim_json_load(const char *path, cJSON **root, util_err *err)
     return *root ? 0 : -1;
 }
 
-const char *sim_json_join(char *buf, size_t len, const char *path,
+const char *util_json_join(char *buf, size_t len, const char *path,
                           const char *key)
 {
     snprintf(buf, len, "%s%s%s", path, *path ? "." : "", key);
     return buf;
 }
 
-int sim_in_list(const char *const *names, const char *s)
-{
-    for (size_t i = 0; names[i]; i++)
-        if (strcmp(names[i], s) == 0)
-            return 1;
-    return 0;
-}
-
-const char *sim_json_type(const cJSON *j)
+const char *util_json_type(const cJSON *j)
 {
     if (cJSON_IsNumber(j)) return "a number";
     if (cJSON_IsString(j)) return "a string";
@@ -93,30 +84,30 @@ const char *sim_json_type(const cJSON *j)
     return "something else";
 }
 
-int sim_json_keys(const cJSON *obj, const char *path,
+int util_json_keys(const cJSON *obj, const char *path,
                   const char *const *known, util_err *err)
 {
     char at[256];
     if (!cJSON_IsObject(obj))
         return util_errf(err, "%s: expected an object, got %s",
-                         *path ? path : "(top level)", sim_json_type(obj));
+                         *path ? path : "(top level)", util_json_type(obj));
     for (const cJSON *it = obj->child; it; it = it->next) {
-        if (!sim_in_list(known, it->string))
+        if (!util_in_list(known, it->string))
             return util_errf(err, "%s: unknown key",
-                             sim_json_join(at, sizeof at, path, it->string));
+                             util_json_join(at, sizeof at, path, it->string));
         for (const cJSON *o = obj->child; o != it; o = o->next)
             if (strcmp(o->string, it->string) == 0)
                 return util_errf(err, "%s: key appears twice",
-                                 sim_json_join(at, sizeof at, path, it->string));
+                                 util_json_join(at, sizeof at, path, it->string));
     }
     return 0;
 }
 
-int sim_json_str(const cJSON *obj, const char *path, const char *key,
+int util_json_str(const cJSON *obj, const char *path, const char *key,
                  const char *def, char *out, size_t len, util_err *err)
 {
     char at[256];
-    sim_json_join(at, sizeof at, path, key);
+    util_json_join(at, sizeof at, path, key);
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!j) {
         if (!def)
@@ -126,7 +117,7 @@ int sim_json_str(const cJSON *obj, const char *path, const char *key,
     }
     if (!cJSON_IsString(j))
         return util_errf(err, "%s: expected a string, got %s", at,
-                         sim_json_type(j));
+                         util_json_type(j));
     if (strlen(j->valuestring) >= len)
         return util_errf(err, "%s: longer than %zu characters", at, len - 1);
     strcpy(out, j->valuestring);
@@ -140,7 +131,7 @@ static int get_number(const cJSON *obj, const char *path, const char *key,
                       double *out, util_err *err)
 {
     char at[256];
-    sim_json_join(at, sizeof at, path, key);
+    util_json_join(at, sizeof at, path, key);
     const char *what = integral ? "an integer" : "a number";
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!j) {
@@ -149,7 +140,7 @@ static int get_number(const cJSON *obj, const char *path, const char *key,
     }
     if (!cJSON_IsNumber(j))
         return util_errf(err, "%s: expected %s in [%.15g, %.15g], got %s", at, what,
-                         lo, hi, sim_json_type(j));
+                         lo, hi, util_json_type(j));
     double v = j->valuedouble;
     if (!(v >= lo && v <= hi) || (integral && v != floor(v)))
         return util_errf(err, "%s: expected %s in [%.15g, %.15g], got %g", at, what,
@@ -158,19 +149,19 @@ static int get_number(const cJSON *obj, const char *path, const char *key,
     return 0;
 }
 
-int sim_json_num(const cJSON *obj, const char *path, const char *key,
+int util_json_num(const cJSON *obj, const char *path, const char *key,
                  double def, double lo, double hi, double *out, util_err *err)
 {
     return get_number(obj, path, key, 0, def, lo, hi, out, err);
 }
 
-int sim_json_int(const cJSON *obj, const char *path, const char *key,
+int util_json_int(const cJSON *obj, const char *path, const char *key,
                  double def, double lo, double hi, double *out, util_err *err)
 {
     return get_number(obj, path, key, 1, def, lo, hi, out, err);
 }
 
-int sim_json_bool(const cJSON *obj, const char *path, const char *key,
+int util_json_bool(const cJSON *obj, const char *path, const char *key,
                   int def, int *out, util_err *err)
 {
     char at[256];
@@ -180,8 +171,8 @@ int sim_json_bool(const cJSON *obj, const char *path, const char *key,
         return 0;
     if (!cJSON_IsBool(j))
         return util_errf(err, "%s: expected true or false, got %s",
-                         sim_json_join(at, sizeof at, path, key),
-                         sim_json_type(j));
+                         util_json_join(at, sizeof at, path, key),
+                         util_json_type(j));
     *out = cJSON_IsTrue(j);
     return 0;
 }

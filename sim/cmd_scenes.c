@@ -1,0 +1,180 @@
+/*
+ * `limitnet scenes --kind cluttered [--split test] [--count 32] [--first 0]
+ *  [--size 64] [--seed 1] [--cols 8] [--scale 2] --out DIR`
+ *
+ * A contact sheet of composed scenes, to look at what the models are
+ * trained and scored on: each scene scaled up, its object boxes (green)
+ * and mask outlines (yellow) drawn over it, and the class named below.
+ * Writes DIR/scenes-KIND-SPLIT.png and prints its path.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "data/data.h"
+#include "sim/cli.h"
+
+#define LABEL_H 10 /* a line of 7-pixel text and its margins */
+
+typedef struct sheet_opts {
+    const char *kind, *split, *out;
+    long count, first, size, seed, cols, scale;
+} sheet_opts;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: limitnet scenes --kind cluttered --out DIR [--split train|val|test]\n"
+               "         [--count N] [--first N] [--size PX] [--seed N] [--cols N] [--scale N]\n");
+}
+
+static int num_arg(const char *flag, const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || *end || end == v || x < lo || x > hi) {
+        fprintf(stderr, "limitnet scenes: %s wants an integer in %ld..%ld, got %s\n",
+                flag, lo, hi, v);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static int parse(int argc, char **argv, sheet_opts *o)
+{
+    *o = (sheet_opts){"cluttered", "test", NULL, 32, 0, DATA_SCENE_DEFAULT_SIZE,
+                      DATA_SCENE_DEFAULT_SEED, 8, 2};
+    static const char *const nums[] = {"--count", "--first", "--size", "--seed",
+                                       "--cols", "--scale"};
+    long *dst[] = {&o->count, &o->first, &o->size, &o->seed, &o->cols, &o->scale};
+    const long lo[] = {1, 0, DATA_SCENE_MIN_SIZE, 0, 1, 1};
+    const long hi[] = {1024, DATA_SCENE_MAX_COUNT, DATA_SCENE_MAX_SIZE, 4294967295L, 64, 8};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 1;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "limitnet scenes: %s: missing value\n", argv[i]);
+            return -1;
+        }
+        int known = 0;
+        for (int k = 0; k < 6 && !known; k++)
+            if (strcmp(argv[i], nums[k]) == 0) {
+                if (num_arg(nums[k], argv[i + 1], lo[k], hi[k], dst[k]))
+                    return -1;
+                known = 1;
+            }
+        if (strcmp(argv[i], "--kind") == 0)
+            o->kind = argv[i + 1];
+        else if (strcmp(argv[i], "--split") == 0)
+            o->split = argv[i + 1];
+        else if (strcmp(argv[i], "--out") == 0)
+            o->out = argv[i + 1];
+        else if (!known) {
+            fprintf(stderr, "limitnet scenes: unexpected argument %s\n", argv[i]);
+            return -1;
+        }
+        i++;
+    }
+    if (!o->out) {
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* One tile: the scene at (x, y), scaled, with its annotations and labels. */
+static int tile(util_image *sheet, const data_set *ds, size_t i, int x, int y,
+                int scale, util_err *err)
+{
+    static const uint8_t green[3] = {0, 255, 0}, yellow[3] = {255, 230, 0},
+                         white[3] = {255, 255, 255};
+    util_image v;
+    int label;
+    data_get(ds, i, &v, &label);
+    if (util_image_blit(sheet, x, y, &v, scale, err))
+        return -1;
+    data_annot a;
+    if (data_annotation(ds, i, &a) == 0) {
+        for (int k = 0; k < a.n; k++) {
+            util_draw_outline(sheet, a.mask, v.w, v.h, x, y, scale, (uint8_t)(k + 1),
+                              yellow);
+            const data_box *b = &a.box[k];
+            util_draw_rect(sheet, x + b->x0 * scale, y + b->y0 * scale,
+                           x + b->x1 * scale - 1, y + b->y1 * scale - 1, green);
+        }
+    }
+    /* The classes, as many as fit the tile's width. */
+    char text[128] = "";
+    size_t off = 0;
+    int n = a.n > 0 ? a.n : 1;
+    for (int k = 0; k < n; k++)
+        util_appendf(text, sizeof text, &off, "%s%s", k ? ", " : "",
+                     data_class_name(ds, a.n > 0 ? a.label[k] : label));
+    util_draw_text(sheet, x + 1, y + v.h * scale + 2, text, white, 1);
+    return 0;
+}
+
+static int write_sheet(const sheet_opts *o, const data_set *ds, char *path,
+                       size_t len, util_err *err)
+{
+    int w, h, c;
+    data_dims(ds, &w, &h, &c);
+    int n = (int)data_count(ds), cols = n < o->cols ? n : (int)o->cols;
+    int rows = (n + cols - 1) / cols, pad = 4;
+    int tw = w * (int)o->scale + pad, th = h * (int)o->scale + LABEL_H + pad;
+    util_image sheet;
+    if (util_image_alloc(&sheet, cols * tw + pad, rows * th + pad, 3, err))
+        return -1;
+    util_image_fill(&sheet, 24);
+    int rc = 0;
+    for (int i = 0; !rc && i < n; i++)
+        rc = tile(&sheet, ds, (size_t)i, pad + (i % cols) * tw, pad + (i / cols) * th,
+                  (int)o->scale, err);
+    snprintf(path, len, "%s/scenes-%s-%s.png", o->out, o->kind, o->split);
+    if (!rc)
+        rc = data_png_write(path, &sheet, err);
+    util_image_free(&sheet);
+    return rc;
+}
+
+int sim_cmd_scenes(int argc, char **argv)
+{
+    sheet_opts o;
+    int p = parse(argc, argv, &o);
+    if (p)
+        return p > 0 ? 0 : 2;
+    char name[64];
+    snprintf(name, sizeof name, "fmnist-%s", o.kind);
+    if (!data_is_scene(name)) {
+        fprintf(stderr, "limitnet scenes: --kind: unknown kind \"%s\" (expected "
+                "cluttered)\n", o.kind);
+        return 2;
+    }
+    data_opts d = {name, o.split, NULL, (size_t)o.first, (size_t)o.count,
+                   (int)o.size, (uint64_t)o.seed};
+    util_err err;
+    data_set *ds;
+    if (data_open_ex(&d, &ds, &err)) {
+        fprintf(stderr, "limitnet scenes: %s\n", err.msg);
+        return 2;
+    }
+    if (mkdir(o.out, 0777) && errno != EEXIST) {
+        fprintf(stderr, "limitnet scenes: %s: %s\n", o.out, strerror(errno));
+        data_free(ds);
+        return 1;
+    }
+    char path[1200];
+    int rc = write_sheet(&o, ds, path, sizeof path, &err);
+    data_free(ds);
+    if (rc) {
+        fprintf(stderr, "limitnet scenes: %s\n", err.msg);
+        return 1;
+    }
+    printf("%s\n", path);
+    return 0;
+}

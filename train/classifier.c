@@ -1,0 +1,533 @@
+/*
+ * The classifier family: trains the cloud classifier from a JSON config
+ * (models/README.md, models/fmnist-classifier.md), run by
+ * `limitnet train classifier --config FILE [--resume] [--stop-after N]`.
+ *
+ * Seeded and reproducible, one progress line per epoch on stderr, a
+ * checkpoint after every epoch that a resumed run continues from exactly,
+ * and a summary on stdout. Only the training split is used for training;
+ * its last `validation` items are held out, and the test split is read
+ * once, at the end, to report the final accuracy through the task
+ * interface. stop_after N ends the call after N more epochs, leaving the
+ * checkpoint to resume from (long runs in slices; the resume test).
+ *
+ * Every random choice of epoch e (order, shifts, flips, dropout) comes from
+ * a generator seeded with mix(seed, 1 + e) (train_epoch_start), so a
+ * resumed run needs no saved generator state and gives the same weights as
+ * an uninterrupted one.
+ */
+#include "train/train.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "data/data.h"
+#include "nn/nn.h"
+#include "tasks/task.h"
+
+#define EVAL_CHUNK 500
+
+typedef struct cls_cfg {
+    const char *file;
+    char *text;       /* the config, canonical, for checkpoint matching */
+    char *model_json;
+    train_dataset data;
+    char output[TRAIN_PATH_LEN];
+    char checkpoint[TRAIN_PATH_LEN];
+    uint64_t seed;
+    int epochs, batch, validation;
+    nn_optim_cfg opt;
+    double lr, min_lr, warmup_epochs, smoothing;
+    char schedule[16];
+    int shift, flip;
+    double mean, std;
+} cls_cfg;
+
+typedef struct trainer {
+    cls_cfg cfg;
+    data_set *train, *val;
+    size_t ntrain;
+    nn_model *m;
+    nn_ws *ws;
+    nn_optim *opt;
+    nn_lr_sched sched;
+    int out;
+    nn_tensor x, g;
+    int *labels;
+    size_t *perm;
+    int done;        /* epochs completed */
+    double seconds;  /* training wall time so far, across resumes */
+    double val_acc;
+} trainer;
+
+/* ---- config ------------------------------------------------------------------ */
+
+static int parse_optimizer(const cJSON *o, cls_cfg *c, util_err *err)
+{
+    static const char *const keys[] = {"type", "lr", "beta1", "beta2", "eps",
+                                       "momentum", "nesterov", "weight_decay", NULL};
+    char type[16];
+    double b1, b2, eps, mom, wd;
+    int nest;
+    if (util_json_keys(o, "optimizer", keys, err) ||
+        util_json_str(o, "optimizer", "type", "adam", type, sizeof type, err) ||
+        util_json_num(o, "optimizer", "lr", 1e-3, 1e-8, 10, &c->lr, err) ||
+        util_json_num(o, "optimizer", "beta1", 0.9, 0, 0.999999, &b1, err) ||
+        util_json_num(o, "optimizer", "beta2", 0.999, 0, 0.999999, &b2, err) ||
+        util_json_num(o, "optimizer", "eps", 1e-8, 1e-12, 1, &eps, err) ||
+        util_json_num(o, "optimizer", "momentum", 0.9, 0, 0.999999, &mom, err) ||
+        util_json_bool(o, "optimizer", "nesterov", 0, &nest, err) ||
+        util_json_num(o, "optimizer", "weight_decay", 0, 0, 1, &wd, err))
+        return -1;
+    if (strcmp(type, "adam") && strcmp(type, "sgd"))
+        return util_errf(err, "optimizer.type: expected \"adam\" or \"sgd\"");
+    c->opt = (nn_optim_cfg){strcmp(type, "adam") ? NN_OPTIM_SGD : NN_OPTIM_ADAM,
+                            (float)b1, (float)b2, (float)eps, (float)mom,
+                            nest, (float)wd};
+    return 0;
+}
+
+static int parse_sections(const cJSON *root, cls_cfg *c, util_err *err)
+{
+    static const char *const skeys[] = {"type", "warmup_epochs", "min_lr", NULL};
+    static const char *const akeys[] = {"shift", "flip", NULL};
+    static const char *const nkeys[] = {"mean", "std", NULL};
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "schedule");
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "augment");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, "normalize");
+    cJSON *empty = cJSON_CreateObject();
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "optimizer");
+    int rc = !empty || parse_optimizer(o ? o : empty, c, err) ||
+             util_json_keys(s ? s : empty, "schedule", skeys, err) ||
+             util_json_str(s, "schedule", "type", "cosine", c->schedule, sizeof c->schedule, err) ||
+             util_json_num(s, "schedule", "warmup_epochs", 0, 0, 1000, &c->warmup_epochs, err) ||
+             util_json_num(s, "schedule", "min_lr", 0, 0, 10, &c->min_lr, err) ||
+             util_json_keys(a ? a : empty, "augment", akeys, err) ||
+             train_config_int(a, "augment", "shift", 0, 0, 8, &c->shift, err) ||
+             util_json_bool(a, "augment", "flip", 0, &c->flip, err) ||
+             util_json_keys(n ? n : empty, "normalize", nkeys, err) ||
+             util_json_num(n, "normalize", "mean", 0.0, -10, 10, &c->mean, err) ||
+             util_json_num(n, "normalize", "std", 1.0, 1e-3, 100, &c->std, err);
+    cJSON_Delete(empty);
+    if (rc)
+        return -1;
+    if (strcmp(c->schedule, "cosine") && strcmp(c->schedule, "constant"))
+        return util_errf(err, "schedule.type: expected \"cosine\" or \"constant\"");
+    return 0;
+}
+
+static int parse_config(const cJSON *root, cls_cfg *c, util_err *err)
+{
+    static const char *const keys[] = {
+        "task", "dataset", "data_dir", "seed", "epochs", "batch", "validation",
+        "label_smoothing", "optimizer", "schedule", "augment", "normalize",
+        "output", "checkpoint", "model", NULL};
+    char task[32];
+    double seed;
+    if (util_json_keys(root, "", keys, err) ||
+        util_json_str(root, "", "task", "", task, sizeof task, err) ||
+        train_parse_dataset(root, &c->data, err) ||
+        util_json_num(root, "", "seed", 1, 0, 9007199254740991.0, &seed, err) ||
+        train_config_int(root, "", "epochs", 10, 1, 10000, &c->epochs, err) ||
+        train_config_int(root, "", "batch", 128, 1, 65536, &c->batch, err) ||
+        train_config_int(root, "", "validation", 5000, 0, 1000000, &c->validation, err) ||
+        util_json_num(root, "", "label_smoothing", 0, 0, 0.5, &c->smoothing, err) ||
+        util_json_str(root, "", "output", "", c->output, sizeof c->output, err) ||
+        util_json_str(root, "", "checkpoint", "", c->checkpoint, sizeof c->checkpoint, err) ||
+        parse_sections(root, c, err))
+        return -1;
+    if (strcmp(task, "classifier") != 0)
+        return util_errf(err, "task: expected \"classifier\"");
+    if (!c->output[0] || !c->checkpoint[0])
+        return util_errf(err, "output and checkpoint: both paths are required");
+    c->seed = (uint64_t)seed;
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (!m || !(c->model_json = cJSON_PrintUnformatted(m)))
+        return util_errf(err, "model: required");
+    return 0;
+}
+
+static int load_config(const char *path, cls_cfg *c, util_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->file = path;
+    cJSON *root;
+    int rc = util_json_load(path, &root, err);
+    if (!rc)
+        rc = parse_config(root, c, err);
+    if (!rc && !(c->text = cJSON_PrintUnformatted(root)))
+        rc = util_errf(err, "out of memory");
+    cJSON_Delete(root);
+    return rc ? util_err_prefix(err, "%s: ", path) : 0;
+}
+
+static void free_config(cls_cfg *c)
+{
+    cJSON_free(c->text);
+    cJSON_free(c->model_json);
+}
+
+/* ---- setup ------------------------------------------------------------------- */
+
+static int open_data(trainer *t, util_err *err)
+{
+    const cls_cfg *c = &t->cfg;
+    return train_open_data(&c->data, c->validation, c->batch,
+                           &t->train, &t->val, &t->ntrain, err);
+}
+
+static int check_shapes(trainer *t, util_err *err)
+{
+    int w, h, ch;
+    data_dims(t->train, &w, &h, &ch);
+    nn_shape in = nn_model_node_shape(t->m, NN_INPUT);
+    nn_shape out = nn_model_node_shape(t->m, t->out);
+    if (in.w != w || in.h != h || in.c != ch)
+        return util_errf(err, "model.input: %dx%dx%d, but %s images are %dx%dx%d",
+                         in.c, in.h, in.w, t->cfg.data.name, ch, h, w);
+    if (out.c != data_classes(t->train) || out.h != 1 || out.w != 1)
+        return util_errf(err, "model: last layer gives %dx%dx%d, expected %d class scores",
+                         out.c, out.h, out.w, data_classes(t->train));
+    return 0;
+}
+
+static int setup(trainer *t, util_err *err)
+{
+    const cls_cfg *c = &t->cfg;
+    if (open_data(t, err))
+        return -1;
+    if (nn_model_from_json(c->model_json, &t->m, err))
+        return util_err_prefix(err, "%s: ", c->file);
+    t->out = nn_model_nodes(t->m) - 1;
+    if (check_shapes(t, err) || nn_ws_create(t->m, &t->ws, err) ||
+        nn_optim_create(t->m, &c->opt, &t->opt, err))
+        return -1;
+    util_rng rng;
+    util_rng_seed(&rng, util_seed_mix(c->seed, 0));
+    nn_model_init(t->m, &rng);
+    long steps = (long)(t->ntrain / (size_t)c->batch);
+    t->sched = (nn_lr_sched){
+        strcmp(c->schedule, "cosine") ? NN_LR_CONST : NN_LR_COSINE, (float)c->lr,
+        (float)c->min_lr, (long)(c->warmup_epochs * (double)steps),
+        steps * c->epochs, 0, 1.0f};
+    t->labels = malloc((size_t)c->batch * sizeof *t->labels);
+    t->perm = malloc(t->ntrain * sizeof *t->perm);
+    if (!t->labels || !t->perm)
+        return util_errf(err, "out of memory");
+    return 0;
+}
+
+static void teardown(trainer *t)
+{
+    data_free(t->train);
+    data_free(t->val);
+    nn_ws_destroy(t->ws);
+    nn_optim_destroy(t->opt);
+    nn_model_destroy(t->m);
+    nn_tensor_free(&t->x);
+    nn_tensor_free(&t->g);
+    free(t->labels);
+    free(t->perm);
+}
+
+/* ---- checkpoints --------------------------------------------------------------- */
+
+static int save_checkpoint(const trainer *t, util_err *err)
+{
+    char epoch[32], secs[32];
+    snprintf(epoch, sizeof epoch, "%d", t->done);
+    snprintf(secs, sizeof secs, "%.3f", t->seconds);
+    nn_st_writer *w;
+    if (nn_st_writer_create(&w, err))
+        return -1;
+    int rc = nn_st_writer_model(w, t->m, "", err) || nn_optim_write(t->opt, w, err) ||
+             nn_st_writer_meta(w, "train.config", t->cfg.text, err) ||
+             nn_st_writer_meta(w, "train.epoch", epoch, err) ||
+             nn_st_writer_meta(w, "train.seconds", secs, err) ||
+             train_make_parents(t->cfg.checkpoint, err) ||
+             nn_st_writer_save(w, t->cfg.checkpoint, err);
+    nn_st_writer_destroy(w);
+    return rc ? -1 : 0;
+}
+
+static int resume(trainer *t, util_err *err)
+{
+    nn_st_file *f;
+    if (nn_st_open(t->cfg.checkpoint, &f, err))
+        return -1;
+    const char *cfg = nn_st_meta(f, "train.config");
+    const char *ep = nn_st_meta(f, "train.epoch");
+    const char *secs = nn_st_meta(f, "train.seconds");
+    int rc = 0;
+    if (!cfg || strcmp(cfg, t->cfg.text) != 0)
+        rc = util_errf(err, "%s: made with a different config than %s",
+                       t->cfg.checkpoint, t->cfg.file);
+    else if (!ep || !secs || (t->done = atoi(ep)) < 0 || t->done > t->cfg.epochs)
+        rc = util_errf(err, "%s: bad train.epoch", t->cfg.checkpoint);
+    else if (nn_st_read_model(f, t->m, "", err) || nn_optim_read(t->opt, f, err))
+        rc = -1;
+    t->seconds = secs ? atof(secs) : 0.0;
+    nn_st_close(f);
+    return rc;
+}
+
+/* ---- one epoch ------------------------------------------------------------------ */
+
+/* Image i of ds into dst, normalised, shifted by (dx, dy) with zero
+ * (background) fill and optionally mirrored. */
+static void load_image(const cls_cfg *c, const data_set *ds, size_t i,
+                       int dx, int dy, int flip, float *dst, int *label)
+{
+    util_image im;
+    data_get(ds, i, &im, label);
+    float k = (float)(1.0 / (255.0 * c->std)), b = (float)(-c->mean / c->std);
+    for (int ch = 0; ch < im.c; ch++)
+        for (int y = 0; y < im.h; y++)
+            for (int x = 0; x < im.w; x++) {
+                int sy = y + dy, sx = (flip ? im.w - 1 - x : x) + dx;
+                int in = sy >= 0 && sy < im.h && sx >= 0 && sx < im.w;
+                float v = in ? im.px[((size_t)sy * im.w + sx) * im.c + ch] : 0.0f;
+                dst[((size_t)ch * im.h + y) * im.w + x] = v * k + b;
+            }
+}
+
+static int fill_batch(trainer *t, size_t first, util_rng *rng, util_err *err)
+{
+    const cls_cfg *c = &t->cfg;
+    int w, h, ch;
+    data_dims(t->train, &w, &h, &ch);
+    if (nn_tensor_resize(&t->x, c->batch, ch, h, w, err))
+        return -1;
+    size_t per = (size_t)ch * h * w;
+    for (int i = 0; i < c->batch; i++) {
+        int s = c->shift;
+        int dx = s ? (int)util_rng_below(rng, 2 * (uint64_t)s + 1) - s : 0;
+        int dy = s ? (int)util_rng_below(rng, 2 * (uint64_t)s + 1) - s : 0;
+        int flip = c->flip && util_rng_below(rng, 2);
+        load_image(c, t->train, t->perm[first + (size_t)i], dx, dy, flip,
+                   t->x.data + (size_t)i * per, &t->labels[i]);
+    }
+    return 0;
+}
+
+typedef struct epoch_stats {
+    double loss;
+    long hits, seen;
+    float lr;
+} epoch_stats;
+
+static int train_step(trainer *t, epoch_stats *st, util_rng *rng, util_err *err)
+{
+    float loss, lr = nn_lr_at(&t->sched, nn_optim_steps(t->opt));
+    int hits;
+    nn_model_zero_grad(t->m);
+    if (nn_forward(t->m, t->ws, &t->x, rng, err) ||
+        nn_loss_softmax_ce(nn_ws_out(t->ws, t->out), t->labels,
+                           (float)t->cfg.smoothing, &loss, &t->g, &hits, err))
+        return -1;
+    const nn_tensor *g = &t->g;
+    if (nn_backward(t->m, t->ws, 1, &t->out, &g, err))
+        return -1;
+    nn_optim_step(t->opt, lr);
+    st->loss += loss * t->cfg.batch;
+    st->hits += hits;
+    st->seen += t->cfg.batch;
+    st->lr = lr;
+    return 0;
+}
+
+static int run_epoch(trainer *t, int e, epoch_stats *st, util_err *err)
+{
+    util_rng rng;
+    train_epoch_start(t->cfg.seed, 1 + (uint64_t)e, t->perm, t->ntrain, &rng);
+    memset(st, 0, sizeof *st);
+    size_t steps = t->ntrain / (size_t)t->cfg.batch;
+    for (size_t s = 0; s < steps; s++)
+        if (fill_batch(t, s * (size_t)t->cfg.batch, &rng, err) ||
+            train_step(t, st, &rng, err))
+            return util_err_prefix(err, "epoch %d: ", e + 1);
+    return 0;
+}
+
+/* Top-1 accuracy on ds in inference mode. */
+static int evaluate(trainer *t, const data_set *ds, double *acc, util_err *err)
+{
+    size_t n = data_count(ds);
+    int w, h, ch, lab;
+    data_dims(ds, &w, &h, &ch);
+    size_t per = (size_t)ch * h * w;
+    long hits = 0;
+    int *labels = malloc(EVAL_CHUNK * sizeof *labels);
+    if (!labels)
+        return util_errf(err, "out of memory");
+    for (size_t at = 0; at < n; at += EVAL_CHUNK) {
+        int m = (int)(n - at < EVAL_CHUNK ? n - at : EVAL_CHUNK), hit;
+        float loss;
+        if (nn_tensor_resize(&t->x, m, ch, h, w, err))
+            break;
+        for (int i = 0; i < m; i++) {
+            load_image(&t->cfg, ds, at + (size_t)i, 0, 0, 0, t->x.data + i * per, &lab);
+            labels[i] = lab;
+        }
+        if (nn_infer(t->m, t->ws, &t->x, err) ||
+            nn_loss_softmax_ce(nn_ws_out(t->ws, t->out), labels, 0, &loss, NULL, &hit, err))
+            break;
+        hits += hit;
+        if (at + (size_t)m >= n) {
+            free(labels);
+            *acc = (double)hits / (double)n;
+            return 0;
+        }
+    }
+    free(labels);
+    return -1;
+}
+
+/* ---- the whole run -------------------------------------------------------------- */
+
+/* A percentage, or "none" where there is no held-out set (v < 0). */
+static const char *pct(double v, char *buf, size_t len)
+{
+    if (v < 0)
+        return "none";
+    snprintf(buf, len, "%.2f%%", 100 * v);
+    return buf;
+}
+
+static int run_epochs(trainer *t, int last, util_err *err)
+{
+    for (int e = t->done; e < last; e++) {
+        double t0 = util_now();
+        epoch_stats st;
+        if (run_epoch(t, e, &st, err))
+            return -1;
+        double dt = util_now() - t0;
+        t->val_acc = -1;
+        if (t->val && evaluate(t, t->val, &t->val_acc, err))
+            return -1;
+        t->done = e + 1;
+        t->seconds += util_now() - t0;
+        char vbuf[32];
+        train_progress("epoch %3d/%d  loss %.4f  train %.2f%%  val %s  lr %.2e  "
+                "%.0f img/s  %.1f s\n", e + 1, t->cfg.epochs, st.loss / (double)st.seen,
+                100.0 * (double)st.hits / (double)st.seen,
+                pct(t->val_acc, vbuf, sizeof vbuf),
+                st.lr, (double)st.seen / dt, t->seconds);
+        if (save_checkpoint(t, err))
+            return -1;
+    }
+    return 0;
+}
+
+static int save_output(trainer *t, util_err *err)
+{
+    char mean[32], std[32], seed[32], epochs[16], val[32], secs[32];
+    snprintf(mean, sizeof mean, "%.9g", t->cfg.mean);
+    snprintf(std, sizeof std, "%.9g", t->cfg.std);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->cfg.seed);
+    snprintf(epochs, sizeof epochs, "%d", t->done);
+    snprintf(val, sizeof val, "%.4f", t->val_acc);
+    snprintf(secs, sizeof secs, "%.1f", t->seconds);
+    const char *meta[] = {
+        "limitnet.task", "classifier", "limitnet.model", t->cfg.model_json,
+        "limitnet.mean", mean, "limitnet.std", std, "train.seed", seed,
+        "train.epochs", epochs, "train.val_accuracy", val,
+        "train.seconds", secs, "train.config", t->cfg.text};
+    if (train_make_parents(t->cfg.output, err))
+        return -1;
+    return nn_model_save(t->m, t->cfg.output, meta, sizeof meta / sizeof meta[0] / 2, err);
+}
+
+/* Test accuracy of the saved file through the task interface, as the
+ * experiments will see it. */
+static int test_accuracy(const cls_cfg *c, double *acc, size_t *n, util_err *err)
+{
+    data_set *ds;
+    task_classifier *cls;
+    if (train_open_test(&c->data, &ds, err))
+        return -1;
+    if (task_classifier_load(c->output, &cls, err)) {
+        data_free(ds);
+        return -1;
+    }
+    *n = data_count(ds);
+    util_image *imgs = malloc(*n * sizeof *imgs);
+    int *truth = malloc(*n * sizeof *truth), *pred = malloc(*n * sizeof *pred);
+    int rc = imgs && truth && pred ? 0 : util_errf(err, "out of memory");
+    for (size_t i = 0; !rc && i < *n; i++)
+        data_get(ds, i, &imgs[i], &truth[i]);
+    if (!rc)
+        rc = task_classifier_predict(cls, imgs, *n, pred, err);
+    long hits = 0;
+    for (size_t i = 0; !rc && i < *n; i++)
+        hits += pred[i] == truth[i];
+    *acc = (double)hits / (double)*n;
+    free(imgs);
+    free(truth);
+    free(pred);
+    task_classifier_free(cls);
+    data_free(ds);
+    return rc;
+}
+
+/* Builds everything and, when asked, continues from the checkpoint. */
+static int start(trainer *t, int want_resume, util_err *err)
+{
+    if (setup(t, err))
+        return -1;
+    struct stat sb;
+    if (want_resume && stat(t->cfg.checkpoint, &sb) != 0)
+        train_progress("train: no checkpoint %s, starting afresh\n", t->cfg.checkpoint);
+    else if (want_resume && resume(t, err))
+        return -1;
+    if (t->done)
+        train_progress("train: resuming after epoch %d of %d\n", t->done, t->cfg.epochs);
+    return 0;
+}
+
+/* Final validation, the weight file, and the test accuracy through the
+ * task interface from that file. */
+static int finish(trainer *t, util_err *err)
+{
+    double acc = 0, vacc = -1;
+    size_t ntest = 0;
+    if (t->val && evaluate(t, t->val, &vacc, err))
+        return -1;
+    t->val_acc = vacc;
+    if (save_output(t, err) || test_accuracy(&t->cfg, &acc, &ntest, err))
+        return -1;
+    char vbuf[32];
+    printf("classifier: test %.2f%% (%zu images), validation %s (%d), "
+           "%d epochs, %.1f s training, seed %llu\n"
+           "weights: %s (%zu parameters, %.2f M MACs per image)\n",
+           100 * acc, ntest, pct(vacc, vbuf, sizeof vbuf), t->cfg.validation, t->done,
+           t->seconds,
+           (unsigned long long)t->cfg.seed, t->cfg.output,
+           nn_model_param_count(t->m), nn_model_macs(t->m) / 1e6);
+    return 0;
+}
+
+int train_classifier(const char *config, int want_resume, int stop_after,
+                     util_err *err)
+{
+    trainer t;
+    memset(&t, 0, sizeof t);
+    if (load_config(config, &t.cfg, err))
+        return 2;
+    int rc = start(&t, want_resume, err);
+    int last = t.cfg.epochs;
+    if (stop_after > 0 && t.done + stop_after < last)
+        last = t.done + stop_after;
+    if (!rc)
+        rc = run_epochs(&t, last, err);
+    if (!rc && t.done < t.cfg.epochs)
+        train_progress("train: stopped after epoch %d of %d; continue with --resume\n",
+                t.done, t.cfg.epochs);
+    else if (!rc)
+        rc = finish(&t, err);
+    teardown(&t);
+    free_config(&t.cfg);
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,111 @@
+/*
+ * train: fitting the models the testbed runs, each from a JSON config
+ * (models/README.md), one file per model family over a few shared pieces.
+ *
+ *   train_classifier   the cloud classifier (train/classifier.c)
+ *   train_limitnet     LimitNet's encoder, saliency head and decoder in the
+ *                      paper's three phases, then the calibration both ends
+ *                      of the link share (train/limitnet.c)
+ *   the rest           what every family needs (train/loop.c): config
+ *                      integers, the training items and the held-out ones,
+ *                      each epoch's order, output directories, progress
+ *
+ * A config fully determines the weights: every random choice of an epoch
+ * comes from a generator seeded from the config's seed and the epoch (and
+ * phase), never from the clock or the thread count, so a run resumed from
+ * a checkpoint needs no saved generator state and gives the same weights,
+ * bit for bit, as one that was never interrupted. Only training items are
+ * trained on; the test split is read once, at the end, if at all.
+ *
+ * The trainers are what `limitnet train` runs (sim/cmd_train.c parses its
+ * command line): progress goes to stderr, one line per epoch, and a short
+ * summary of the result to stdout. Errors come back in err, starting with
+ * the config file's name where the config is at fault.
+ */
+#ifndef TRAIN_TRAIN_H
+#define TRAIN_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/data.h"
+#include "util/json.h"
+#include "util/util.h"
+
+/* Longest path a config may name (output, checkpoint, data_dir, ...). */
+#define TRAIN_PATH_LEN 1024
+
+/* ---- the model families ------------------------------------------------------ */
+
+/* Both return the command's exit status: 0 done, 1 failed (err says why),
+ * 2 the config is unreadable or wrong (err names the file and the JSON
+ * path). With resume, a checkpoint made from the same config is continued;
+ * one made from another config is an error, and a missing one means
+ * starting afresh. */
+
+/* The classifier: a checkpoint after every epoch; stop_after > 0 ends this
+ * call after that many more epochs, leaving the checkpoint for resume (long
+ * runs in slices), 0 runs to the end. At the end the weight file is written
+ * and read back through the task interface to report the test accuracy. */
+int train_classifier(const char *config, int resume, int stop_after,
+                     util_err *err);
+/* LimitNet: a checkpoint after every phase; resume skips the phases the
+ * checkpoint holds, so a config that adds a phase continues a finished run.
+ * Calibration always runs again, from training items only. */
+int train_limitnet(const char *config, int resume, util_err *err);
+
+/* ---- pieces the families share (train/loop.c) --------------------------------- */
+
+/* util_json_int into an int field, for the many counts a config holds. */
+int train_config_int(const cJSON *obj, const char *path, const char *key,
+                     int def, int lo, int hi, int *out, util_err *err);
+
+/* What a config says of its data: "dataset" is a name ("fashion-mnist")
+ * or, for composed scenes, an object {"name": "fmnist-cluttered", "size":
+ * 64, "seed": 7, "count": 55000, "test_count": 5000} (count training
+ * scenes; test_count test scenes for the final report), and "data_dir"
+ * where the source files are ("" for their standard place). */
+typedef struct train_dataset {
+    char name[64];
+    char dir[TRAIN_PATH_LEN];
+    int size;
+    uint64_t seed;
+    size_t count, test_count;
+} train_dataset;
+
+int train_parse_dataset(const cJSON *root, train_dataset *d, util_err *err);
+
+/* The items a model is trained on, and those held out to watch it. For a
+ * file dataset: its "train" split, the first (count - validation) items
+ * trained on (*ntrain of them), the last `validation` held out. For
+ * scenes: d->count scenes of the "train" split, and `validation` scenes of
+ * the "val" split, whose items no training scene holds. *val is NULL when
+ * validation is 0. Refuses a split that leaves less than one batch to
+ * train on. On failure what was opened is left in *train and *val for the
+ * caller to free. This is the one place where training opens data. */
+int train_open_data(const train_dataset *d, int validation, int batch,
+                    data_set **train, data_set **val, size_t *ntrain,
+                    util_err *err);
+/* The test split (all of it; d->test_count scenes for scenes), read once
+ * at the end of a training run for its report. */
+int train_open_test(const train_dataset *d, data_set **out, util_err *err);
+
+/* perm = a random permutation of 0..n-1 (Fisher-Yates), drawn from rng. */
+void train_shuffle(size_t *perm, size_t n, util_rng *rng);
+/* Starts an epoch: seeds rng from mix(seed, stream) and draws the epoch's
+ * order of the n training items into perm from it. Every other random
+ * choice of the epoch (augmentation, dropout, keep fractions) continues
+ * from rng, so the epoch depends on (seed, stream) alone. */
+void train_epoch_start(uint64_t seed, uint64_t stream, size_t *perm, size_t n,
+                       util_rng *rng);
+
+/* Creates the directories above a file that is about to be written
+ * (nothing to do for a name without a directory). */
+int train_make_parents(const char *path, util_err *err);
+
+/* A progress line, or part of one, on stderr: the library's only output
+ * besides the final summary, kept in one place so that where progress goes
+ * is decided once. */
+void train_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
