@@ -10,5 +10,6 @@ int sim_cmd_train(int argc, char **argv);
 int sim_cmd_compare(int argc, char **argv);
 int sim_cmd_capture(int argc, char **argv);
 int sim_cmd_scenes(int argc, char **argv);
+int sim_cmd_gallery(int argc, char **argv);
 
 #endif

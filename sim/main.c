@@ -35,6 +35,10 @@ static void usage(FILE *f)
         "         [--size PX] [--seed N] [--cols N] [--scale N]\n"
         "        a contact sheet (PNG) of composed scenes with their boxes, mask\n"
         "        outlines and classes\n"
+        "  gallery SCENARIO.json --budgets B1,B2,... --out FILE.png [--count N]\n"
+        "          [--first N] [--codecs LABEL,...] [--scale N]\n"
+        "        what the cloud sees: each codec setting's reconstructions of a few\n"
+        "        items from the packets that fit in each byte budget\n"
         "  version\n");
 }
 
@@ -172,6 +176,8 @@ int main(int argc, char **argv)
         return sim_cmd_capture(argc - 1, argv + 1);
     if (strcmp(cmd, "scenes") == 0)
         return sim_cmd_scenes(argc - 1, argv + 1);
+    if (strcmp(cmd, "gallery") == 0)
+        return sim_cmd_gallery(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("limitnet %s\n", SIM_VERSION);
         return 0;

@@ -1,0 +1,267 @@
+/*
+ * `limitnet gallery SCENARIO.json --budgets B1,B2,... [--count 6]
+ *  [--first 0] [--codecs LABEL,...] [--scale 1] --out FILE.png`
+ *
+ * What the cloud sees: for a few of the scenario's items, the
+ * reconstruction each codec setting gives from the packets that fit in
+ * each byte budget, on a lossless link with the scenario's first channel's
+ * payload size (the rule of the runner's budgets: the longest prefix of
+ * whole packets within the budget). Rows are codec settings (the first
+ * row the originals), columns budgets, each budget a group of the items.
+ * Reruns give the same picture: encoders and decoders are deterministic.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "channels/chan.h"
+#include "codec/codec.h"
+#include "data/data.h"
+#include "sim/cli.h"
+#include "sim/sim.h"
+
+#define MAX_BUDGETS 8
+#define LABEL_W 170 /* 28 characters of the 6-pixel font */
+#define HEAD_H 12
+#define PAD 2
+
+typedef struct gallery_opts {
+    const char *scenario, *out, *codecs;
+    long budgets[MAX_BUDGETS];
+    int nbudgets;
+    long count, first, scale;
+} gallery_opts;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: limitnet gallery SCENARIO.json --budgets B1,B2,... --out FILE.png\n"
+               "         [--count N] [--first N] [--codecs LABEL,...] [--scale N]\n");
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_budgets(const char *s, gallery_opts *o)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (o->nbudgets == MAX_BUDGETS || parse_long(tok, 1, 1L << 30,
+                                                     &o->budgets[o->nbudgets]))
+            return -1;
+        o->nbudgets++;
+    }
+    return o->nbudgets ? 0 : -1;
+}
+
+static int parse(int argc, char **argv, gallery_opts *o)
+{
+    *o = (gallery_opts){.count = 6, .scale = 1};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 1;
+        } else if (a[0] != '-') {
+            bad = o->scenario != NULL;
+            o->scenario = a;
+            continue;
+        } else if (!v) {
+            bad = 1;
+        } else if (!strcmp(a, "--budgets")) {
+            bad = parse_budgets(v, o);
+        } else if (!strcmp(a, "--count")) {
+            bad = parse_long(v, 1, 64, &o->count);
+        } else if (!strcmp(a, "--first")) {
+            bad = parse_long(v, 0, 1L << 30, &o->first);
+        } else if (!strcmp(a, "--scale")) {
+            bad = parse_long(v, 1, 8, &o->scale);
+        } else if (!strcmp(a, "--codecs")) {
+            o->codecs = v;
+        } else if (!strcmp(a, "--out")) {
+            o->out = v;
+        } else {
+            bad = 1;
+        }
+        if (bad) {
+            fprintf(stderr, "limitnet gallery: bad or unexpected argument %s%s%s\n",
+                    a, v ? " " : "", v ? v : "");
+            return -1;
+        }
+        i++;
+    }
+    if (!o->scenario || !o->out || !o->nbudgets) {
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* True when the setting is one of the comma-separated labels (all when
+ * there is no list). */
+static int chosen(const char *list, const char *label)
+{
+    if (!list)
+        return 1;
+    size_t n = strlen(label);
+    for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (!strncmp(p, label, n) && (p[n] == ',' || p[n] == 0))
+            return 1;
+    return 0;
+}
+
+/* The reconstruction of img by c from the longest packet prefix within
+ * budget bytes. */
+static int reconstruct(codec *c, const util_image *img, size_t payload, long budget,
+                       util_image *out, util_err *err)
+{
+    codec_stream st;
+    codec_stream_init(&st);
+    int rc = codec_encode(c, img, payload, &st, err);
+    uint8_t *arrived = rc ? NULL : calloc(st.n + 1, 1);
+    if (!rc && !arrived)
+        rc = util_errf(err, "out of memory");
+    long used = 0;
+    for (size_t k = 0; !rc && k < st.n && used + (long)st.pkt[k].len <= budget; k++) {
+        used += (long)st.pkt[k].len;
+        arrived[k] = 1;
+    }
+    if (!rc)
+        rc = codec_decode(c, &st, arrived, out, err);
+    free(arrived);
+    codec_stream_free(&st);
+    return rc;
+}
+
+typedef struct layout {
+    int tile, n, cols;  /* tile side with padding, items, columns in all */
+} layout;
+
+static void cell_xy(const layout *l, int budget, int item, int row, int *x, int *y)
+{
+    *x = LABEL_W + (budget * l->n + item) * l->tile + budget * 2 * PAD;
+    *y = HEAD_H + row * l->tile;
+}
+
+static int draw_row(util_image *sheet, const layout *l, const gallery_opts *o,
+                    const data_set *ds, codec *c, size_t payload, int row,
+                    util_err *err)
+{
+    static const uint8_t white[3] = {255, 255, 255};
+    int w, h, ch;
+    data_dims(ds, &w, &h, &ch);
+    util_image rec;
+    if (util_image_alloc(&rec, w, h, ch, err))
+        return -1;
+    int rc = 0;
+    util_draw_text(sheet, 2, HEAD_H + row * l->tile + l->tile / 2 - 4,
+                   c ? codec_label(c) : "original", white, 1);
+    for (int b = 0; !rc && b < o->nbudgets; b++)
+        for (int i = 0; !rc && i < l->n; i++) {
+            util_image img;
+            data_get(ds, (size_t)i, &img, NULL);
+            int x, y;
+            cell_xy(l, b, i, row, &x, &y);
+            if (c)
+                rc = reconstruct(c, &img, payload, o->budgets[b], &rec, err);
+            if (!rc)
+                rc = util_image_blit(sheet, x, y, c ? &rec : &img, (int)o->scale, err);
+        }
+    util_image_free(&rec);
+    return rc;
+}
+
+static int draw(const gallery_opts *o, const sim_scenario *sc, const data_set *ds,
+                size_t payload, util_err *err)
+{
+    static const uint8_t white[3] = {255, 255, 255};
+    int w, h, ch, rows = 1;
+    data_dims(ds, &w, &h, &ch);
+    for (size_t k = 0; k < sc->ncodecs; k++)
+        rows += chosen(o->codecs, sc->codecs[k].label);
+    if (rows == 1)
+        return util_errf(err, "--codecs: no codec setting of %s is named %s", sc->file,
+                         o->codecs);
+    layout l = {w * (int)o->scale + PAD, (int)data_count(ds), 0};
+    l.cols = l.n * o->nbudgets;
+    util_image sheet;
+    if (util_image_alloc(&sheet, LABEL_W + l.cols * l.tile + o->nbudgets * 2 * PAD,
+                         HEAD_H + rows * l.tile, 3, err))
+        return -1;
+    util_image_fill(&sheet, 24);
+    for (int b = 0; b < o->nbudgets; b++) {
+        char text[32];
+        int x, y;
+        cell_xy(&l, b, 0, 0, &x, &y);
+        snprintf(text, sizeof text, "%ld bytes", o->budgets[b]);
+        util_draw_text(&sheet, x, 2, text, white, 1);
+    }
+    int rc = draw_row(&sheet, &l, o, ds, NULL, payload, 0, err), row = 1;
+    for (size_t k = 0; !rc && k < sc->ncodecs; k++) {
+        if (!chosen(o->codecs, sc->codecs[k].label))
+            continue;
+        util_params p = sc->codecs[k].params;
+        codec *c;
+        rc = codec_create(sc->codecs[k].codec, &p, &c, err);
+        if (rc) {
+            util_err_prefix(err, "%s: ", sc->codecs[k].where);
+            break;
+        }
+        rc = draw_row(&sheet, &l, o, ds, c, payload, row++, err);
+        codec_destroy(c);
+    }
+    if (!rc)
+        rc = data_png_write(o->out, &sheet, err);
+    util_image_free(&sheet);
+    return rc;
+}
+
+static int channel_payload(const sim_scenario *sc, size_t *payload, util_err *err)
+{
+    util_params p = sc->chans[0].params;
+    chan *ch;
+    if (chan_create(sc->chans[0].model, &p, &ch, err))
+        return util_err_prefix(err, "%s: ", sc->chans[0].where);
+    *payload = chan_payload(ch);
+    chan_destroy(ch);
+    return 0;
+}
+
+int sim_cmd_gallery(int argc, char **argv)
+{
+    gallery_opts o;
+    int p = parse(argc, argv, &o);
+    if (p)
+        return p > 0 ? 0 : 2;
+    util_err err;
+    sim_scenario *sc;
+    if (sim_scenario_load(o.scenario, &sc, &err)) {
+        fprintf(stderr, "limitnet: %s\n", err.msg);
+        return 2;
+    }
+    size_t payload = 0;
+    data_set *ds = NULL;
+    data_opts d = {sc->dataset, sc->split, sc->data_dir[0] ? sc->data_dir : NULL,
+                   sc->first + (size_t)o.first, (size_t)o.count, sc->data_size,
+                   sc->data_seed};
+    int rc = channel_payload(sc, &payload, &err) || data_open_ex(&d, &ds, &err) ? 2 : 0;
+    if (!rc && draw(&o, sc, ds, payload, &err))
+        rc = 1;
+    if (rc)
+        fprintf(stderr, "limitnet gallery: %s\n", err.msg);
+    else
+        printf("%s\n", o.out);
+    data_free(ds);
+    sim_scenario_free(sc);
+    return rc;
+}
