@@ -218,11 +218,17 @@ static int build(const cJSON *root, nn_model **out, util_err *err)
             return util_errf(err, "model: unknown key '%s'", k->string);
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "input");
     const cJSON *layers = cJSON_GetObjectItemCaseSensitive(root, "layers");
-    int d[3], n = 0;
-    for (const cJSON *j = cJSON_IsArray(in) ? in->child : NULL; j && n < 3; j = j->next)
-        d[n++] = cJSON_IsNumber(j) ? (int)j->valuedouble : 0;
-    if (n != 3 || cJSON_GetArraySize(in) != 3)
-        return util_errf(err, "model.input: expected [channels, height, width]");
+    int d[3], n = 0, ok = 1;
+    /* Range-checked before the cast: a double out of int's range (1e300
+     * from a weight file's metadata) makes the cast undefined. */
+    for (const cJSON *j = cJSON_IsArray(in) ? in->child : NULL; j && n < 3; j = j->next) {
+        double v = cJSON_IsNumber(j) ? j->valuedouble : 0;
+        ok &= v >= 1 && v <= 65536 && v == floor(v);
+        d[n++] = ok ? (int)v : 0;
+    }
+    if (n != 3 || cJSON_GetArraySize(in) != 3 || !ok)
+        return util_errf(err, "model.input: expected [channels, height, width], "
+                         "integers in 1..65536");
     if (!cJSON_IsArray(layers) || cJSON_GetArraySize(layers) == 0)
         return util_errf(err, "model.layers: expected a non-empty array");
     if (nn_model_create(d[0], d[1], d[2], out, err))

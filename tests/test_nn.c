@@ -829,7 +829,15 @@ static void test_spec(void **state)
          "model.layers[0]: r: input: no earlier layer 'nope'"},
         {"{\"input\": [1, 8, 8], \"layers\": [{\"name\": \"r\", \"type\": \"swish\"}]}",
          "model.layers[0]: r: unknown type 'swish'"},
-        {"{\"input\": [1, 8], \"layers\": []}", "model.input: expected [channels, height, width]"},
+        {"{\"input\": [1, 8], \"layers\": []}",
+         "model.input: expected [channels, height, width], integers in 1..65536"},
+        /* Out of int's range: refused before any cast (issue: UB in the cast). */
+        {"{\"input\": [1e300, 28, 28], \"layers\": [{\"name\": \"r\", \"type\": \"relu\"}]}",
+         "model.input: expected [channels, height, width], integers in 1..65536"},
+        {"{\"input\": [1, -1e300, 28], \"layers\": [{\"name\": \"r\", \"type\": \"relu\"}]}",
+         "model.input: expected [channels, height, width], integers in 1..65536"},
+        {"{\"input\": [1, 2.5, 28], \"layers\": [{\"name\": \"r\", \"type\": \"relu\"}]}",
+         "model.input: expected [channels, height, width], integers in 1..65536"},
         {"{\"input\": [1, 8, 8], \"layers\": [], \"extra\": 1}", "model: unknown key 'extra'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
