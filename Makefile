@@ -80,7 +80,7 @@ $(PROGRAM): $(BUILD)/sim/main.o $(LIBS)
 # Tests find the program and the data through these definitions.
 TEST_DEFS := -DLIMITNET_BIN=\"$(abspath $(PROGRAM))\" -DSOURCE_DIR=\"$(CURDIR)\"
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/chanutil.h $(LIBS)
+$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/chanutil.h tests/codecutil.h $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TEST_DEFS) -MMD -MP -o $@ $< $(LIBS) $(LDLIBS) -lcmocka $(LDFLAGS)
 

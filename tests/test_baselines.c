@@ -2,6 +2,7 @@
  * header modes, prefix decoding of truncated codestreams, partial WebP
  * files, and hostile input. */
 #include "tests/testutil.h"
+#include "tests/codecutil.h"
 
 #include <math.h>
 
@@ -10,7 +11,6 @@
 
 #define W 28
 #define H 28
-#define MAXPKT 4096
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -50,55 +50,6 @@ static void make_image(util_image *img, int w, int h, int c, uint64_t seed)
             }
 }
 
-/* Creates a codec from "key=value" strings (numbers where they parse). */
-static codec *make(const char *name, const char *const *kv)
-{
-    util_params p;
-    util_err err;
-    util_params_init(&p);
-    for (; kv && *kv; kv++) {
-        char key[64];
-        const char *eq = strchr(*kv, '=');
-        assert_non_null(eq);
-        snprintf(key, sizeof key, "%.*s", (int)(eq - *kv), *kv);
-        char *end;
-        double v = strtod(eq + 1, &end);
-        if (*end == 0 && end != eq + 1)
-            assert_int_equal(util_params_set_num(&p, key, v, &err), 0);
-        else
-            assert_int_equal(util_params_set_str(&p, key, eq + 1, &err), 0);
-    }
-    codec *c = NULL;
-    if (codec_create(name, &p, &c, &err) != 0)
-        fail_msg("codec_create %s: %s", name, err.msg);
-    return c;
-}
-
-static void encode(codec *c, const util_image *img, size_t payload,
-                   codec_stream *s)
-{
-    util_err err;
-    codec_stream_init(s);
-    if (codec_encode(c, img, payload, s, &err) != 0)
-        fail_msg("encode %s: %s", codec_label(c), err.msg);
-    assert_true(s->n > 0 && s->n <= MAXPKT);
-    for (size_t i = 0; i < s->n; i++)
-        assert_true(s->pkt[i].len > 0 && s->pkt[i].len <= payload);
-}
-
-/* Decodes with packets whose flag is set in arrived (NULL: the first k). */
-static void decode(codec *c, const codec_stream *s, const uint8_t *arrived,
-                   size_t k, util_image *out)
-{
-    static uint8_t flags[MAXPKT];
-    assert_true(s->n <= MAXPKT);
-    for (size_t i = 0; i < s->n; i++)
-        flags[i] = arrived ? arrived[i] : i < k;
-    util_err err;
-    memset(out->px, 7, util_image_size(out));
-    if (codec_decode(c, s, flags, out, &err) != 0)
-        fail_msg("decode %s: %s", codec_label(c), err.msg);
-}
 
 static int is_flat(const util_image *img, uint8_t v)
 {
@@ -166,7 +117,7 @@ static void test_registry_and_labels(void **state)
           "webp-q10-m6-nohdr" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        codec *c = make(cases[i].name, cases[i].kv);
+        codec *c = cu_make(cases[i].name, cases[i].kv);
         assert_string_equal(codec_label(c), cases[i].label);
         codec_destroy(c);
     }
@@ -213,8 +164,8 @@ static void roundtrip(codec *c, int ch, double min_psnr)
     make_image(&img, W, H, ch, 5);
     alloc_image(&out, W, H, ch);
     codec_stream s;
-    encode(c, &img, 51, &s);
-    decode(c, &s, NULL, s.n, &out);
+    cu_encode(c, &img, 51, &s);
+    cu_decode(c, &s, NULL, s.n, &out);
     double q = psnr(&img, &out);
     if (q < min_psnr)
         fail_msg("%s c=%d: PSNR %.2f < %.2f", codec_label(c), ch, q, min_psnr);
@@ -227,13 +178,13 @@ static void test_roundtrip(void **state)
 {
     (void)state;
     for (int i = 0; i < NJ2K; i++) {
-        codec *c = make("j2k", j2k_sets[i]);
+        codec *c = cu_make("j2k", j2k_sets[i]);
         roundtrip(c, 1, 25);
         roundtrip(c, 3, 18);
         codec_destroy(c);
     }
     for (int i = 0; i < NWEBP; i++) {
-        codec *c = make("webp", webp_sets[i]);
+        codec *c = cu_make("webp", webp_sets[i]);
         roundtrip(c, 1, 25);
         roundtrip(c, 3, 20);
         codec_destroy(c);
@@ -241,10 +192,10 @@ static void test_roundtrip(void **state)
     /* Near lossless at high settings. */
     const char *const j2k_hi[] = { "bytes=5000", "layers=1", NULL };
     const char *const webp_hi[] = { "quality=100", NULL };
-    codec *c = make("j2k", j2k_hi);
+    codec *c = cu_make("j2k", j2k_hi);
     roundtrip(c, 1, 45);
     codec_destroy(c);
-    c = make("webp", webp_hi);
+    c = cu_make("webp", webp_hi);
     roundtrip(c, 1, 45);
     codec_destroy(c);
 }
@@ -256,9 +207,9 @@ static void test_j2k_codestream(void **state)
     (void)state;
     util_image img;
     make_image(&img, W, H, 1, 2);
-    codec *c = make("j2k", j2k_sets[0]);
+    codec *c = cu_make("j2k", j2k_sets[0]);
     codec_stream s;
-    encode(c, &img, 1000, &s);
+    cu_encode(c, &img, 1000, &s);
     size_t n;
     uint8_t *all = concat(&s, &n);
     assert_true(n > 100);
@@ -290,16 +241,16 @@ static void header_pair(const char *name, const char *const *full,
     make_image(&img, W, H, ch, 4);
     alloc_image(&a, W, H, ch);
     alloc_image(&b, W, H, ch);
-    codec *cf = make(name, full), *cn = make(name, none);
+    codec *cf = cu_make(name, full), *cn = cu_make(name, none);
     codec_stream sf, sn;
-    encode(cf, &img, 51, &sf);
-    encode(cn, &img, 51, &sn);
+    cu_encode(cf, &img, 51, &sf);
+    cu_encode(cn, &img, 51, &sn);
     long bf = (long)codec_stream_bytes(&sf), bn = (long)codec_stream_bytes(&sn);
     if (bf - bn < saved_min || bf - bn > saved_max)
         fail_msg("%s c=%d: %ld bytes with headers, %ld without", name, ch, bf,
                  bn);
-    decode(cf, &sf, NULL, sf.n, &a);
-    decode(cn, &sn, NULL, sn.n, &b);
+    cu_decode(cf, &sf, NULL, sf.n, &a);
+    cu_decode(cn, &sn, NULL, sn.n, &b);
     if (strcmp(name, "webp") == 0)
         assert_true(same(&a, &b));
     else
@@ -344,9 +295,9 @@ static void test_j2k_byte_target(void **state)
             snprintf(b, sizeof b, "bytes=%ld", targets[i]);
             const char *const kv[] = { b, h ? "header=none" : "header=full",
                                        NULL };
-            codec *c = make("j2k", kv);
+            codec *c = cu_make("j2k", kv);
             codec_stream s;
-            encode(c, &img, 51, &s);
+            cu_encode(c, &img, 51, &s);
             double n = (double)codec_stream_bytes(&s);
             if (n > 1.02 * (double)targets[i] || n < 0.9 * (double)targets[i])
                 fail_msg("%s: %.0f bytes", codec_label(c), n);
@@ -370,10 +321,10 @@ static void truncation_curve(const char *const *kv, int ch, util_rng *rng)
     util_image img, out;
     make_image(&img, W, H, ch, 3 + (uint64_t)ch);
     alloc_image(&out, W, H, ch);
-    codec *c = make("j2k", kv);
+    codec *c = cu_make("j2k", kv);
     codec_stream s;
-    encode(c, &img, 1, &s);
-    decode(c, &s, NULL, s.n, &out);
+    cu_encode(c, &img, 1, &s);
+    cu_decode(c, &s, NULL, s.n, &out);
     double full = psnr(&img, &out), prev = 0;
     size_t cuts[12];
     cuts[0] = 0;
@@ -388,7 +339,7 @@ static void truncation_curve(const char *const *kv, int ch, util_rng *rng)
         }
     int rose = 0;
     for (int i = 0; i < 12; i++) {
-        decode(c, &s, NULL, cuts[i], &out);
+        cu_decode(c, &s, NULL, cuts[i], &out);
         double q = psnr(&img, &out);
         if (cuts[i] == 0)
             assert_true(is_flat(&out, 128));
@@ -429,12 +380,12 @@ static void test_j2k_every_prefix(void **state)
     make_image(&img, W, H, 1, 21);
     alloc_image(&out, W, H, 1);
     const char *const kv[] = { "bytes=400", "layers=5", NULL };
-    codec *c = make("j2k", kv);
+    codec *c = cu_make("j2k", kv);
     codec_stream s;
-    encode(c, &img, 1, &s);
+    cu_encode(c, &img, 1, &s);
     double best = 0;
     for (size_t k = 0; k <= s.n; k++) {
-        decode(c, &s, NULL, k, &out);
+        cu_decode(c, &s, NULL, k, &out);
         double q = psnr(&img, &out);
         if (q < best - 0.1)
             fail_msg("%zu bytes give %.3f dB, fewer gave %.3f", k, q, best);
@@ -457,14 +408,14 @@ static void test_j2k_missing_middle(void **state)
     alloc_image(&b, W, H, 1);
     static uint8_t arrived[MAXPKT];
     for (int i = 0; i < NJ2K; i++) {
-        codec *c = make("j2k", j2k_sets[i]);
+        codec *c = cu_make("j2k", j2k_sets[i]);
         codec_stream s;
-        encode(c, &img, 20, &s);
+        cu_encode(c, &img, 20, &s);
         for (size_t j = 0; j < s.n; j++) {
             memset(arrived, 1, sizeof arrived);
             arrived[j] = 0;
-            decode(c, &s, arrived, 0, &a);
-            decode(c, &s, NULL, j, &b);
+            cu_decode(c, &s, arrived, 0, &a);
+            cu_decode(c, &s, NULL, j, &b);
             assert_true(same(&a, &b));
         }
         codec_stream_free(&s);
@@ -484,23 +435,23 @@ static void test_webp_partial_worthless(void **state)
     alloc_image(&out, W, H, 3);
     static uint8_t arrived[MAXPKT];
     for (int i = 0; i < NWEBP; i++) {
-        codec *c = make("webp", webp_sets[i]);
+        codec *c = cu_make("webp", webp_sets[i]);
         codec_stream s;
-        encode(c, &img, 20, &s);
+        cu_encode(c, &img, 20, &s);
         assert_true(s.n >= 3);
         for (size_t j = 0; j < s.n; j++) {
             memset(arrived, 1, sizeof arrived);
             arrived[j] = 0;
-            decode(c, &s, arrived, 0, &out);
+            cu_decode(c, &s, arrived, 0, &out);
             assert_true(is_flat(&out, 128));
-            decode(c, &s, NULL, j, &out);
+            cu_decode(c, &s, NULL, j, &out);
             assert_true(is_flat(&out, 128));
         }
-        decode(c, &s, NULL, s.n, &out);
+        cu_decode(c, &s, NULL, s.n, &out);
         assert_false(is_flat(&out, 128));
         codec_stream empty;
         codec_stream_init(&empty);
-        decode(c, &empty, NULL, 0, &out);
+        cu_decode(c, &empty, NULL, 0, &out);
         assert_true(is_flat(&out, 128));
         codec_stream_free(&s);
         codec_destroy(c);
@@ -519,26 +470,26 @@ static void test_size_mismatch(void **state)
     make_image(&img, W, H, 1, 1);
     alloc_image(&wide, W + 8, H, 1);
     alloc_image(&col, W, H, 3);
-    codec *c[2] = { make("j2k", j2k_sets[0]), make("webp", webp_sets[0]) };
+    codec *c[2] = { cu_make("j2k", j2k_sets[0]), cu_make("webp", webp_sets[0]) };
     for (int i = 0; i < 2; i++) {
         codec_stream s;
-        encode(c[i], &img, 51, &s);
-        decode(c[i], &s, NULL, s.n, &wide);
+        cu_encode(c[i], &img, 51, &s);
+        cu_decode(c[i], &s, NULL, s.n, &wide);
         assert_true(is_flat(&wide, 128));
         if (i == 0) {
-            decode(c[i], &s, NULL, s.n, &col);
+            cu_decode(c[i], &s, NULL, s.n, &col);
             assert_true(is_flat(&col, 128));
         }
         codec_stream_free(&s);
         codec_destroy(c[i]);
     }
-    c[0] = make("j2k", j2k_sets[1]);
-    c[1] = make("webp", webp_sets[1]);
+    c[0] = cu_make("j2k", j2k_sets[1]);
+    c[1] = cu_make("webp", webp_sets[1]);
     for (int i = 0; i < 2; i++) {
         codec_stream s;
-        encode(c[i], &img, 51, &s);
-        decode(c[i], &s, NULL, s.n, &wide);
-        decode(c[i], &s, NULL, s.n, &col);
+        cu_encode(c[i], &img, 51, &s);
+        cu_decode(c[i], &s, NULL, s.n, &wide);
+        cu_decode(c[i], &s, NULL, s.n, &col);
         codec_stream_free(&s);
         codec_destroy(c[i]);
     }
@@ -570,7 +521,7 @@ static void garbage_after(codec *c, codec_stream *s, util_rng *rng)
     util_image img;
     make_image(&img, W, H, 1, 9);
     codec_stream_free(s);
-    encode(c, &img, 30, s);
+    cu_encode(c, &img, 30, s);
     for (size_t i = 0; i < s->n; i++) {
         codec_packet *p = &s->pkt[i];
         for (size_t j = i == 0 ? util_rng_below(rng, p->len + 1) : 0;
@@ -592,17 +543,17 @@ static void test_garbage(void **state)
     codec_stream_init(&s);
     static uint8_t arrived[MAXPKT];
     for (int i = 0; i < NJ2K + NWEBP; i++) {
-        codec *c = i < NJ2K ? make("j2k", j2k_sets[i])
-                            : make("webp", webp_sets[i - NJ2K]);
+        codec *c = i < NJ2K ? cu_make("j2k", j2k_sets[i])
+                            : cu_make("webp", webp_sets[i - NJ2K]);
         for (int it = 0; it < 200; it++) {
             if (it % 2)
                 random_stream(&s, &rng);
             else
                 garbage_after(c, &s, &rng);
-            decode(c, &s, NULL, s.n, it % 4 < 2 ? &out1 : &out3);
+            cu_decode(c, &s, NULL, s.n, it % 4 < 2 ? &out1 : &out3);
             for (size_t j = 0; j < s.n; j++)
                 arrived[j] = util_rng_below(&rng, 4) != 0;
-            decode(c, &s, arrived, 0, it % 4 < 2 ? &out3 : &out1);
+            cu_decode(c, &s, arrived, 0, it % 4 < 2 ? &out3 : &out1);
         }
         codec_destroy(c);
     }
@@ -639,13 +590,13 @@ static void test_corrupted(void **state)
         make_image(&img, W, H, ch, 1);
         alloc_image(&out, W, H, ch);
         for (int i = 0; i < NJ2K + NWEBP; i++) {
-            codec *c = i < NJ2K ? make("j2k", j2k_sets[i])
-                                : make("webp", webp_sets[i - NJ2K]);
+            codec *c = i < NJ2K ? cu_make("j2k", j2k_sets[i])
+                                : cu_make("webp", webp_sets[i - NJ2K]);
             for (int it = 0; it < 100; it++) {
                 codec_stream s;
-                encode(c, &img, 8 + util_rng_below(&rng, 60), &s);
+                cu_encode(c, &img, 8 + util_rng_below(&rng, 60), &s);
                 mutate(&s, &rng);
-                decode(c, &s, NULL, s.n, &out);
+                cu_decode(c, &s, NULL, s.n, &out);
                 codec_stream_free(&s);
             }
             codec_destroy(c);

@@ -17,6 +17,7 @@
  * the question this file answers, "does every codec handle RGB", is one.
  */
 #include "tests/testutil.h"
+#include "tests/codecutil.h"
 
 #include <math.h>
 
@@ -25,7 +26,6 @@
 #include "nn/nn.h"
 #include "tasks/task.h"
 
-#define MAXPKT 4096
 
 /* ---- the scene ------------------------------------------------------------ */
 
@@ -237,58 +237,6 @@ static int same(const util_image *a, const util_image *b)
 
 /* ---- codec plumbing ------------------------------------------------------------ */
 
-/* Creates a codec from "key=value" strings (numbers and booleans where
- * they parse as such). */
-static codec *make(const char *name, const char *const *kv)
-{
-    util_params p;
-    util_err err;
-    util_params_init(&p);
-    for (; kv && *kv; kv++) {
-        char key[64];
-        const char *eq = strchr(*kv, '=');
-        assert_non_null(eq);
-        snprintf(key, sizeof key, "%.*s", (int)(eq - *kv), *kv);
-        char *end;
-        double v = strtod(eq + 1, &end);
-        if (*end == 0 && end != eq + 1)
-            assert_int_equal(util_params_set_num(&p, key, v, &err), 0);
-        else if (!strcmp(eq + 1, "true") || !strcmp(eq + 1, "false"))
-            assert_int_equal(util_params_set_bool(&p, key, eq[1] == 't', &err), 0);
-        else
-            assert_int_equal(util_params_set_str(&p, key, eq + 1, &err), 0);
-    }
-    codec *c = NULL;
-    if (codec_create(name, &p, &c, &err) != 0)
-        fail_msg("codec_create %s: %s", name, err.msg);
-    return c;
-}
-
-static void encode(codec *c, const util_image *img, size_t payload,
-                   codec_stream *s)
-{
-    util_err err;
-    codec_stream_init(s);
-    if (codec_encode(c, img, payload, s, &err) != 0)
-        fail_msg("encode %s: %s", codec_label(c), err.msg);
-    assert_true(s->n > 0 && s->n <= MAXPKT);
-    for (size_t i = 0; i < s->n; i++)
-        assert_true(s->pkt[i].len > 0 && s->pkt[i].len <= payload);
-}
-
-/* Decodes with packets whose flag is set in arrived (NULL: the first k). */
-static void decode(codec *c, const codec_stream *s, const uint8_t *arrived,
-                   size_t k, util_image *out)
-{
-    static uint8_t flags[MAXPKT];
-    assert_true(s->n <= MAXPKT);
-    for (size_t i = 0; i < s->n; i++)
-        flags[i] = arrived ? arrived[i] : i < k;
-    util_err err;
-    memset(out->px, 7, util_image_size(out));
-    if (codec_decode(c, s, flags, out, &err) != 0)
-        fail_msg("decode %s: %s", codec_label(c), err.msg);
-}
 
 static uint8_t *concat(const codec_stream *s, size_t *len)
 {
@@ -321,7 +269,7 @@ static codec *make_jpeg(const char *mode, int quality, int restart,
     snprintf(q, sizeof q, "quality=%d", quality);
     snprintf(r, sizeof r, "restart=%d", restart);
     const char *const kv[] = { m, q, r, optimize, NULL };
-    return make("jpeg", kv);
+    return cu_make("jpeg", kv);
 }
 
 /* Position of the first marker segment `marker` before the first scan of
@@ -365,8 +313,8 @@ static void test_jpeg_roundtrip(void **state)
             for (int r = 0; r <= 1; r++) {
                 codec *c = make_jpeg(jpeg_modes[m], 90, r, NULL);
                 codec_stream s;
-                encode(c, &img, 51, &s);
-                decode(c, &s, NULL, s.n, m || r ? &out : &first);
+                cu_encode(c, &img, 51, &s);
+                cu_decode(c, &s, NULL, s.n, m || r ? &out : &first);
                 if (m == 0 && r == 0)
                     check_colour("jpeg q90, every mode, restart 0 and 1", &img,
                                  &first, 32, 8);
@@ -392,7 +340,7 @@ static void test_jpeg_subsampling(void **state)
     for (int m = 0; m < 2; m++) {
         codec *c = make_jpeg(jpeg_modes[m], 75, 0, NULL);
         codec_stream s;
-        encode(c, &img, 1000, &s);
+        cu_encode(c, &img, 1000, &s);
         size_t n;
         uint8_t *all = concat(&s, &n);
         size_t sof = jpeg_segment(all, n, m == 0 ? 0xC0 : 0xC2);
@@ -437,8 +385,8 @@ static void test_jpeg_abbreviated_tables(void **state)
             codec *ab = make_jpeg("abbreviated", 50, r, NULL);
             codec *bl = make_jpeg("baseline", 50, r, "optimize=false");
             codec_stream sa, sb;
-            encode(ab, &img, 51, &sa);
-            encode(bl, &img, 51, &sb);
+            cu_encode(ab, &img, 51, &sa);
+            cu_encode(bl, &img, 51, &sb);
             size_t na, nb;
             uint8_t *pa = concat(&sa, &na), *pb = concat(&sb, &nb);
             size_t sos = jpeg_segment(pb, nb, 0xDA);
@@ -446,8 +394,8 @@ static void test_jpeg_abbreviated_tables(void **state)
             assert_int_equal(scan_end(pb, nb, sos), nb - 2);
             assert_int_equal(na, nb - 2 - data);
             assert_memory_equal(pa, pb + data, na);
-            decode(ab, &sa, NULL, sa.n, &a);
-            decode(bl, &sb, NULL, sb.n, &b);
+            cu_decode(ab, &sa, NULL, sa.n, &a);
+            cu_decode(bl, &sb, NULL, sb.n, &b);
             assert_true(same(&a, &b));
             check_colour(codec_label(ab), &img, &a, 26, 12);
             /* A grey image in between, then the colour one again. */
@@ -456,10 +404,10 @@ static void test_jpeg_abbreviated_tables(void **state)
                 grey.px[i] = (uint8_t)(40 + 6 * (i % 28) + 2 * (i / 28));
             alloc_image(&g, 28, 28, 1);
             codec_stream sg;
-            encode(ab, &grey, 51, &sg);
-            decode(ab, &sg, NULL, sg.n, &g);
+            cu_encode(ab, &grey, 51, &sg);
+            cu_decode(ab, &sg, NULL, sg.n, &g);
             assert_false(is_flat(&g, 128));
-            decode(ab, &sa, NULL, sa.n, &b);
+            cu_decode(ab, &sa, NULL, sa.n, &b);
             assert_true(same(&a, &b));
             codec_stream_free(&sg);
             free(pa);
@@ -493,15 +441,15 @@ static void test_jpeg_restart_loss(void **state)
     for (int m = 0; m < 2; m++) {
         codec *c = make_jpeg(modes[m], 75, 1, NULL);
         codec_stream s;
-        encode(c, &img, 51, &s);
+        cu_encode(c, &img, 51, &s);
         assert_true(s.n >= 6);
-        decode(c, &s, NULL, s.n, &full);
+        cu_decode(c, &s, NULL, s.n, &full);
         int recovered = 0;
         for (size_t j = 1; j + 1 < s.n; j++) {
             memset(arrived, 1, s.n);
             arrived[j] = 0;
-            decode(c, &s, arrived, 0, &got);
-            decode(c, &s, NULL, j, &pre);
+            cu_decode(c, &s, arrived, 0, &got);
+            cu_decode(c, &s, NULL, j, &pre);
             assert_true(task_psnr(&img, &got) >= task_psnr(&img, &pre));
             /* The bottom MCU row, when the loss lay before it. */
             if (memcmp(got.px + last, full.px + last, band) == 0 &&
@@ -535,7 +483,7 @@ static void test_jpeg_progressive_prefix(void **state)
         alloc_image(&out, img.w, img.h, 3);
         codec *c = make_jpeg("progressive", 90, 0, NULL);
         codec_stream s;
-        encode(c, &img, 51, &s);
+        cu_encode(c, &img, 51, &s);
         size_t n;
         uint8_t *all = concat(&s, &n);
         size_t sos = jpeg_segment(all, n, 0xDA);
@@ -545,7 +493,7 @@ static void test_jpeg_progressive_prefix(void **state)
         size_t end = scan_end(all, n, sos);
         size_t k = (end + 50) / 51;
         assert_true(k < s.n / 2);
-        decode(c, &s, NULL, k, &out);
+        cu_decode(c, &s, NULL, k, &out);
         char what[96];
         snprintf(what, sizeof what, "%s, first scan (%zu of %zu packets)",
                  codec_label(c), k, s.n);
@@ -553,7 +501,7 @@ static void test_jpeg_progressive_prefix(void **state)
         double coarse = task_psnr(&img, &out);
         double prev = 0;
         for (size_t j = 0; j <= s.n; j++) {
-            decode(c, &s, NULL, j, &out);
+            cu_decode(c, &s, NULL, j, &out);
             double q = task_psnr(&img, &out);
             if (j == 0)
                 assert_true(is_flat(&out, 128));
@@ -592,7 +540,7 @@ static codec *make_j2k(int set, const util_image *img)
         kv[n] = j2k_sets[set][n];
     kv[n++] = b;
     kv[n] = NULL;
-    return make("j2k", kv);
+    return cu_make("j2k", kv);
 }
 
 /* The full codestream of an RGB image has three components (SIZ) and the
@@ -631,10 +579,10 @@ static void test_j2k_roundtrip_and_prefix(void **state)
         for (int i = 0; i < NJ2K; i++) {
             codec *c = make_j2k(i, &img);
             codec_stream s;
-            encode(c, &img, 51, &s);
+            cu_encode(c, &img, 51, &s);
             if (i % 2 == 0)
                 check_j2k_header(&s);
-            decode(c, &s, NULL, s.n, &out);
+            cu_decode(c, &s, NULL, s.n, &out);
             double full = check_colour(codec_label(c), &img, &out, 40, 8);
             /* Header none sends the same codestream less its main header,
              * so at the same byte target the picture is no worse. */
@@ -643,13 +591,13 @@ static void test_j2k_roundtrip_and_prefix(void **state)
             else if (i == 1)
                 assert_true(full > with_header - 0.1);
             size_t k = s.n / 3;
-            decode(c, &s, NULL, k, &out);
+            cu_decode(c, &s, NULL, k, &out);
             char what[96];
             snprintf(what, sizeof what, "%s, %zu of %zu packets",
                      codec_label(c), k, s.n);
             double part = check_colour(what, &img, &out, 20, 30);
             assert_true(part < full);
-            decode(c, &s, NULL, 0, &out);
+            cu_decode(c, &s, NULL, 0, &out);
             assert_true(is_flat(&out, 128));
             codec_stream_free(&s);
             codec_destroy(c);
@@ -673,17 +621,17 @@ static void test_webp_roundtrip(void **state)
         make_scene(&img, SIZES[z][0], SIZES[z][1], 0);
         alloc_image(&a, img.w, img.h, 3);
         alloc_image(&b, img.w, img.h, 3);
-        codec *cr = make("webp", riff), *cn = make("webp", none);
+        codec *cr = cu_make("webp", riff), *cn = cu_make("webp", none);
         codec_stream sr, sn;
-        encode(cr, &img, 51, &sr);
-        encode(cn, &img, 51, &sn);
+        cu_encode(cr, &img, 51, &sr);
+        cu_encode(cn, &img, 51, &sn);
         long saved = (long)codec_stream_bytes(&sr) - (long)codec_stream_bytes(&sn);
         assert_true(saved == 27 || saved == 28);
-        decode(cr, &sr, NULL, sr.n, &a);
-        decode(cn, &sn, NULL, sn.n, &b);
+        cu_decode(cr, &sr, NULL, sr.n, &a);
+        cu_decode(cn, &sn, NULL, sn.n, &b);
         assert_true(same(&a, &b));
         check_colour(codec_label(cr), &img, &a, 32, 8);
-        decode(cn, &sn, NULL, sn.n - 1, &b);
+        cu_decode(cn, &sn, NULL, sn.n - 1, &b);
         assert_true(is_flat(&b, 128));
         codec_stream_free(&sr);
         codec_stream_free(&sn);
@@ -973,13 +921,13 @@ static void limitnet_rgb(int levels, int latent_c)
         int how = k ? CODEC_LN_CHANNEL : CODEC_LN_SIDE;
         codec *c = ln_open(names[k], path), *c2 = ln_open(names[k], path);
         codec_stream st, st2;
-        encode(c, &img, 51, &st);
+        cu_encode(c, &img, 51, &st);
         assert_true(st.n >= 4);
         assert_int_equal(st.pkt[0].data[0] >> 7, k == 0);
         /* The same image twice, and by another instance: the same packets. */
-        encode(c, &img, 51, &st2);
+        cu_encode(c, &img, 51, &st2);
         codec_stream st3;
-        encode(c2, &img, 51, &st3);
+        cu_encode(c2, &img, 51, &st3);
         assert_int_equal(st.n, st2.n);
         assert_int_equal(st.n, st3.n);
         for (size_t i = 0; i < st.n; i++) {
@@ -995,10 +943,10 @@ static void limitnet_rgb(int levels, int latent_c)
             if (z[i] != want[i])
                 fail_msg("%s: latent value %d (channel %d) is %g, encoder gave %g",
                          names[k], i, i / hw, z[i], want[i]);
-        decode(c, &st, NULL, st.n, &out);
+        cu_decode(c, &st, NULL, st.n, &out);
         ln_render(m, want, &ref);
         assert_true(same(&out, &ref));
-        decode(c2, &st2, NULL, st2.n, &again);
+        cu_decode(c2, &st2, NULL, st2.n, &again);
         assert_true(same(&out, &again));
         /* The first packet alone: the side grid (limitnet) and values. */
         memset(arrived, 0, st.n);
@@ -1017,13 +965,13 @@ static void limitnet_rgb(int levels, int latent_c)
             int got = codec_ln_unpack(m, CODEC_LN_HUFFMAN, how, codec_ln_prior(m),
                                       &st, arrived, z, known, &err);
             assert_true(got > 0 && got < g.n);
-            decode(c, &st, arrived, 0, &again);
+            cu_decode(c, &st, arrived, 0, &again);
             assert_false(is_flat(&again, 128));
-            decode(c, &st, arrived, 0, &ref);
+            cu_decode(c, &st, arrived, 0, &ref);
             assert_true(same(&again, &ref));
         }
         /* None: flat grey. */
-        decode(c, &st, NULL, 0, &again);
+        cu_decode(c, &st, NULL, 0, &again);
         assert_true(is_flat(&again, 128));
         ln_garbage(c, &st, &again);
         codec_stream_free(&st);
