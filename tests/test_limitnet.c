@@ -694,6 +694,58 @@ static void small_config(const char *dir, const char *path)
 
 /* Three short phases on 256 items, then calibration: the file loads as a
  * codec that round-trips, and --resume skips straight to calibration. */
+/* A weight file whose encoder metadata claims an input of 1e300 channels
+ * (out of int's range: the cast was undefined behaviour): refused with a
+ * message, by the loader and by `limitnet check` on a scenario naming it,
+ * which writes nothing. */
+static void test_huge_input_meta(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *b = tu_read_file(SOURCE_DIR "/models/limitnet-fmnist.safetensors", &len);
+    assert_non_null(b);
+    uint64_t hn = 0;
+    for (int i = 7; i >= 0; i--)
+        hn = (hn << 8) | (uint8_t)b[i];
+    const char *from = "{\\\"input\\\":[1,28,28]", *to = "{\\\"input\\\":[1e300,28,28]";
+    char *at = strstr(b + 8, from);
+    assert_non_null(at);
+    assert_true((size_t)(at - b) < 8 + hn);
+    size_t grow = strlen(to) - strlen(from), pre = (size_t)(at - b);
+    char *out = malloc(len + grow);
+    assert_non_null(out);
+    memcpy(out, b, pre);
+    memcpy(out + pre, to, strlen(to));
+    memcpy(out + pre + strlen(to), at + strlen(from), len - pre - strlen(from));
+    hn += grow;
+    for (int i = 0; i < 8; i++)
+        out[i] = (char)(hn >> (8 * i));
+    char dir[64], path[128], scen[160], json[512], cmd[512], msg[4096];
+    tu_tempdir(dir);
+    snprintf(path, sizeof path, "%s/huge.safetensors", dir);
+    tu_write_file(path, out, len + grow);
+    codec_ln *m = NULL;
+    util_err err;
+    assert_int_equal(codec_ln_load(path, &m, &err), -1);
+    assert_non_null(strstr(err.msg, "huge.safetensors"));
+    assert_non_null(strstr(err.msg, "model.input"));
+    snprintf(json, sizeof json, "{\"dataset\": {\"name\": \"fashion-mnist\", \"count\": 4}, "
+             "\"codecs\": [{\"name\": \"limitnet\", \"weights\": \"%s\"}], \"channel\": "
+             "{\"model\": \"link\"}, \"deadlines\": [1], \"output\": \"%s/out\"}", path, dir);
+    snprintf(scen, sizeof scen, "%s/s.json", dir);
+    tu_write_file(scen, json, strlen(json));
+    snprintf(cmd, sizeof cmd, "%s check %s", LIMITNET_BIN, scen);
+    assert_int_equal(tu_run(cmd, msg, sizeof msg), 2);
+    assert_non_null(strstr(msg, "model.input"));
+    snprintf(cmd, sizeof cmd, "%s run %s", LIMITNET_BIN, scen);
+    assert_int_not_equal(tu_run(cmd, msg, sizeof msg), 0);
+    snprintf(cmd, sizeof cmd, "test ! -e %s/out", dir);
+    assert_int_equal(system(cmd), 0);
+    free(out);
+    free(b);
+    tu_rmtree(dir);
+}
+
 static void test_train_small(void **state)
 {
     (void)state;
@@ -862,6 +914,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_misuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_weights, setup, teardown),
         cmocka_unit_test(test_committed_model),
+        cmocka_unit_test(test_huge_input_meta),
         cmocka_unit_test(test_train_small),
         cmocka_unit_test(test_train_bad_configs),
     };
