@@ -1,7 +1,8 @@
 /*
  * Codec plumbing shared by the codec tests: include after testutil.h.
  * cu_make builds a codec from "key=value" strings; cu_encode and cu_decode
- * wrap the codec calls with the checks every test wants.
+ * wrap the codec calls with the checks every test wants; cu_is_flat,
+ * cu_same and cu_concat look at what came out.
  */
 #ifndef TESTS_CODECUTIL_H
 #define TESTS_CODECUTIL_H
@@ -61,6 +62,35 @@ static inline void cu_decode(codec *c, const codec_stream *s, const uint8_t *arr
     memset(out->px, 7, util_image_size(out));
     if (codec_decode(c, s, flags, out, &err) != 0)
         fail_msg("decode %s: %s", codec_label(c), err.msg);
+}
+
+/* True when every sample of img is v. */
+static inline int cu_is_flat(const util_image *img, uint8_t v)
+{
+    for (size_t i = 0; i < util_image_size(img); i++)
+        if (img->px[i] != v)
+            return 0;
+    return 1;
+}
+
+/* True when a and b (of one size) hold the same samples. */
+static inline int cu_same(const util_image *a, const util_image *b)
+{
+    return memcmp(a->px, b->px, util_image_size(a)) == 0;
+}
+
+/* The stream's packets back to back (free it); *len their total. */
+static inline uint8_t *cu_concat(const codec_stream *s, size_t *len)
+{
+    *len = codec_stream_bytes(s);
+    uint8_t *buf = malloc(*len ? *len : 1);
+    assert_non_null(buf);
+    size_t off = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        memcpy(buf + off, s->pkt[i].data, s->pkt[i].len);
+        off += s->pkt[i].len;
+    }
+    return buf;
 }
 
 #endif

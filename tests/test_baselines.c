@@ -51,31 +51,8 @@ static void make_image(util_image *img, int w, int h, int c, uint64_t seed)
 }
 
 
-static int is_flat(const util_image *img, uint8_t v)
-{
-    for (size_t i = 0; i < util_image_size(img); i++)
-        if (img->px[i] != v)
-            return 0;
-    return 1;
-}
 
-static int same(const util_image *a, const util_image *b)
-{
-    return memcmp(a->px, b->px, util_image_size(a)) == 0;
-}
 
-static uint8_t *concat(const codec_stream *s, size_t *len)
-{
-    *len = codec_stream_bytes(s);
-    uint8_t *buf = malloc(*len);
-    assert_non_null(buf);
-    size_t off = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        memcpy(buf + off, s->pkt[i].data, s->pkt[i].len);
-        off += s->pkt[i].len;
-    }
-    return buf;
-}
 
 /* Settings every test runs through. */
 static const char *const j2k_sets[][5] = {
@@ -211,7 +188,7 @@ static void test_j2k_codestream(void **state)
     codec_stream s;
     cu_encode(c, &img, 1000, &s);
     size_t n;
-    uint8_t *all = concat(&s, &n);
+    uint8_t *all = cu_concat(&s, &n);
     assert_true(n > 100);
     assert_int_equal(all[0], 0xFF);
     assert_int_equal(all[1], 0x4F);
@@ -252,7 +229,7 @@ static void header_pair(const char *name, const char *const *full,
     cu_decode(cf, &sf, NULL, sf.n, &a);
     cu_decode(cn, &sn, NULL, sn.n, &b);
     if (strcmp(name, "webp") == 0)
-        assert_true(same(&a, &b));
+        assert_true(cu_same(&a, &b));
     else
         assert_true(psnr(&img, &b) > psnr(&img, &a) - 0.1);
     codec_stream_free(&sf);
@@ -342,7 +319,7 @@ static void truncation_curve(const char *const *kv, int ch, util_rng *rng)
         cu_decode(c, &s, NULL, cuts[i], &out);
         double q = psnr(&img, &out);
         if (cuts[i] == 0)
-            assert_true(is_flat(&out, 128));
+            assert_true(cu_is_flat(&out, 128));
         if (q < prev - 0.1)
             fail_msg("%s c=%d: PSNR falls from %.3f to %.3f at %zu of %zu bytes",
                      codec_label(c), ch, prev, q, cuts[i], s.n);
@@ -416,7 +393,7 @@ static void test_j2k_missing_middle(void **state)
             arrived[j] = 0;
             cu_decode(c, &s, arrived, 0, &a);
             cu_decode(c, &s, NULL, j, &b);
-            assert_true(same(&a, &b));
+            assert_true(cu_same(&a, &b));
         }
         codec_stream_free(&s);
         codec_destroy(c);
@@ -443,16 +420,16 @@ static void test_webp_partial_worthless(void **state)
             memset(arrived, 1, sizeof arrived);
             arrived[j] = 0;
             cu_decode(c, &s, arrived, 0, &out);
-            assert_true(is_flat(&out, 128));
+            assert_true(cu_is_flat(&out, 128));
             cu_decode(c, &s, NULL, j, &out);
-            assert_true(is_flat(&out, 128));
+            assert_true(cu_is_flat(&out, 128));
         }
         cu_decode(c, &s, NULL, s.n, &out);
-        assert_false(is_flat(&out, 128));
+        assert_false(cu_is_flat(&out, 128));
         codec_stream empty;
         codec_stream_init(&empty);
         cu_decode(c, &empty, NULL, 0, &out);
-        assert_true(is_flat(&out, 128));
+        assert_true(cu_is_flat(&out, 128));
         codec_stream_free(&s);
         codec_destroy(c);
     }
@@ -475,10 +452,10 @@ static void test_size_mismatch(void **state)
         codec_stream s;
         cu_encode(c[i], &img, 51, &s);
         cu_decode(c[i], &s, NULL, s.n, &wide);
-        assert_true(is_flat(&wide, 128));
+        assert_true(cu_is_flat(&wide, 128));
         if (i == 0) {
             cu_decode(c[i], &s, NULL, s.n, &col);
-            assert_true(is_flat(&col, 128));
+            assert_true(cu_is_flat(&col, 128));
         }
         codec_stream_free(&s);
         codec_destroy(c[i]);

@@ -1,6 +1,7 @@
 /* The codec interface and the JPEG baselines: roundtrips, packetisation,
  * prefix decoding, restart-marker resynchronisation and hostile input. */
 #include "tests/testutil.h"
+#include "tests/codecutil.h"
 
 #include <math.h>
 
@@ -105,31 +106,8 @@ static void decode(codec *c, const codec_stream *s, const uint8_t *arrived,
         fail_msg("decode: %s", err.msg);
 }
 
-static int is_flat(const util_image *img, uint8_t v)
-{
-    for (size_t i = 0; i < util_image_size(img); i++)
-        if (img->px[i] != v)
-            return 0;
-    return 1;
-}
 
-static int same(const util_image *a, const util_image *b)
-{
-    return memcmp(a->px, b->px, util_image_size(a)) == 0;
-}
 
-static uint8_t *concat(const codec_stream *s, size_t *len)
-{
-    *len = codec_stream_bytes(s);
-    uint8_t *buf = malloc(*len);
-    assert_non_null(buf);
-    size_t off = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        memcpy(buf + off, s->pkt[i].data, s->pkt[i].len);
-        off += s->pkt[i].len;
-    }
-    return buf;
-}
 
 /* ---- interface ------------------------------------------------------------- */
 
@@ -333,7 +311,7 @@ static void raw_decode(const uint8_t *data, size_t len, util_image *out)
 static void check_plain_jpeg(const codec_stream *s, const util_image *dec)
 {
     size_t len;
-    uint8_t *all = concat(s, &len);
+    uint8_t *all = cu_concat(s, &len);
     assert_true(len > 4);
     assert_int_equal(all[0], 0xFF);
     assert_int_equal(all[1], 0xD8);
@@ -342,7 +320,7 @@ static void check_plain_jpeg(const codec_stream *s, const util_image *dec)
     util_image out;
     alloc_image(&out, dec->w, dec->h, dec->c);
     raw_decode(all, len, &out);
-    assert_true(same(&out, dec));
+    assert_true(cu_same(&out, dec));
     util_image_free(&out);
     free(all);
 }
@@ -396,10 +374,10 @@ static void test_restart_lossless_and_deterministic(void **state)
         assert_true(codec_stream_bytes(&s1) > codec_stream_bytes(&s0));
         decode(c0, &s0, NULL, s0.n, &a);
         decode(c1, &s1, NULL, s1.n, &b);
-        assert_true(same(&a, &b));
+        assert_true(cu_same(&a, &b));
         decode(c0, &s0, NULL, 1, &b);   /* something else in between */
         decode(c0, &s0, NULL, s0.n, &b);
-        assert_true(same(&a, &b));
+        assert_true(cu_same(&a, &b));
         codec_stream_free(&s0);
         codec_stream_free(&s1);
         codec_destroy(c0);
@@ -462,7 +440,7 @@ static void prefix_curve(const char *mode, int ch, size_t payload)
         decode(c, &s, NULL, k, &out);
         double q = psnr(&img, &out);
         if (k == 0)
-            assert_true(is_flat(&out, 128));
+            assert_true(cu_is_flat(&out, 128));
         if (q > full + 1e-9)
             fail_msg("%s c=%d: %zu packets give %.2f dB, all give %.2f",
                      mode, ch, k, q, full);
@@ -505,7 +483,7 @@ static void test_missing_middle_unused(void **state)
             arrived[j] = 0;
             decode(c, &s, arrived, 0, &a);
             decode(c, &s, NULL, j, &b);
-            assert_true(same(&a, &b));
+            assert_true(cu_same(&a, &b));
         }
         codec_stream_free(&s);
         codec_destroy(c);
@@ -527,17 +505,17 @@ static void test_nothing_arrived(void **state)
         codec_stream s;
         encode(c, &img, 20, &s);
         decode(c, &s, arrived, 0, &out);
-        assert_true(is_flat(&out, 128));
+        assert_true(cu_is_flat(&out, 128));
         /* Only the first packet lost: nothing usable either. */
         memset(arrived, 1, sizeof arrived);
         arrived[0] = 0;
         decode(c, &s, arrived, 0, &out);
-        assert_true(is_flat(&out, 128));
+        assert_true(cu_is_flat(&out, 128));
         memset(arrived, 0, sizeof arrived);
         codec_stream empty;
         codec_stream_init(&empty);
         decode(c, &empty, NULL, 0, &out);
-        assert_true(is_flat(&out, 128));
+        assert_true(cu_is_flat(&out, 128));
         codec_stream_free(&s);
         codec_destroy(c);
     }
@@ -556,7 +534,7 @@ static void test_size_mismatch(void **state)
     codec_stream s;
     encode(c, &img, 51, &s);
     decode(c, &s, NULL, s.n, &out);
-    assert_true(is_flat(&out, 128));
+    assert_true(cu_is_flat(&out, 128));
     codec_stream_free(&s);
     codec_destroy(c);
     util_image_free(&img);

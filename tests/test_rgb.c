@@ -222,34 +222,11 @@ static void check_coarse(const char *what, const util_image *ref,
     }
 }
 
-static int is_flat(const util_image *img, uint8_t v)
-{
-    for (size_t i = 0; i < util_image_size(img); i++)
-        if (img->px[i] != v)
-            return 0;
-    return 1;
-}
 
-static int same(const util_image *a, const util_image *b)
-{
-    return memcmp(a->px, b->px, util_image_size(a)) == 0;
-}
 
 /* ---- codec plumbing ------------------------------------------------------------ */
 
 
-static uint8_t *concat(const codec_stream *s, size_t *len)
-{
-    *len = codec_stream_bytes(s);
-    uint8_t *buf = malloc(*len ? *len : 1);
-    assert_non_null(buf);
-    size_t off = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        memcpy(buf + off, s->pkt[i].data, s->pkt[i].len);
-        off += s->pkt[i].len;
-    }
-    return buf;
-}
 
 static unsigned rd16(const uint8_t *p)
 {
@@ -318,7 +295,7 @@ static void test_jpeg_roundtrip(void **state)
                 if (m == 0 && r == 0)
                     check_colour("jpeg q90, every mode, restart 0 and 1", &img,
                                  &first, 32, 8);
-                else if (!same(&out, &first))
+                else if (!cu_same(&out, &first))
                     fail_msg("%s decodes differently from baseline",
                              codec_label(c));
                 codec_stream_free(&s);
@@ -342,7 +319,7 @@ static void test_jpeg_subsampling(void **state)
         codec_stream s;
         cu_encode(c, &img, 1000, &s);
         size_t n;
-        uint8_t *all = concat(&s, &n);
+        uint8_t *all = cu_concat(&s, &n);
         size_t sof = jpeg_segment(all, n, m == 0 ? 0xC0 : 0xC2);
         const uint8_t *f = all + sof + 4;
         assert_int_equal(f[0], 8);
@@ -388,7 +365,7 @@ static void test_jpeg_abbreviated_tables(void **state)
             cu_encode(ab, &img, 51, &sa);
             cu_encode(bl, &img, 51, &sb);
             size_t na, nb;
-            uint8_t *pa = concat(&sa, &na), *pb = concat(&sb, &nb);
+            uint8_t *pa = cu_concat(&sa, &na), *pb = cu_concat(&sb, &nb);
             size_t sos = jpeg_segment(pb, nb, 0xDA);
             size_t data = sos + 2 + rd16(pb + sos + 2);
             assert_int_equal(scan_end(pb, nb, sos), nb - 2);
@@ -396,7 +373,7 @@ static void test_jpeg_abbreviated_tables(void **state)
             assert_memory_equal(pa, pb + data, na);
             cu_decode(ab, &sa, NULL, sa.n, &a);
             cu_decode(bl, &sb, NULL, sb.n, &b);
-            assert_true(same(&a, &b));
+            assert_true(cu_same(&a, &b));
             check_colour(codec_label(ab), &img, &a, 26, 12);
             /* A grey image in between, then the colour one again. */
             alloc_image(&grey, 28, 28, 1);
@@ -406,9 +383,9 @@ static void test_jpeg_abbreviated_tables(void **state)
             codec_stream sg;
             cu_encode(ab, &grey, 51, &sg);
             cu_decode(ab, &sg, NULL, sg.n, &g);
-            assert_false(is_flat(&g, 128));
+            assert_false(cu_is_flat(&g, 128));
             cu_decode(ab, &sa, NULL, sa.n, &b);
-            assert_true(same(&a, &b));
+            assert_true(cu_same(&a, &b));
             codec_stream_free(&sg);
             free(pa);
             free(pb);
@@ -485,7 +462,7 @@ static void test_jpeg_progressive_prefix(void **state)
         codec_stream s;
         cu_encode(c, &img, 51, &s);
         size_t n;
-        uint8_t *all = concat(&s, &n);
+        uint8_t *all = cu_concat(&s, &n);
         size_t sos = jpeg_segment(all, n, 0xDA);
         assert_int_equal(all[sos + 4], 3);              /* Y, Cb, Cr */
         assert_int_equal(all[sos + 11], 0);             /* Ss: DC */
@@ -504,7 +481,7 @@ static void test_jpeg_progressive_prefix(void **state)
             cu_decode(c, &s, NULL, j, &out);
             double q = task_psnr(&img, &out);
             if (j == 0)
-                assert_true(is_flat(&out, 128));
+                assert_true(cu_is_flat(&out, 128));
             if (q < prev - 0.1)
                 fail_msg("PSNR falls from %.3f to %.3f at %zu of %zu packets",
                          prev, q, j, s.n);
@@ -548,7 +525,7 @@ static codec *make_j2k(int set, const util_image *img)
 static void check_j2k_header(const codec_stream *s)
 {
     size_t n;
-    uint8_t *all = concat(s, &n);
+    uint8_t *all = cu_concat(s, &n);
     assert_true(n > 4 && rd16(all) == 0xFF4F);
     int siz = 0, cod = 0;
     for (size_t pos = 2; pos + 4 <= n && rd16(all + pos) != 0xFF90;
@@ -598,7 +575,7 @@ static void test_j2k_roundtrip_and_prefix(void **state)
             double part = check_colour(what, &img, &out, 20, 30);
             assert_true(part < full);
             cu_decode(c, &s, NULL, 0, &out);
-            assert_true(is_flat(&out, 128));
+            assert_true(cu_is_flat(&out, 128));
             codec_stream_free(&s);
             codec_destroy(c);
         }
@@ -629,10 +606,10 @@ static void test_webp_roundtrip(void **state)
         assert_true(saved == 27 || saved == 28);
         cu_decode(cr, &sr, NULL, sr.n, &a);
         cu_decode(cn, &sn, NULL, sn.n, &b);
-        assert_true(same(&a, &b));
+        assert_true(cu_same(&a, &b));
         check_colour(codec_label(cr), &img, &a, 32, 8);
         cu_decode(cn, &sn, NULL, sn.n - 1, &b);
-        assert_true(is_flat(&b, 128));
+        assert_true(cu_is_flat(&b, 128));
         codec_stream_free(&sr);
         codec_stream_free(&sn);
         codec_destroy(cr);
@@ -945,9 +922,9 @@ static void limitnet_rgb(int levels, int latent_c)
                          names[k], i, i / hw, z[i], want[i]);
         cu_decode(c, &st, NULL, st.n, &out);
         ln_render(m, want, &ref);
-        assert_true(same(&out, &ref));
+        assert_true(cu_same(&out, &ref));
         cu_decode(c2, &st2, NULL, st2.n, &again);
-        assert_true(same(&out, &again));
+        assert_true(cu_same(&out, &again));
         /* The first packet alone: the side grid (limitnet) and values. */
         memset(arrived, 0, st.n);
         arrived[0] = 1;
@@ -966,13 +943,13 @@ static void limitnet_rgb(int levels, int latent_c)
                                       &st, arrived, z, known, &err);
             assert_true(got > 0 && got < g.n);
             cu_decode(c, &st, arrived, 0, &again);
-            assert_false(is_flat(&again, 128));
+            assert_false(cu_is_flat(&again, 128));
             cu_decode(c, &st, arrived, 0, &ref);
-            assert_true(same(&again, &ref));
+            assert_true(cu_same(&again, &ref));
         }
         /* None: flat grey. */
         cu_decode(c, &st, NULL, 0, &again);
-        assert_true(is_flat(&again, 128));
+        assert_true(cu_is_flat(&again, 128));
         ln_garbage(c, &st, &again);
         codec_stream_free(&st);
         codec_stream_free(&st2);
