@@ -12,4 +12,8 @@ int sim_cmd_capture(int argc, char **argv);
 int sim_cmd_scenes(int argc, char **argv);
 int sim_cmd_gallery(int argc, char **argv);
 
+/* A whole decimal integer in [lo, hi] from a command-line argument: 0, or
+ * -1 (nothing written) for anything else; the caller says what it wanted. */
+int sim_arg_long(const char *s, long lo, long hi, long *out);
+
 #endif

@@ -10,7 +10,6 @@
  * row the originals), columns budgets, each budget a group of the items.
  * Reruns give the same picture: encoders and decoders are deterministic.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,23 +38,12 @@ static void usage(FILE *f)
                "         [--count N] [--first N] [--codecs LABEL,...] [--scale N]\n");
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_budgets(const char *s, gallery_opts *o)
 {
     char buf[256];
     snprintf(buf, sizeof buf, "%s", s);
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        if (o->nbudgets == MAX_BUDGETS || parse_long(tok, 1, 1L << 30,
+        if (o->nbudgets == MAX_BUDGETS || sim_arg_long(tok, 1, 1L << 30,
                                                      &o->budgets[o->nbudgets]))
             return -1;
         o->nbudgets++;
@@ -81,11 +69,11 @@ static int parse(int argc, char **argv, gallery_opts *o)
         } else if (!strcmp(a, "--budgets")) {
             bad = parse_budgets(v, o);
         } else if (!strcmp(a, "--count")) {
-            bad = parse_long(v, 1, 64, &o->count);
+            bad = sim_arg_long(v, 1, 64, &o->count);
         } else if (!strcmp(a, "--first")) {
-            bad = parse_long(v, 0, 1L << 30, &o->first);
+            bad = sim_arg_long(v, 0, 1L << 30, &o->first);
         } else if (!strcmp(a, "--scale")) {
-            bad = parse_long(v, 1, 8, &o->scale);
+            bad = sim_arg_long(v, 1, 8, &o->scale);
         } else if (!strcmp(a, "--codecs")) {
             o->codecs = v;
         } else if (!strcmp(a, "--out")) {

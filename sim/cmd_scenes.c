@@ -31,16 +31,11 @@ static void usage(FILE *f)
 
 static int num_arg(const char *flag, const char *v, long lo, long hi, long *out)
 {
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || *end || end == v || x < lo || x > hi) {
-        fprintf(stderr, "limitnet scenes: %s wants an integer in %ld..%ld, got %s\n",
-                flag, lo, hi, v);
-        return -1;
-    }
-    *out = x;
-    return 0;
+    if (sim_arg_long(v, lo, hi, out) == 0)
+        return 0;
+    fprintf(stderr, "limitnet scenes: %s wants an integer in %ld..%ld, got %s\n",
+            flag, lo, hi, v);
+    return -1;
 }
 
 static int parse(int argc, char **argv, sheet_opts *o)

@@ -89,9 +89,8 @@ static int cmd_run(int argc, char **argv)
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-j") == 0 && i + 1 < argc) {
-            char *end;
-            long j = strtol(argv[++i], &end, 10);
-            if (*end || j < 1 || j > 1024) {
+            long j;
+            if (sim_arg_long(argv[++i], 1, 1024, &j)) {
                 fprintf(stderr, "limitnet run: -j wants a thread count, got %s\n",
                         argv[i]);
                 return 2;
