@@ -108,29 +108,6 @@ static int chosen(const char *list, const char *label)
     return 0;
 }
 
-/* The reconstruction of img by c from the longest packet prefix within
- * budget bytes. */
-static int reconstruct(codec *c, const util_image *img, size_t payload, long budget,
-                       util_image *out, util_err *err)
-{
-    codec_stream st;
-    codec_stream_init(&st);
-    int rc = codec_encode(c, img, payload, &st, err);
-    uint8_t *arrived = rc ? NULL : calloc(st.n + 1, 1);
-    if (!rc && !arrived)
-        rc = util_errf(err, "out of memory");
-    long used = 0;
-    for (size_t k = 0; !rc && k < st.n && used + (long)st.pkt[k].len <= budget; k++) {
-        used += (long)st.pkt[k].len;
-        arrived[k] = 1;
-    }
-    if (!rc)
-        rc = codec_decode(c, &st, arrived, out, err);
-    free(arrived);
-    codec_stream_free(&st);
-    return rc;
-}
-
 typedef struct layout {
     int tile, n, cols;  /* tile side with padding, items, columns in all */
 } layout;
@@ -139,6 +116,40 @@ static void cell_xy(const layout *l, int budget, int item, int row, int *x, int 
 {
     *x = LABEL_W + (budget * l->n + item) * l->tile + budget * 2 * PAD;
     *y = HEAD_H + row * l->tile;
+}
+
+/* Item i's column in every budget group of the row: the original, or its
+ * reconstruction by c from the longest packet prefix within each budget
+ * (one encode, a decode per budget). */
+static int draw_item(util_image *sheet, const layout *l, const gallery_opts *o,
+                     const util_image *img, codec *c, size_t payload, int row, int i,
+                     util_image *rec, util_err *err)
+{
+    codec_stream st;
+    codec_stream_init(&st);
+    uint8_t *arrived = NULL;
+    int rc = c ? codec_encode(c, img, payload, &st, err) : 0;
+    if (!rc && c && !(arrived = malloc(st.n + 1)))
+        rc = util_errf(err, "out of memory");
+    for (int b = 0; !rc && b < o->nbudgets; b++) {
+        if (c) {
+            long used = 0;
+            int fits = 1; /* a prefix: nothing after the first that does not */
+            for (size_t k = 0; k < st.n; k++) {
+                fits = fits && used + (long)st.pkt[k].len <= o->budgets[b];
+                arrived[k] = (uint8_t)fits;
+                used += fits ? (long)st.pkt[k].len : 0;
+            }
+            rc = codec_decode(c, &st, arrived, rec, err);
+        }
+        int x, y;
+        cell_xy(l, b, i, row, &x, &y);
+        if (!rc)
+            rc = util_image_blit(sheet, x, y, c ? rec : img, (int)o->scale, err);
+    }
+    free(arrived);
+    codec_stream_free(&st);
+    return rc;
 }
 
 static int draw_row(util_image *sheet, const layout *l, const gallery_opts *o,
@@ -151,20 +162,14 @@ static int draw_row(util_image *sheet, const layout *l, const gallery_opts *o,
     util_image rec;
     if (util_image_alloc(&rec, w, h, ch, err))
         return -1;
-    int rc = 0;
     util_draw_text(sheet, 2, HEAD_H + row * l->tile + l->tile / 2 - 4,
                    c ? codec_label(c) : "original", white, 1);
-    for (int b = 0; !rc && b < o->nbudgets; b++)
-        for (int i = 0; !rc && i < l->n; i++) {
-            util_image img;
-            data_get(ds, (size_t)i, &img, NULL);
-            int x, y;
-            cell_xy(l, b, i, row, &x, &y);
-            if (c)
-                rc = reconstruct(c, &img, payload, o->budgets[b], &rec, err);
-            if (!rc)
-                rc = util_image_blit(sheet, x, y, c ? &rec : &img, (int)o->scale, err);
-        }
+    int rc = 0;
+    for (int i = 0; !rc && i < l->n; i++) {
+        util_image img;
+        data_get(ds, (size_t)i, &img, NULL);
+        rc = draw_item(sheet, l, o, &img, c, payload, row, i, &rec, err);
+    }
     util_image_free(&rec);
     return rc;
 }
