@@ -7,11 +7,9 @@
  * and mask outlines (yellow) drawn over it, and the class named below.
  * Writes DIR/scenes-KIND-SPLIT.png and prints its path.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "data/data.h"
 #include "sim/cli.h"
@@ -158,13 +156,8 @@ int sim_cmd_scenes(int argc, char **argv)
         fprintf(stderr, "limitnet scenes: %s\n", err.msg);
         return 2;
     }
-    if (mkdir(o.out, 0777) && errno != EEXIST) {
-        fprintf(stderr, "limitnet scenes: %s: %s\n", o.out, strerror(errno));
-        data_free(ds);
-        return 1;
-    }
     char path[1200];
-    int rc = write_sheet(&o, ds, path, sizeof path, &err);
+    int rc = util_mkdirs(o.out, &err) || write_sheet(&o, ds, path, sizeof path, &err);
     data_free(ds);
     if (rc) {
         fprintf(stderr, "limitnet scenes: %s\n", err.msg);
