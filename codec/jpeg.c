@@ -633,7 +633,10 @@ static size_t end_of_scan(const uint8_t *p, size_t n, size_t pos)
  * those precisions right; over every prefix the mean PSNR is within 0.25
  * dB of using the partial scan's blocks (either way round, on that scene
  * at 64, 96 and 160 pixels, qualities 50 and 90), and no packet costs more
- * than about a tenth of a dB. Grey streams are never cut inside a scan (their one
+ * than about a tenth of a dB there. On the first 200 cluttered test scenes
+ * (64 and 96 pixels, qualities 50 and 90, 51-byte packets) the worst loss
+ * from one packet more was 2.1-4.6 dB before and is 0.15-0.34 dB now.
+ * Grey streams are never cut inside a scan (their one
  * component is in every scan), nor are interleaved scans of all of a
  * colour image's components (its DC scans). */
 static size_t scans_end(const uint8_t *p, size_t n)
