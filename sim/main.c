@@ -3,6 +3,8 @@
  * stdout, progress and errors to stderr.
  */
 #include <cblas.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,34 @@ static void usage(FILE *f)
         "        what the cloud sees: each codec setting's reconstructions of a few\n"
         "        items from the packets that fit in each byte budget\n"
         "  version\n");
+}
+
+/* The signal that asked a run to stop, 0 if none. The handler only stores
+ * it: a lock-free atomic is async-signal-safe, and the workers read it
+ * between items (sim_options.stop). */
+#if ATOMIC_INT_LOCK_FREE != 2
+#error "the stop flag needs a lock-free atomic int"
+#endif
+static atomic_int stop_signal;
+
+static void on_stop(int sig)
+{
+    atomic_store(&stop_signal, sig);
+}
+
+/* SA_RESETHAND: a second SIGINT or SIGTERM kills at once, for a user who
+ * will not wait for the item in progress. A signal ignored when we started
+ * (nohup, a background job's SIGINT) stays ignored. */
+static void catch_stop(int sig)
+{
+    struct sigaction old, sa;
+    if (sigaction(sig, NULL, &old) != 0 || old.sa_handler == SIG_IGN)
+        return;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sigaction(sig, &sa, NULL);
 }
 
 static void progress(void *ctx, const sim_cell *cell, size_t index, size_t total)
@@ -85,7 +115,7 @@ static void print_table(const sim_scenario *sc, const sim_result *res)
 
 static int cmd_run(int argc, char **argv)
 {
-    sim_options opt = {.progress = progress};
+    sim_options opt = {.progress = progress, .stop = &stop_signal};
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-j") == 0 && i + 1 < argc) {
@@ -122,14 +152,37 @@ static int cmd_run(int argc, char **argv)
     /* Workers already run in parallel; OpenBLAS threads inside each would
      * only oversubscribe the cores. */
     openblas_set_num_threads(1);
+    catch_stop(SIGTERM);
+    catch_stop(SIGINT);
     sim_result res;
     int rc = sim_run(sc, &opt, &res, &err);
-    if (rc)
+    int sig = atomic_load(&stop_signal);
+    size_t total = sc->ncodecs * sc->nchans;
+    if (rc && res.interrupted)
+        fprintf(stderr, "limitnet: %s: stopped by %s: %zu of %zu cells are "
+                "complete in %s/cells and kept, the one in progress was "
+                "dropped; running the same command again resumes\n", sc->file,
+                sig == SIGINT ? "SIGINT" : "SIGTERM", res.ncomplete, total,
+                sc->output);
+    else if (rc) {
         fprintf(stderr, "limitnet: %s\n", err.msg);
-    else
+        if (res.ncomplete > 0)
+            fprintf(stderr, "limitnet: %zu of %zu cells are complete in "
+                    "%s/cells and kept; running the same command again "
+                    "reuses them\n", res.ncomplete, total, sc->output);
+    } else
         print_table(sc, &res);
+    int interrupted = rc && res.interrupted;
     sim_result_free(&res);
     sim_scenario_free(sc);
+    /* Ended by the signal, as the caller asked: a shell loop or make sees a
+     * process killed by SIGINT/SIGTERM (SA_RESETHAND restored the default
+     * action), not just a failure. 128 + sig if it somehow returns. */
+    if (interrupted && sig) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return 128 + sig;
+    }
     return rc ? 1 : 0;
 }
 
@@ -158,6 +211,10 @@ static int cmd_check(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* Past a file-size limit (ulimit -f) the kernel sends SIGXFSZ, whose
+     * default action kills us without a word; ignored, the write fails with
+     * EFBIG and the error path names the file and keeps what was done. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -6,8 +6,12 @@
 #include "sim/sim_impl.h"
 
 #include <cJSON.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,23 +21,115 @@
     "sent_packets,received_bytes,received_packets,lost_packets,complete,"   \
     "psnr,ssim,accuracy\n"
 
+/* What a temporary file's name adds to the final one, before "PID.N". */
+#define TEMP_MARK ".tmp."
+
+/* Creates a fresh temporary file beside path (rename() must stay within one
+ * file system) and returns its descriptor, or -1 with errno set. The name
+ * carries the process id and a per-process counter, and O_EXCL makes sure no
+ * other writer shares it: worker threads of one run, or another run on the
+ * same output, each get their own. 0666 lets the umask set the mode, as for
+ * any other file we write. sim_clean_temps recognises these names. */
+static int create_temp(const char *path, char *tmp, size_t len)
+{
+    static atomic_uint counter;
+    for (int tries = 0; tries < 100; tries++) {
+        unsigned n = atomic_fetch_add(&counter, 1u);
+        if ((size_t)snprintf(tmp, len, "%s" TEMP_MARK "%ld.%u", path,
+                             (long)getpid(), n) >= len) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return -1;
+}
+
 int sim_write_atomic(const char *path, const char *data, size_t len,
                      util_err *err)
 {
-    char tmp[SIM_PATH_LEN + 32];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return util_errf(err, "%s: cannot create: %s", tmp, strerror(errno));
-    int bad = fwrite(data, 1, len, f) != len;
-    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
+    /* Room for a cell's path (run.c: the output, a label, a hash). */
+    char tmp[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 64];
+    int fd = create_temp(path, tmp, sizeof tmp);
+    if (fd < 0) {
         int e = errno;
-        remove(tmp);
-        return util_errf(err, "%s: cannot write: %s", path, strerror(e));
+        return util_errf(err, "%s: cannot create a temporary file beside it "
+                         "(%s): %s", path, tmp, strerror(e));
+    }
+    /* Every step is checked: a full disk or a quota often shows only at
+     * fsync or close, and a file-size limit (EFBIG, with SIGXFSZ ignored by
+     * the program) as a short write followed by a failing one. */
+    const char *what = NULL;
+    int e = 0;
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            e = n < 0 ? errno : EIO;
+            what = "cannot write";
+            break;
+        }
+        off += (size_t)n;
+    }
+    /* Synced before the rename, so that after a crash the name holds either
+     * the old file or the whole new one. */
+    if (!what && fsync(fd) != 0) {
+        e = errno;
+        what = "cannot write (fsync)";
+    }
+    if (close(fd) != 0 && !what) {
+        e = errno;
+        what = "cannot write (close)";
+    }
+    if (!what && rename(tmp, path) != 0) {
+        e = errno;
+        what = "cannot rename the temporary file to it";
+    }
+    if (what) {
+        /* The old file under path, if any, is untouched. */
+        unlink(tmp);
+        return util_errf(err, "%s: %s: %s", path, what, strerror(e));
     }
     return 0;
+}
+
+/* True when a process with this id exists (or might: EPERM means it does,
+ * under another user). */
+static int pid_alive(long pid)
+{
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+void sim_clean_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    long self = (long)getpid();
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *mark = strstr(de->d_name, TEMP_MARK);
+        if (!mark)
+            continue;
+        char *end;
+        long pid = strtol(mark + strlen(TEMP_MARK), &end, 10);
+        if (end == mark + strlen(TEMP_MARK) || *end != '.')
+            continue;
+        const char *count = end + 1;
+        while (*count >= '0' && *count <= '9')
+            count++;
+        /* A live writer's temporary file is about to be renamed: keep it. */
+        if (count == end + 1 || *count || pid == self || pid_alive(pid))
+            continue;
+        char path[SIM_PATH_LEN + 320];
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) <
+            sizeof path)
+            unlink(path);
+    }
+    closedir(d);
 }
 
 static void row_csv(FILE *f, const sim_cell *cell, const sim_row *r)
@@ -61,7 +157,14 @@ static int write_csv(const char *path, const sim_cell *cells, size_t n,
     for (size_t c = 0; c < n; c++)
         for (size_t i = 0; i < cells[c].nrows; i++)
             row_csv(f, &cells[c], &cells[c].rows[i]);
-    fclose(f);
+    /* A memory stream fails only for want of memory; half a table must not
+     * reach the file. */
+    int bad = ferror(f);
+    bad |= fclose(f) != 0;
+    if (bad) {
+        free(buf);
+        return util_errf(err, "%s: out of memory", path);
+    }
     int rc = sim_write_atomic(path, buf, len, err);
     free(buf);
     return rc;
@@ -100,7 +203,11 @@ static int parse_row(char *line, const sim_cell *cell, sim_row *r)
     for (int i = 3; i < n; i++) {
         char *end;
         double v = strtod(tok[i], &end);
-        if (*end)
+        if (*end || end == tok[i])
+            return -1;
+        /* The file may have been edited or damaged: a count out of
+         * size_t's range would make the cast undefined. */
+        if (i == 4 && !(v >= 0 && v <= 1e15 && v == floor(v)))
             return -1;
         if (i == 4)
             r->images = (size_t)v;

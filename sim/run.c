@@ -38,9 +38,11 @@ typedef struct job {
     size_t ncuts;           /* deadlines, then budgets */
     metrics *out;           /* [image][cut] */
     double *encoded;        /* [image] */
+    const atomic_int *stop; /* sim_options.stop */
     pthread_mutex_t lock;
     size_t next, done;
     int failed;
+    int stopped;            /* an item was left out: the cell is incomplete */
     util_err err;
 } job;
 
@@ -241,6 +243,11 @@ static int scratch_init(job *jb, scratch *s, util_err *err)
     return 0;
 }
 
+static int stop_requested(const atomic_int *stop)
+{
+    return stop && atomic_load(stop) != 0;
+}
+
 static void fail(job *jb, const util_err *err)
 {
     pthread_mutex_lock(&jb->lock);
@@ -264,6 +271,10 @@ static void *worker(void *arg)
         pthread_mutex_lock(&jb->lock);
         size_t i = jb->next++;
         int stop = jb->failed || i >= data_count(jb->ds);
+        /* Checked between items: a signal stops the run within one item's
+         * time, and the cell, now missing items, is never written. */
+        if (!stop && stop_requested(jb->stop))
+            stop = jb->stopped = 1;
         pthread_mutex_unlock(&jb->lock);
         if (stop)
             break;
@@ -338,6 +349,8 @@ static int compute_cell(job *jb, int threads, sim_cell *cell, util_err *err)
         *err = jb->err;
         rc = -1;
     }
+    if (!rc && jb->stopped)
+        rc = util_errf(err, "interrupted");
     if (!rc)
         aggregate(jb, cell);
     free(tid);
@@ -503,7 +516,7 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
         return 0;
     }
     job jb = {.sc = sc, .set = set, .ds = cx->ds, .ch = ch, .cls = cx->cls,
-              .ncuts = cell->nrows};
+              .ncuts = cell->nrows, .stop = opt->stop};
     pthread_mutex_init(&jb.lock, NULL);
     double t0 = util_now();
     int rc = compute_cell(&jb, threads, cell, err);
@@ -529,6 +542,11 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
         rc = scenario_fingerprint(sc, &base, err);
     if (!rc)
         rc = util_mkdirs(dir, err);
+    /* What a run killed mid-write (SIGKILL, a crash) left behind. */
+    if (!rc) {
+        sim_clean_temps(dir);
+        sim_clean_temps(sc->output);
+    }
     size_t ncells = sc->ncodecs * sc->nchans;
     if (!rc) {
         res->cells = calloc(ncells, sizeof *res->cells);
@@ -536,13 +554,24 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
             rc = util_errf(err, "out of memory");
     }
     for (size_t k = 0; !rc && k < ncells; k++) {
+        if (stop_requested(opt->stop)) {
+            rc = util_errf(err, "interrupted");
+            break;
+        }
         rc = run_cell(sc, &cx, k, base, opt, res->threads, &res->cells[k], err);
         res->ncells = k + 1;
+        if (!rc)
+            res->ncomplete++;
         if (!rc && opt->progress)
             opt->progress(opt->progress_ctx, &res->cells[k], k, ncells);
     }
     context_free(&cx);
     res->seconds = util_now() - t0;
+    /* A stop after the last cell still stops here: results.csv is not
+     * written from a run that was asked to end. */
+    if (!rc && stop_requested(opt->stop))
+        rc = util_errf(err, "interrupted");
+    res->interrupted = rc && stop_requested(opt->stop);
     char path[SIM_PATH_LEN + 16];
     snprintf(path, sizeof path, "%s/results.csv", sc->output);
     if (!rc)

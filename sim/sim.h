@@ -11,6 +11,7 @@
 #ifndef SIM_SIM_H
 #define SIM_SIM_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -100,6 +101,11 @@ typedef struct sim_result {
     size_t ncells;
     double seconds;
     int threads;
+    /* Set after a failure too: how many cells are complete in the output's
+     * cells/ directory (reused or written by this run), which a rerun
+     * reuses, and whether the run stopped because *opt->stop was set. */
+    size_t ncomplete;
+    int interrupted;
 } sim_result;
 
 typedef struct sim_options {
@@ -109,6 +115,12 @@ typedef struct sim_options {
     void (*progress)(void *ctx, const sim_cell *cell, size_t index,
                      size_t total);
     void *progress_ctx;
+    /* When non-NULL and nonzero, the run stops: workers take no further
+     * item, the cell in progress is dropped unwritten, and sim_run fails
+     * with res->interrupted set. Meant to be set from a signal handler (a
+     * lock-free atomic is safe there and across threads); read, not
+     * written, here. */
+    const atomic_int *stop;
 } sim_options;
 
 /* Runs the scenario, writing into sc->output. */

@@ -10,9 +10,16 @@
 #include "util/json.h"
 
 /* Writes len bytes to path through a temporary file in the same directory
- * and a rename, so readers never see half a file. */
+ * and a rename, so readers never see half a file. On failure (a full disk,
+ * a file-size limit, a read-only directory) the message names path, the
+ * temporary file is removed and an old file under path is left as it was.
+ * Safe to call from several threads at once. */
 int sim_write_atomic(const char *path, const char *data, size_t len,
                      util_err *err);
+/* Removes the temporary files that sim_write_atomic left in dir when its
+ * process was killed mid-write (those whose process no longer exists);
+ * best effort, silent. */
+void sim_clean_temps(const char *dir);
 /* One cell's rows as CSV (header line first). */
 int sim_cell_write(const char *path, const sim_cell *cell, util_err *err);
 /* Reads a file written by sim_cell_write; expects nrows rows. Returns 1 if
