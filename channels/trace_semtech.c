@@ -208,11 +208,13 @@ static int rxpk(const cJSON *o, const char *at, double pcap_t, int preamble,
         return util_errf(err, "%s.stat: expected 1, 0 or -1, got %g", at, sv);
     int sf, bw, c4, cr;
     char tail;
-    if (sscanf(datr->valuestring, "SF%dBW%d%c", &sf, &bw, &tail) != 2 ||
+    /* Field widths bound the digits %d reads: a number out of int's range
+     * is undefined behaviour in sscanf (glibc wraps "SF4294967303" to 7). */
+    if (sscanf(datr->valuestring, "SF%2dBW%3d%c", &sf, &bw, &tail) != 2 ||
         sf < 5 || sf > 12 || (bw != 125 && bw != 250 && bw != 500))
         return util_errf(err, "%s.datr: expected \"SF<5-12>BW<125|250|500>\", "
                          "got \"%s\"", at, datr->valuestring);
-    if (sscanf(codr->valuestring, "%d/%d%c", &c4, &cr, &tail) != 2 ||
+    if (sscanf(codr->valuestring, "%1d/%1d%c", &c4, &cr, &tail) != 2 ||
         c4 != 4 || cr < 5 || cr > 8)
         return util_errf(err, "%s.codr: expected \"4/5\" to \"4/8\", got "
                          "\"%s\"", at, codr->valuestring);

@@ -13,6 +13,9 @@
 /* 2026-01-01T00:00:00Z: captures start here so that files do not depend
  * on when they were made. */
 #define CAPTURE_EPOCH 1767225600LL
+/* The latest timestamp a capture may hold, after CAPTURE_EPOCH: about 31
+ * years, well within pcap's 32-bit seconds. */
+#define CAPTURE_MAX_SECONDS 1e9
 #define LINKTYPE_USER0 147
 #define LINKTYPE_LORATAP 270
 #define SEMTECH_PORT 1700
@@ -238,6 +241,13 @@ static int timestamps(const chan_arrival *a, const chan_capture_opts *o,
                              a[i].attempts);
     for (size_t i = 0; i < o->packets; i++) {
         ts[i] = a[i].t_start + toa;
+        /* pcap holds 32-bit seconds, and past that the calendar time and
+         * the microsecond tmst of a Semtech frame leave their types. */
+        if (!(ts[i] <= CAPTURE_MAX_SECONDS))
+            return util_errf(err, "packet %zu would arrive at %.3g s, past the "
+                             "%.0f s a capture can hold: a faster or less "
+                             "duty-cycled channel, or fewer packets", i, ts[i],
+                             CAPTURE_MAX_SECONDS);
         if (lora && i > 0 && a[i].t_start < ts[i - 1])
             return util_errf(err, "frames %zu and %zu overlap on air (SF%d "
                              "takes %.3f s per frame): slow the model down, "

@@ -204,10 +204,12 @@ static int render(ln_state *s, util_image *out, util_err *err)
     int plane = out->w * out->h;
     for (int c = 0; c < out->c; c++)
         for (int i = 0; i < plane; i++) {
+            /* Clamped before lrintf, whose result is unspecified beyond
+             * long's range: a decoder from a weight file may say 1e30 (or
+             * NaN, which goes to 0). */
             float v = y[c * plane + i] * 255.0f;
-            long q = lrintf(v);
             out->px[(size_t)i * out->c + c] =
-                (uint8_t)(!(v > 0) ? 0 : q > 255 ? 255 : q);
+                (uint8_t)(!(v > 0) ? 0 : v >= 255.0f ? 255 : lrintf(v));
         }
     return 0;
 }

@@ -16,6 +16,7 @@
 #include "nn/vec.h"
 
 #include <cblas.h>
+#include <limits.h>
 #include <string.h>
 
 #define CHUNK_FLOATS (1u << 20) /* column floats per chunk, 4 MiB */
@@ -27,6 +28,13 @@ static int chunk_images(int n, size_t per)
     if (m < 1)
         m = 1;
     return m < (size_t)n ? (int)m : n;
+}
+
+/* True when one image's column matrix, rows x cols floats, is beyond int's
+ * range: the chunk buffers are tensors, whose sizes are int. */
+static int columns_beyond_int(int rows, size_t cols)
+{
+    return rows > 0 && cols > (size_t)INT_MAX / (size_t)rows;
 }
 
 static void add_bias(float *y, int n, int c, size_t hw, const float *bias)
@@ -103,6 +111,11 @@ static int conv_shape(const nn_layer *L, const nn_shape *in, int nin,
     if (in->c != L->w->shape[1])
         return util_errf(err, "conv2d: input has %d channels, weight expects %d",
                          in->c, L->w->shape[1]);
+    /* cin*kh*kw is at most the weight's size, within int. */
+    if (columns_beyond_int(in->c * s->kh * s->kw, (size_t)oh * (size_t)ow))
+        return util_errf(err, "conv2d: the columns of one %dx%dx%d image for a "
+                         "%dx%d kernel are more than %d values", in->c, in->h,
+                         in->w, s->kh, s->kw, INT_MAX);
     *out = (nn_shape){in->n, s->cout, oh, ow};
     return 0;
 }
@@ -110,6 +123,9 @@ static int conv_shape(const nn_layer *L, const nn_shape *in, int nin,
 /* State a: columns of one chunk; b: a chunk's GEMM output or gradient. */
 static int chunk_buffers(nn_lstate *st, size_t a, size_t b, util_err *err)
 {
+    if (a > INT_MAX || b > INT_MAX)
+        return util_errf(err, "scratch of %zu floats is beyond int's range",
+                         a > b ? a : b);
     return nn_tensor_resize(&st->a, 1, 1, 1, (int)a, err) ||
            nn_tensor_resize(&st->b, 1, 1, 1, (int)b, err);
 }
@@ -200,6 +216,11 @@ static int deconv_shape(const nn_layer *L, const nn_shape *in, int nin,
     if (in->c != L->w->shape[0])
         return util_errf(err, "deconv2d: input has %d channels, weight expects %d",
                          in->c, L->w->shape[0]);
+    /* cout*kh*kw is at most the weight's size, within int. */
+    if (columns_beyond_int(s->cout * s->kh * s->kw, (size_t)in->h * (size_t)in->w))
+        return util_errf(err, "deconv2d: the columns of one %dx%dx%d image for a "
+                         "%dx%d kernel are more than %d values", in->c, in->h,
+                         in->w, s->kh, s->kw, INT_MAX);
     *out = (nn_shape){in->n, s->cout, oh, ow};
     return 0;
 }

@@ -6,6 +6,7 @@
 #include "nn/nn_impl.h"
 #include "nn/vec.h"
 
+#include <limits.h>
 #include <string.h>
 
 /* Range of output columns ox whose input column ox*s - p + kj lies in
@@ -188,19 +189,22 @@ void nn_col2im(float *col, int n, int c, int ih, int iw,
             }
 }
 
+/* In 64 bits: the sizes come from model files, and a stride of 10^6 on
+ * a side of 65536 overflows int. */
 int nn_conv_out(int in, int k, int s, int p)
 {
-    if (in <= 0 || k <= 0 || s <= 0 || p < 0 || in + 2 * p < k)
+    if (in <= 0 || k <= 0 || s <= 0 || p < 0 || (int64_t)in + 2 * (int64_t)p < k)
         return -1;
-    return (in + 2 * p - k) / s + 1;
+    int64_t o = ((int64_t)in + 2 * (int64_t)p - k) / s + 1;
+    return o <= INT_MAX ? (int)o : -1;
 }
 
 int nn_deconv_out(int in, int k, int s, int p, int op)
 {
     if (in <= 0 || k <= 0 || s <= 0 || p < 0 || op < 0 || op >= s)
         return -1;
-    int o = (in - 1) * s - 2 * p + k + op;
-    return o > 0 ? o : -1;
+    int64_t o = ((int64_t)in - 1) * s - 2 * (int64_t)p + k + op;
+    return o > 0 && o <= INT_MAX ? (int)o : -1;
 }
 
 void nn_conv2d_naive(const float *x, int n, int cin, int h, int w,

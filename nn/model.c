@@ -3,6 +3,7 @@
  * and the forward and backward passes over a workspace. */
 #include "nn/nn_impl.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,11 +37,24 @@ struct nn_ws {
     int has_forward;
 };
 
+/* True when a * b * c (each in 0..INT_MAX) is beyond INT_MAX. The layers
+ * count one sample's values (a linear layer's features) and a parameter's
+ * values (a convolution's rows of columns) in int, and the sizes come from
+ * model files: each node and parameter is checked as it is added. */
+static int beyond_int(int a, int b, int c)
+{
+    uint64_t ab = (uint64_t)a * (uint64_t)b;
+    return ab > INT_MAX || (c && ab > (uint64_t)INT_MAX / (uint64_t)c);
+}
+
 int nn_model_create(int c, int h, int w, nn_model **out, util_err *err)
 {
     *out = NULL;
     if (c <= 0 || h <= 0 || w <= 0)
         return util_errf(err, "model: bad input shape %dx%dx%d", c, h, w);
+    if (beyond_int(c, h, w))
+        return util_errf(err, "model: input %dx%dx%d has more than %d values",
+                         c, h, w, INT_MAX);
     nn_model *m = calloc(1, sizeof *m);
     if (!m || !(m->nodes = calloc(8, sizeof *m->nodes))) {
         free(m);
@@ -170,6 +184,16 @@ nn_param *nn_model_add_param(nn_model *m, int node, const char *pname,
     p->ndim = ndim;
     p->numel = 1;
     for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0 || beyond_int((int)p->numel, shape[i], 1)) {
+            free(p);
+            if (shape[i] < 0)
+                util_errf(err, "%s: parameter %s has a negative size",
+                          m->nodes[node].name, pname);
+            else
+                util_errf(err, "%s: parameter %s has more than %d values",
+                          m->nodes[node].name, pname, INT_MAX);
+            return NULL;
+        }
         p->shape[i] = shape[i];
         p->numel *= (size_t)shape[i];
     }
@@ -209,7 +233,12 @@ static int finish_node(nn_model *m, int id, util_err *err)
     nn_shape in[NN_MAX_INPUTS];
     for (int i = 0; i < nd->nin; i++)
         in[i] = m->nodes[resolve(m, nd->in[i])].shape;
-    if (nd->L.ops->shape(&nd->L, in, nd->nin, &nd->shape, err)) {
+    const nn_shape *o = &nd->shape;
+    int bad = nd->L.ops->shape(&nd->L, in, nd->nin, &nd->shape, err);
+    if (!bad && beyond_int(o->c, o->h, o->w))
+        bad = util_errf(err, "output %dx%dx%d has more than %d values", o->c,
+                        o->h, o->w, INT_MAX);
+    if (bad) {
         util_err_prefix(err, "%s: ", nd->name);
         rollback(m);
         return -1;

@@ -276,6 +276,12 @@ int nn_st_open(const char *path, nn_st_file **out, util_err *err);
 void nn_st_close(nn_st_file *f);
 /* Metadata value, or NULL when absent. */
 const char *nn_st_meta(const nn_st_file *f, const char *key);
+/* Metadata value that must be all of it a number in [lo, hi], an integer
+ * when integral ("1.5" or "1e300" for a count is an error, not a rounding);
+ * errors name the file and the key. Metadata comes from the file, so every
+ * number read from it goes through here before a cast. */
+int nn_st_meta_num(const nn_st_file *f, const char *key, int integral,
+                   double lo, double hi, double *out, util_err *err);
 size_t nn_st_count(const nn_st_file *f);
 const char *nn_st_name(const nn_st_file *f, size_t i);
 /* Copies tensor `name` into dst after checking that it is F32 with exactly
@@ -306,7 +312,7 @@ int nn_model_from_json(const char *json, nn_model **out, util_err *err);
 /* ---- reference loops (tests and benchmarks) -------------------------------- */
 
 /* Output size of a convolution or transposed convolution along one axis,
- * or -1 when the geometry is impossible. */
+ * or -1 when the geometry is impossible or the size beyond INT_MAX. */
 int nn_conv_out(int in, int k, int s, int p);
 int nn_deconv_out(int in, int k, int s, int p, int op);
 /* Direct loops, x [n, cin, h, w], weight in the layer's layout, bias may

@@ -142,12 +142,12 @@ int nn_optim_read(nn_optim *o, const nn_st_file *f, util_err *err)
         if (o->s2[i] && nn_st_read(f, name, p->ndim, p->shape, o->s2[i], err))
             return -1;
     }
-    const char *s = nn_st_meta(f, "optim.step");
-    char *end;
-    long step = s ? strtol(s, &end, 10) : -1;
-    if (!s || *end || step < 0)
-        return util_errf(err, "checkpoint: missing or bad optim.step");
-    o->step = step;
+    /* At most 2^53 (exact in a double, and far from LONG_MAX, which the
+     * next step would overflow). */
+    double step;
+    if (nn_st_meta_num(f, "optim.step", 1, 0, 9007199254740992.0, &step, err))
+        return -1;
+    o->step = (long)step;
     return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -601,6 +602,28 @@ const char *nn_st_meta(const nn_st_file *f, const char *key)
         if (strcmp(f->meta[2 * i], key) == 0)
             return f->meta[2 * i + 1];
     return NULL;
+}
+
+int nn_st_meta_num(const nn_st_file *f, const char *key, int integral,
+                   double lo, double hi, double *out, util_err *err)
+{
+    const char *s = nn_st_meta(f, key);
+    const char *what = integral ? "an integer" : "a number";
+    if (!s)
+        return util_errf(err, "%s: metadata %s: missing (expected %s in "
+                         "[%.15g, %.15g])", f->path, key, what, lo, hi);
+    /* Checked here, before any caller casts it: atoi and atof take "1x",
+     * "" and "nan", and a value out of the target type's range makes the
+     * cast undefined. */
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno == ERANGE || !(v >= lo && v <= hi) ||
+        (integral && v != floor(v)))
+        return util_errf(err, "%s: metadata %s: expected %s in [%.15g, %.15g], "
+                         "got \"%.40s\"", f->path, key, what, lo, hi, s);
+    *out = v;
+    return 0;
 }
 
 size_t nn_st_count(const nn_st_file *f)

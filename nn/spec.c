@@ -5,6 +5,7 @@
 #include "nn/nn_impl.h"
 
 #include <cjson/cJSON.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,8 +86,11 @@ static int get_num(const cJSON *l, const char *key, double def, int required,
         *out = def;
         return required ? util_errf(err, "%s: required", key) : 0;
     }
-    if (!cJSON_IsNumber(j))
-        return util_errf(err, "%s: expected a number", key);
+    /* The layers take floats: a double beyond FLT_MAX (1e300, or 1e400,
+     * which cJSON reads as infinity) would become infinity in the cast, and
+     * an eps of infinity passes the batch norm's "eps > 0". */
+    if (!cJSON_IsNumber(j) || !(fabs(j->valuedouble) <= FLT_MAX))
+        return util_errf(err, "%s: expected a number in float's range", key);
     *out = j->valuedouble;
     return 0;
 }

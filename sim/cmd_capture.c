@@ -69,8 +69,10 @@ int sim_cmd_capture(int argc, char **argv)
     util_params params;
     util_params_init(&params);
     util_err err = {{0}};
-    for (int i = 1; i < argc; i++) {
+    /* step: 1 for a key=value parameter, 2 for an option and its value */
+    for (int i = 1, step; i < argc; i += step) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        step = 2;
         if (strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
@@ -106,9 +108,9 @@ int sim_cmd_capture(int argc, char **argv)
         else if (!strcmp(a, "--tmst0"))
             bad = number(a, val, 0, 4294967295.0, &v) || (o.tmst0 = (uint32_t)v, 0);
         else if (!strcmp(a, "--devaddr")) {
-            char *end;
-            unsigned long d = strtoul(val, &end, 16);
-            bad = strlen(val) != 8 || *end;
+            /* strtoul alone takes a sign ("-0000001" is FFFFFFFF) */
+            bad = strlen(val) != 8 || strspn(val, "0123456789abcdefABCDEF") != 8;
+            unsigned long d = bad ? 0 : strtoul(val, NULL, 16);
             if (bad)
                 fprintf(stderr, "limitnet capture: --devaddr wants 8 hex "
                         "digits, got \"%s\"\n", val);
@@ -122,11 +124,11 @@ int sim_cmd_capture(int argc, char **argv)
                 fprintf(stderr, "limitnet capture: %s\n", err.msg);
                 return 2;
             }
+            step = 1;
             continue;
         }
         if (bad)
             return 2;
-        i++;
     }
     if (!out || !o.kind[0]) {
         usage(stderr);

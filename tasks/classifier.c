@@ -27,18 +27,6 @@ struct task_classifier {
     float mean, std;  /* input = (px / 255 - mean) / std */
 };
 
-static int meta_float(const nn_st_file *f, const char *key, float *out,
-                      util_err *err)
-{
-    const char *s = nn_st_meta(f, key);
-    char *end;
-    double v = s ? strtod(s, &end) : 0.0;
-    if (!s || end == s || *end || !isfinite(v))
-        return util_errf(err, "metadata %s missing or not a number", key);
-    *out = (float)v;
-    return 0;
-}
-
 static int build(task_classifier *c, const nn_st_file *f, util_err *err)
 {
     const char *task = nn_st_meta(f, "limitnet.task");
@@ -46,11 +34,13 @@ static int build(task_classifier *c, const nn_st_file *f, util_err *err)
     if (!task || strcmp(task, "classifier") != 0 || !spec)
         return util_errf(err, "not a classifier (metadata limitnet.task and "
                          "limitnet.model missing)");
-    if (meta_float(f, "limitnet.mean", &c->mean, err) ||
-        meta_float(f, "limitnet.std", &c->std, err))
+    double mean, std;
+    if (nn_st_meta_num(f, "limitnet.mean", 0, -TASK_MEAN_MAX, TASK_MEAN_MAX,
+                       &mean, err) ||
+        nn_st_meta_num(f, "limitnet.std", 0, TASK_STD_MIN, TASK_STD_MAX, &std, err))
         return -1;
-    if (!(c->std > 0.0f))
-        return util_errf(err, "metadata limitnet.std must be positive");
+    c->mean = (float)mean;
+    c->std = (float)std;
     if (nn_model_from_json(spec, &c->m, err) || nn_st_load_model(f, c->m, err) ||
         nn_model_fold_bn(c->m, NULL, err))
         return -1;
@@ -80,7 +70,11 @@ int task_classifier_load(const char *path, task_classifier **out,
     nn_st_close(f);
     if (rc) {
         task_classifier_free(c);
-        return util_err_prefix(err, "%s: ", path);
+        /* nn_st messages already start with the path. */
+        if (err && (strncmp(err->msg, path, strlen(path)) != 0 ||
+                    err->msg[strlen(path)] != ':'))
+            util_err_prefix(err, "%s: ", path);
+        return -1;
     }
     *out = c;
     return 0;

@@ -26,6 +26,14 @@ double task_ssim(const util_image *ref, const util_image *img);
 
 typedef struct task_classifier task_classifier;
 
+/* Bounds on a classifier file's normalisation (metadata limitnet.mean and
+ * limitnet.std; input = (px / 255 - mean) / std), checked before the cast
+ * to float, where a double such as 1e300 would become infinity. Pixels
+ * scaled to [0, 1] are normalised with values nowhere near them. */
+#define TASK_MEAN_MAX 1e6
+#define TASK_STD_MIN 1e-6
+#define TASK_STD_MAX 1e6
+
 /* Loads a classifier from a safetensors weight file (models/README.md). */
 int task_classifier_load(const char *path, task_classifier **out,
                          util_err *err);

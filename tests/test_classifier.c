@@ -155,6 +155,26 @@ static void test_damaged_files(void **state)
     assert_int_equal(task_classifier_load(path, &c, &err), 0);
     task_classifier_free(c);
 
+    /* Normalisation out of float's range (1e300 became infinity, and a std
+     * of infinity passed as positive) or not a number. */
+    static const struct {
+        const char *from, *to;
+    } norms[] = {
+        {"\"limitnet.std\":\"0.353\"", "\"limitnet.std\":\"1e300\""},
+        {"\"limitnet.std\":\"0.353\"", "\"limitnet.std\":\"0\""},
+        {"\"limitnet.mean\":\"0.286\"", "\"limitnet.mean\":\"-1e300\""},
+        {"\"limitnet.mean\":\"0.286\"", "\"limitnet.mean\":\"0.286x\""},
+    };
+    for (size_t i = 0; i < sizeof norms / sizeof norms[0]; i++) {
+        tu_st_replace(MODEL, path, norms[i].from, norms[i].to);
+        c = NULL;
+        int rc = task_classifier_load(path, &c, &err);
+        task_classifier_free(c);
+        const char *key = i < 2 ? "limitnet.std" : "limitnet.mean";
+        if (rc != -1 || !strstr(err.msg, path) || !strstr(err.msg, key))
+            fail_msg("case %zu: %d, \"%s\"", i, rc, rc ? err.msg : "");
+    }
+
     /* A valid weight file that is not a classifier. */
     nn_model *m;
     assert_int_equal(nn_model_create(1, 2, 2, &m, &err), 0);
@@ -267,15 +287,42 @@ static void test_train_bad_config(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tu_write_file(path, cases[i].json, strlen(cases[i].json));
-        snprintf(cmd, sizeof cmd, "%s train classifier --config %s", LIMITNET_BIN, path);
-        int rc = tu_run(cmd, out, sizeof out);
-        assert_true(rc == 1 || rc == 2);
-        if (!strstr(out, cases[i].msg) || !strstr(out, path))
-            fail_msg("case %zu: got \"%s\"", i, out);
+        /* --check refuses exactly what training would, with exit 2 */
+        for (int check = 0; check < 2; check++) {
+            snprintf(cmd, sizeof cmd, "%s train classifier --config %s%s", LIMITNET_BIN,
+                     path, check ? " --check" : "");
+            int rc = tu_run(cmd, out, sizeof out);
+            assert_true(check ? rc == 2 : rc == 1 || rc == 2);
+            if (!strstr(out, cases[i].msg) || !strstr(out, path))
+                fail_msg("case %zu%s: got \"%s\"", i, check ? " (--check)" : "", out);
+        }
     }
+    /* The committed configs pass --check, run where their output paths
+     * (build/train/...) would be made: it reads no data and writes nothing. */
+    static const char *const good[][2] = {
+        {"classifier", "fmnist-classifier"}, {"classifier", "cluttered-classifier"},
+        {"limitnet", "limitnet-fmnist"}, {"limitnet", "limitnet-cluttered"}};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(cmd, sizeof cmd, "cd %s && %s train %s --config %s/models/%s.json --check",
+                 dir, LIMITNET_BIN, good[i][0], SOURCE_DIR, good[i][1]);
+        if (tu_run(cmd, out, sizeof out) != 0 || !strstr(out, ": ok"))
+            fail_msg("%s --check: %s", good[i][1], out);
+    }
+    snprintf(cmd, sizeof cmd, "%s/build", dir);
+    assert_int_equal(access(cmd, F_OK), -1);
     snprintf(cmd, sizeof cmd, "%s train detector --config %s", LIMITNET_BIN, path);
     assert_int_equal(tu_run(cmd, out, sizeof out), 2);
     assert_non_null(strstr(out, "unknown model"));
+    /* atoi took these as 1 (wrapping 4294967297); checked, they are usage
+     * errors before the config is read. */
+    static const char *const stops[] = {"4294967297", "1x", "0", "-3", ""};
+    for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
+        snprintf(cmd, sizeof cmd, "%s train classifier --config %s --stop-after '%s'",
+                 LIMITNET_BIN, path, stops[i]);
+        int rc = tu_run(cmd, out, sizeof out);
+        if (rc != 2 || !strstr(out, "--stop-after"))
+            fail_msg("--stop-after '%s': exit %d, %s", stops[i], rc, out);
+    }
     tu_rmtree(dir);
 }
 

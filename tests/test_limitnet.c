@@ -39,11 +39,18 @@ typedef struct fixture {
     char path[128];
 } fixture;
 
-static void make_model(const char *path, codec_ln **out)
+/* The same decoder without its sigmoid: its output is not bounded. */
+static const char *DEC_LINEAR =
+    "{\"input\": [4, 7, 7], \"layers\": ["
+    "{\"name\": \"d1\", \"type\": \"deconv2d\", \"out\": 8, \"kernel\": 4, \"stride\": 2, \"pad\": 1},"
+    "{\"name\": \"r1\", \"type\": \"relu\"},"
+    "{\"name\": \"d2\", \"type\": \"deconv2d\", \"out\": 1, \"kernel\": 4, \"stride\": 2, \"pad\": 1}]}";
+
+static void make_model_with(const char *dec, const char *path, codec_ln **out)
 {
     util_err err;
     codec_ln *m;
-    assert_int_equal(codec_ln_create(ENC, SAL, DEC, 4, 6, &m, &err), 0);
+    assert_int_equal(codec_ln_create(ENC, SAL, dec, 4, 6, &m, &err), 0);
     util_rng rng;
     util_rng_seed(&rng, 7);
     nn_model_init(codec_ln_encoder(m), &rng);
@@ -74,6 +81,11 @@ static void make_model(const char *path, codec_ln **out)
         *out = m;
     else
         codec_ln_free(m);
+}
+
+static void make_model(const char *path, codec_ln **out)
+{
+    make_model_with(DEC, path, out);
 }
 
 static int setup(void **state)
@@ -359,6 +371,14 @@ static void test_side_grid(void **state)
     /* Rows 0-1 -> cell row 0, 2-3 -> 1, 4-5 -> 2, 6 -> 3. */
     for (int k = 0; k < 16; k++)
         assert_int_equal(cells[k], k / 4 < 2 ? 31 : 0);
+    /* A saliency head from a weight file need not end in a sigmoid: values
+     * beyond long's range are clamped, not handed to lrintf (whose result
+     * is then unspecified: 1e30 gave cell value 0). */
+    for (int i = 0; i < 49; i++)
+        sal[i] = i / 7 < 4 ? 1e30f : i / 7 < 6 ? -1e30f : NAN;
+    codec_ln_side(&g, sal, cells);
+    for (int k = 0; k < 16; k++)
+        assert_int_equal(cells[k], k / 4 < 2 ? 31 : 0);
 }
 
 /* ---- bitstream --------------------------------------------------------------- */
@@ -629,6 +649,47 @@ static void test_misuse(void **state)
     codec_destroy(c);
 }
 
+/* A decoder from a weight file may say anything: a pixel of 1e30 is
+ * white, not handed to lrintf (whose result is unspecified beyond long's
+ * range: it came out black). */
+static void test_unbounded_decoder(void **state)
+{
+    fixture *f = *state;
+    util_err err;
+    char path[160];
+    snprintf(path, sizeof path, "%s/linear.safetensors", f->dir);
+    codec_ln *m;
+    make_model_with(DEC_LINEAR, path, &m);
+    nn_model *dec = codec_ln_decoder(m);
+    for (size_t i = 0; i < nn_model_nparams(dec); i++) {
+        nn_param *p = nn_model_param(dec, i);
+        if (strcmp(p->name, "d2.weight") == 0)
+            memset(p->data, 0, p->numel * sizeof *p->data);
+        if (strcmp(p->name, "d2.bias") == 0)
+            p->data[0] = 1e30f;
+    }
+    assert_int_equal(codec_ln_save(m, path, NULL, 0, &err), 0);
+    codec_ln_free(m);
+    codec *c = open_codec("limitnet", path, 1.0);
+    util_image img, rec;
+    make_image(&img, 3);
+    assert_int_equal(util_image_alloc(&rec, W, H, 1, &err), 0);
+    codec_stream st;
+    codec_stream_init(&st);
+    assert_int_equal(codec_encode(c, &img, 51, &st, &err), 0);
+    uint8_t all[64];
+    memset(all, 1, sizeof all);
+    assert_true(st.n <= sizeof all);
+    assert_int_equal(codec_decode(c, &st, all, &rec, &err), 0);
+    for (int i = 0; i < W * H; i++)
+        if (rec.px[i] != 255)
+            fail_msg("pixel %d is %d, expected 255", i, rec.px[i]);
+    codec_stream_free(&st);
+    codec_destroy(c);
+    util_image_free(&img);
+    util_image_free(&rec);
+}
+
 static void test_bad_weights(void **state)
 {
     fixture *f = *state;
@@ -692,8 +753,6 @@ static void small_config(const char *dir, const char *path)
     free(text);
 }
 
-/* Three short phases on 256 items, then calibration: the file loads as a
- * codec that round-trips, and --resume skips straight to calibration. */
 /* A weight file whose encoder metadata claims an input of 1e300 channels
  * (out of int's range: the cast was undefined behaviour): refused with a
  * message, by the loader and by `limitnet check` on a scenario naming it,
@@ -701,29 +760,10 @@ static void small_config(const char *dir, const char *path)
 static void test_huge_input_meta(void **state)
 {
     (void)state;
-    size_t len = 0;
-    char *b = tu_read_file(SOURCE_DIR "/models/limitnet-fmnist.safetensors", &len);
-    assert_non_null(b);
-    uint64_t hn = 0;
-    for (int i = 7; i >= 0; i--)
-        hn = (hn << 8) | (uint8_t)b[i];
-    const char *from = "{\\\"input\\\":[1,28,28]", *to = "{\\\"input\\\":[1e300,28,28]";
-    char *at = strstr(b + 8, from);
-    assert_non_null(at);
-    assert_true((size_t)(at - b) < 8 + hn);
-    size_t grow = strlen(to) - strlen(from), pre = (size_t)(at - b);
-    char *out = malloc(len + grow);
-    assert_non_null(out);
-    memcpy(out, b, pre);
-    memcpy(out + pre, to, strlen(to));
-    memcpy(out + pre + strlen(to), at + strlen(from), len - pre - strlen(from));
-    hn += grow;
-    for (int i = 0; i < 8; i++)
-        out[i] = (char)(hn >> (8 * i));
     char dir[64], path[128], scen[160], json[512], cmd[512], msg[4096];
     tu_tempdir(dir);
     snprintf(path, sizeof path, "%s/huge.safetensors", dir);
-    tu_write_file(path, out, len + grow);
+    tu_st_replace(COMMITTED, path, "{\\\"input\\\":[1,28,28]", "{\\\"input\\\":[1e300,28,28]");
     codec_ln *m = NULL;
     util_err err;
     assert_int_equal(codec_ln_load(path, &m, &err), -1);
@@ -741,11 +781,11 @@ static void test_huge_input_meta(void **state)
     assert_int_not_equal(tu_run(cmd, msg, sizeof msg), 0);
     snprintf(cmd, sizeof cmd, "test ! -e %s/out", dir);
     assert_int_equal(system(cmd), 0);
-    free(out);
-    free(b);
     tu_rmtree(dir);
 }
 
+/* Three short phases on 256 items, then calibration: the file loads as a
+ * codec that round-trips, and --resume skips straight to calibration. */
 static void test_train_small(void **state)
 {
     (void)state;
@@ -774,6 +814,30 @@ static void test_train_small(void **state)
     util_image_free(&img);
     util_image_free(&rec);
     snprintf(cmd, sizeof cmd, "%s train limitnet --config %s --resume", LIMITNET_BIN, cfg);
+    /* A checkpoint whose numbers were edited is refused, naming the file
+     * and the key (atoi wrapped 4294967299 to 3 and took "3x" as 3; atof
+     * took "nan"). */
+    char ckpt[192];
+    snprintf(ckpt, sizeof ckpt, "%s/limitnet-fmnist.ckpt.safetensors", dir);
+    size_t clen = 0;
+    char *orig = tu_read_file(ckpt, &clen);
+    assert_non_null(orig);
+    static const struct {
+        const char *from, *to, *key;
+    } edits[] = {
+        {"\"train.phases\":\"3\"", "\"train.phases\":\"4294967299\"", "train.phases"},
+        {"\"train.phases\":\"3\"", "\"train.phases\":\"3x\"", "train.phases"},
+        {"\"train.phases\":\"3\"", "\"train.phases\":\"4\"", "train.phases"},
+        {"\"train.seconds\":\"", "\"train.seconds\":\"nan", "train.seconds"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        tu_st_replace(ckpt, ckpt, edits[i].from, edits[i].to);
+        int rc = tu_run(cmd, out, sizeof out);
+        if (rc != 1 || !strstr(out, ckpt) || !strstr(out, edits[i].key))
+            fail_msg("edit %zu: exit %d, %s", i, rc, out);
+        tu_write_file(ckpt, orig, clen);
+    }
+    free(orig);
     assert_int_equal(tu_run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "resuming after phase 3 of 3"));
     assert_null(strstr(out, "epoch"));
@@ -793,6 +857,44 @@ static void test_train_small(void **state)
     assert_non_null(strstr(out, "resuming after phase 3 of 4"));
     assert_non_null(strstr(out, "phase 4 epoch  1/1"));
     assert_non_null(strstr(out, "4 phases"));
+    tu_rmtree(dir);
+}
+
+/* The cloud classifier's normalisation is checked as the task checks it
+ * (atof took "abc" as 0; 1e300 became infinity as a float). */
+static void test_train_bad_classifier(void **state)
+{
+    (void)state;
+    char dir[64], cfg[128], cls[128], cmd[512], out[8192];
+    tu_tempdir(dir);
+    snprintf(cfg, sizeof cfg, "%s/small.json", dir);
+    snprintf(cls, sizeof cls, "%s/cls.safetensors", dir);
+    small_config(dir, cfg);
+    char from[160], to[160];
+    snprintf(from, sizeof from, "\"models/fmnist-classifier.safetensors\"");
+    snprintf(to, sizeof to, "\"%s\"", cls);
+    size_t len = 0;
+    char *text = tu_read_file(cfg, &len);
+    char *at = strstr(text, from);
+    assert_non_null(at);
+    char *edited = malloc(len + strlen(to));
+    sprintf(edited, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    tu_write_file(cfg, edited, strlen(edited));
+    free(edited);
+    free(text);
+    static const struct {
+        const char *from, *to, *key;
+    } cases[] = {
+        {"\"limitnet.std\":\"0.353\"", "\"limitnet.std\":\"1e300\"", "limitnet.std"},
+        {"\"limitnet.mean\":\"0.286\"", "\"limitnet.mean\":\"abc\"", "limitnet.mean"},
+    };
+    snprintf(cmd, sizeof cmd, "%s train limitnet --config %s", LIMITNET_BIN, cfg);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tu_st_replace(CLASSIFIER, cls, cases[i].from, cases[i].to);
+        int rc = tu_run(cmd, out, sizeof out);
+        if (rc != 1 || !strstr(out, cls) || !strstr(out, cases[i].key))
+            fail_msg("case %zu: exit %d, %s", i, rc, out);
+    }
     tu_rmtree(dir);
 }
 
@@ -912,10 +1014,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deterministic_and_keep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unbounded_decoder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_weights, setup, teardown),
         cmocka_unit_test(test_committed_model),
         cmocka_unit_test(test_huge_input_meta),
         cmocka_unit_test(test_train_small),
+        cmocka_unit_test(test_train_bad_classifier),
         cmocka_unit_test(test_train_bad_configs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -839,6 +839,30 @@ static void test_spec(void **state)
         {"{\"input\": [1, 2.5, 28], \"layers\": [{\"name\": \"r\", \"type\": \"relu\"}]}",
          "model.input: expected [channels, height, width], integers in 1..65536"},
         {"{\"input\": [1, 8, 8], \"layers\": [], \"extra\": 1}", "model: unknown key 'extra'"},
+        /* Floats from the file: 1e300 is no float (it became an eps of
+         * infinity, which "eps > 0" let through). */
+        {"{\"input\": [1, 8, 8], \"layers\": [{\"name\": \"bn\", \"type\": \"batchnorm\", \"eps\": 1e300}]}",
+         "model.layers[0]: bn: eps: expected a number in float's range"},
+        {"{\"input\": [1, 8, 8], \"layers\": [{\"name\": \"d\", \"type\": \"dropout\", \"p\": -1e300}]}",
+         "model.layers[0]: d: p: expected a number in float's range"},
+        /* Sizes whose products overflow int (undefined behaviour, and a
+         * wrapped size that was accepted): each side is within 1..65536
+         * and each layer key within 10^6. */
+        {"{\"input\": [65536, 65536, 65536], \"layers\": [{\"name\": \"r\", \"type\": \"relu\"}]}",
+         "model.input: model: input 65536x65536x65536 has more than 2147483647 values"},
+        {"{\"input\": [1, 65536, 1], \"layers\": [{\"name\": \"d\", \"type\": \"deconv2d\", "
+         "\"out\": 1, \"kernel\": 1, \"stride\": [98304, 1]}]}",
+         "model.layers[0]: d: deconv2d: no output for 65536x1 input, kernel 1x1 pad 0,0"},
+        {"{\"input\": [65536, 1, 1], \"layers\": [{\"name\": \"c\", \"type\": \"conv2d\", "
+         "\"out\": 65536, \"kernel\": 65536, \"pad\": 32768}]}",
+         "model.layers[0]: c: parameter weight has more than 2147483647 values"},
+        {"{\"input\": [16, 8192, 8192], \"layers\": [{\"name\": \"c\", \"type\": \"conv2d\", "
+         "\"out\": 1, \"kernel\": 3, \"pad\": 1}]}",
+         "model.layers[0]: c: conv2d: the columns of one 16x8192x8192 image for a 3x3 kernel "
+         "are more than 2147483647 values"},
+        {"{\"input\": [1, 8, 8], \"layers\": [{\"name\": \"d\", \"type\": \"deconv2d\", "
+         "\"out\": 65536, \"kernel\": 1, \"stride\": 8192}]}",
+         "model.layers[0]: d: output 65536x57345x57345 has more than 2147483647 values"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(nn_model_from_json(bad[i].json, &m, &err), -1);

@@ -314,6 +314,23 @@ static void test_optim_state(void **state)
     for (size_t i = 0; i < nn_model_nparams(m); i++)
         assert_memory_equal(nn_model_cparam(m, i)->data, nn_model_cparam(m2, i)->data,
                             nn_model_cparam(m, i)->numel * sizeof(float));
+    /* A step count that is not a number, or beyond long (strtol gave
+     * LONG_MAX, and the next step overflowed), is refused by name. */
+    static const char *const bad_steps[] = {"99999999999999999999", "", "1x", "-1",
+                                            "1e300", "2.5", "nan"};
+    for (size_t k = 0; k < sizeof bad_steps / sizeof bad_steps[0]; k++) {
+        assert_int_equal(nn_st_writer_create(&w, &err), 0);
+        assert_int_equal(nn_st_writer_model(w, m, "", &err), 0);
+        assert_int_equal(nn_optim_write(o, w, &err), 0);
+        assert_int_equal(nn_st_writer_meta(w, "optim.step", bad_steps[k], &err), 0);
+        assert_int_equal(nn_st_writer_save(w, f->path, &err), 0);
+        nn_st_writer_destroy(w);
+        assert_int_equal(nn_st_open(f->path, &st, &err), 0);
+        if (nn_optim_read(o2, st, &err) != -1 || !strstr(err.msg, "optim.step") ||
+            !strstr(err.msg, f->path))
+            fail_msg("optim.step \"%s\": got \"%s\"", bad_steps[k], err.msg);
+        nn_st_close(st);
+    }
     nn_optim_destroy(o);
     nn_optim_destroy(o2);
     nn_model_destroy(m);

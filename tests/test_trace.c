@@ -758,6 +758,20 @@ static void test_bad_semtech(void **state)
         {"{\"rxpk\":[{\"modu\":\"LORA\",\"tmst\":5,\"datr\":\"SF7BW125\","
          "\"codr\":\"4/9\",\"size\":13,\"stat\":1,\"data\":\"QNobASYAAQABAAAAAA==\"}]}",
          2, "rxpk[0].codr"},
+        /* Numbers beyond int: undefined behaviour in sscanf's %d, and glibc
+         * wrapped them to SF7, BW125 and 4/5. */
+        {"{\"rxpk\":[{\"modu\":\"LORA\",\"tmst\":5,\"datr\":\"SF4294967303BW125\","
+         "\"codr\":\"4/5\",\"size\":13,\"stat\":1,\"data\":\"QNobASYAAQABAAAAAA==\"}]}",
+         2, "rxpk[0].datr"},
+        {"{\"rxpk\":[{\"modu\":\"LORA\",\"tmst\":5,\"datr\":\"SF7BW4294967421\","
+         "\"codr\":\"4/5\",\"size\":13,\"stat\":1,\"data\":\"QNobASYAAQABAAAAAA==\"}]}",
+         2, "rxpk[0].datr"},
+        {"{\"rxpk\":[{\"modu\":\"LORA\",\"tmst\":5,\"datr\":\"SF7BW125\","
+         "\"codr\":\"4/4294967301\",\"size\":13,\"stat\":1,\"data\":\"QNobASYAAQABAAAAAA==\"}]}",
+         2, "rxpk[0].codr"},
+        {"{\"rxpk\":[{\"modu\":\"LORA\",\"tmst\":5,\"datr\":\"SF7BW125\","
+         "\"codr\":\"4294967300/5\",\"size\":13,\"stat\":1,\"data\":\"QNobASYAAQABAAAAAA==\"}]}",
+         2, "rxpk[0].codr"},
         {"{\"rxpk\":[{\"modu\":\"LORA\",\"tmst\":5,\"datr\":\"SF7BW125\","
          "\"codr\":\"4/5\",\"size\":14,\"stat\":1,\"data\":\"QNobASYAAQABAAAAAA==\"}]}",
          2, "rxpk[0].size: 14, but data holds 13 bytes"},
@@ -979,6 +993,9 @@ static void test_capture_errors(void **state)
         {"--kind generic --bogus 1", 2, "unknown option --bogus"},
         {"--kind generic --packets 0", 2, "--packets"},
         {"--kind generic --devaddr xyz", 2, "--devaddr"},
+        {"--kind semtech --devaddr -0000001", 2, "--devaddr"},
+        {"--kind semtech --packets 3 bitrate=1 duty_cycle=0.000001", 1,
+         "past the 1000000000 s a capture can hold"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         char cmd[512], log[4096];

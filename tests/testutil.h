@@ -60,6 +60,36 @@ static inline char *tu_read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* Copies the safetensors file src to dst with the first `from` in its
+ * JSON header replaced by `to`, and the header length mended: a weight
+ * file whose metadata was edited (src and dst may be the same file). */
+static inline void tu_st_replace(const char *src, const char *dst,
+                                 const char *from, const char *to)
+{
+    size_t len = 0;
+    char *b = tu_read_file(src, &len);
+    assert_non_null(b);
+    assert_true(len >= 8);
+    uint64_t hn = 0;
+    for (int i = 7; i >= 0; i--)
+        hn = (hn << 8) | (uint8_t)b[i];
+    char *at = strstr(b + 8, from);
+    assert_non_null(at);
+    size_t pre = (size_t)(at - b), nf = strlen(from), nt = strlen(to);
+    assert_true(pre + nf <= 8 + hn);
+    char *out = malloc(len - nf + nt);
+    assert_non_null(out);
+    memcpy(out, b, pre);
+    memcpy(out + pre, to, nt);
+    memcpy(out + pre + nt, at + nf, len - pre - nf);
+    hn = hn - nf + nt;
+    for (int i = 0; i < 8; i++)
+        out[i] = (char)(hn >> (8 * i));
+    tu_write_file(dst, out, len - nf + nt);
+    free(out);
+    free(b);
+}
+
 /* Runs a shell command line, capturing stdout+stderr into out (up to cap
  * bytes); returns the exit status. */
 static inline int tu_run(const char *cmdline, char *out, size_t cap)

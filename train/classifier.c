@@ -258,17 +258,21 @@ static int resume(trainer *t, util_err *err)
     if (nn_st_open(t->cfg.checkpoint, &f, err))
         return -1;
     const char *cfg = nn_st_meta(f, "train.config");
-    const char *ep = nn_st_meta(f, "train.epoch");
-    const char *secs = nn_st_meta(f, "train.seconds");
+    double epoch, secs;
     int rc = 0;
+    /* The numbers are checked before the casts: the file may say "1x",
+     * "4294967297" or "nan". */
     if (!cfg || strcmp(cfg, t->cfg.text) != 0)
         rc = util_errf(err, "%s: made with a different config than %s",
                        t->cfg.checkpoint, t->cfg.file);
-    else if (!ep || !secs || (t->done = atoi(ep)) < 0 || t->done > t->cfg.epochs)
-        rc = util_errf(err, "%s: bad train.epoch", t->cfg.checkpoint);
-    else if (nn_st_read_model(f, t->m, "", err) || nn_optim_read(t->opt, f, err))
+    else if (nn_st_meta_num(f, "train.epoch", 1, 0, t->cfg.epochs, &epoch, err) ||
+             nn_st_meta_num(f, "train.seconds", 0, 0, 1e12, &secs, err) ||
+             nn_st_read_model(f, t->m, "", err) || nn_optim_read(t->opt, f, err))
         rc = -1;
-    t->seconds = secs ? atof(secs) : 0.0;
+    if (!rc) {
+        t->done = (int)epoch;
+        t->seconds = secs;
+    }
     nn_st_close(f);
     return rc;
 }
@@ -509,13 +513,27 @@ static int finish(trainer *t, util_err *err)
     return 0;
 }
 
+int train_classifier_check(const char *config, util_err *err)
+{
+    cls_cfg c;
+    nn_model *m = NULL;
+    int rc = load_config(config, &c, err);
+    if (!rc && nn_model_from_json(c.model_json, &m, err))
+        rc = util_err_prefix(err, "%s: ", config);
+    nn_model_destroy(m);
+    free_config(&c);
+    return rc ? 2 : 0;
+}
+
 int train_classifier(const char *config, int want_resume, int stop_after,
                      util_err *err)
 {
     trainer t;
     memset(&t, 0, sizeof t);
-    if (load_config(config, &t.cfg, err))
+    if (load_config(config, &t.cfg, err)) {
+        free_config(&t.cfg);
         return 2;
+    }
     int rc = start(&t, want_resume, err);
     int last = t.cfg.epochs;
     if (stop_after > 0 && t.done + stop_after < last)

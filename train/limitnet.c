@@ -42,6 +42,7 @@
 #include "codec/limitnet.h"
 #include "data/data.h"
 #include "nn/nn.h"
+#include "tasks/task.h"
 
 #define MAX_PHASES 4 /* the paper's three, and an optional fine-tune with holes */
 #define VAL_ITEMS 1000
@@ -215,20 +216,24 @@ static int load_cloud(cloud *cl, const char *path, util_err *err)
     if (nn_st_open(path, &f, err))
         return -1;
     const char *spec = nn_st_meta(f, "limitnet.model");
-    const char *mean = nn_st_meta(f, "limitnet.mean");
-    const char *std = nn_st_meta(f, "limitnet.std");
+    double mean, std;
     int rc = 0;
-    if (!spec || !mean || !std)
+    if (!spec || !nn_st_meta(f, "limitnet.mean") || !nn_st_meta(f, "limitnet.std"))
         rc = util_errf(err, "%s: not a classifier file", path);
+    /* Checked as task_classifier_load checks them: the file may say "abc",
+     * or 1e300, which is infinity as a float. */
+    else if (nn_st_meta_num(f, "limitnet.mean", 0, -TASK_MEAN_MAX, TASK_MEAN_MAX,
+                            &mean, err) ||
+             nn_st_meta_num(f, "limitnet.std", 0, TASK_STD_MIN, TASK_STD_MAX, &std,
+                            err))
+        rc = -1;
     else if (nn_model_from_json(spec, &cl->m, err) ||
              nn_st_load_model(f, cl->m, err) || nn_ws_create(cl->m, &cl->ws, err))
         rc = util_err_prefix(err, "%s: ", path);
     if (!rc) {
-        cl->mean = (float)atof(mean);
-        cl->std = (float)atof(std);
+        cl->mean = (float)mean;
+        cl->std = (float)std;
         nn_ws_input_grad(cl->ws, 1);
-        if (!(cl->std > 0))
-            rc = util_errf(err, "%s: limitnet.std must be positive", path);
     }
     nn_st_close(f);
     return rc;
@@ -624,19 +629,25 @@ static int resume(ln_trainer *t, util_err *err)
     if (nn_st_open(t->cfg.checkpoint, &f, err))
         return -1;
     const char *cfg = nn_st_meta(f, "train.config");
-    const char *ph = nn_st_meta(f, "train.phases");
-    const char *secs = nn_st_meta(f, "train.seconds");
+    double phases, secs = 0;
+    /* Checked before the casts: the file may say "1x", "4294967297" or
+     * "nan". train.seconds is only reported, so a file without it is kept. */
+    if (nn_st_meta_num(f, "train.phases", 1, 0, t->cfg.nphases, &phases, err) ||
+        (nn_st_meta(f, "train.seconds") &&
+         nn_st_meta_num(f, "train.seconds", 0, 0, 1e12, &secs, err))) {
+        nn_st_close(f);
+        return -1;
+    }
+    t->done = (int)phases;
+    t->seconds = secs;
     int rc = 0;
-    t->done = ph ? atoi(ph) : -1;
     /* The checkpoint's phases must be this config's first ones. */
     cJSON *stored = cfg ? cJSON_Parse(cfg) : NULL, *mine = cJSON_Parse(t->cfg.text);
     char *canon = stored ? training_text(stored, t->done) : NULL;
     char *own = mine ? training_text(mine, t->done) : NULL;
     cJSON_Delete(stored);
     cJSON_Delete(mine);
-    if (t->done < 0 || t->done > t->cfg.nphases)
-        rc = util_errf(err, "%s: bad train.phases", t->cfg.checkpoint);
-    else if (!canon || !own || strcmp(canon, own) != 0)
+    if (!canon || !own || strcmp(canon, own) != 0)
         rc = util_errf(err, "%s: made with a different config than %s",
                        t->cfg.checkpoint, t->cfg.file);
     else if (nn_st_read_model(f, codec_ln_encoder(t->ln), "enc.", err) ||
@@ -645,7 +656,6 @@ static int resume(ln_trainer *t, util_err *err)
         rc = -1;
     cJSON_free(canon);
     cJSON_free(own);
-    t->seconds = secs ? atof(secs) : 0;
     nn_st_close(f);
     return rc;
 }
@@ -740,12 +750,26 @@ static int calibrate(ln_trainer *t, util_err *err)
 
 /* ---- the whole run ---------------------------------------------------------------- */
 
+int train_limitnet_check(const char *config, util_err *err)
+{
+    ln_cfg c;
+    codec_ln *m = NULL;
+    int rc = load_config(config, &c, err);
+    if (!rc && codec_ln_create(c.enc, c.sal, c.dec, c.grid, c.bits, &m, err))
+        rc = util_err_prefix(err, "%s: ", config);
+    codec_ln_free(m);
+    free_config(&c);
+    return rc ? 2 : 0;
+}
+
 int train_limitnet(const char *config, int want_resume, util_err *err)
 {
     ln_trainer t;
     memset(&t, 0, sizeof t);
-    if (load_config(config, &t.cfg, err))
+    if (load_config(config, &t.cfg, err)) {
+        free_config(&t.cfg);
         return 2;
+    }
     int rc = setup(&t, err);
     struct stat sb;
     if (!rc && want_resume && stat(t.cfg.checkpoint, &sb) == 0) {

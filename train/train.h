@@ -53,6 +53,11 @@ int train_classifier(const char *config, int resume, int stop_after,
  * checkpoint holds, so a config that adds a phase continues a finished run.
  * Calibration always runs again, from training items only. */
 int train_limitnet(const char *config, int resume, util_err *err);
+/* Read and check a config the way training would (every key and range,
+ * the architecture built), without opening data, weights or checkpoints:
+ * 0, or 2 with err naming the file and the JSON path. */
+int train_classifier_check(const char *config, util_err *err);
+int train_limitnet_check(const char *config, util_err *err);
 
 /* ---- pieces the families share (train/loop.c) --------------------------------- */
 
