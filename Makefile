@@ -3,6 +3,8 @@
 #   make            the command-line program bin/limitnet and a library per module
 #   make test       build and run every cmocka test (tests/test_*.c)
 #   make asan       the same tests under AddressSanitizer and UBSan
+#   make fuzz       every libFuzzer harness in tests/fuzz/ for FUZZ_SECONDS each
+#   make check      make test, then every fuzz harness for 20 s (what CI runs)
 #   make bench      benchmarks in bench/, each printing ratios against a baseline
 #   make crosscheck-ns3  our 802.15.4 model against ns-3 lr-wpan (needs ns-3)
 #   make quickstart run scenarios/quickstart.json and plot it
@@ -85,6 +87,23 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/chanutil.h tests/codecutil.h 
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TEST_DEFS) -MMD -MP -o $@ $< $(LIBS) $(LDLIBS) -lcmocka $(LDFLAGS)
 
+# The fuzz harnesses, built with the compiler in use, for the replay test
+# (tests/test_fuzz_replay.c) and the corpus writer; `make fuzz` builds
+# them against libFuzzer instead (below).
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_OBJS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%.o,$(FUZZ_SRC))
+
+$(BUILD)/tests/fuzz/%.o: tests/fuzz/%.c tests/fuzz/fuzz.h tests/fuzz/targets.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TEST_DEFS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/test_fuzz_replay: tests/test_fuzz_replay.c tests/testutil.h $(FUZZ_OBJS) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TEST_DEFS) -MMD -MP -o $@ $< $(FUZZ_OBJS) $(LIBS) $(LDLIBS) -lcmocka $(LDFLAGS)
+
+$(BUILD)/tests/fuzz/mkcorpus: $(BUILD)/tests/fuzz/mkcorpus.o $(FUZZ_OBJS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBS) $(LDLIBS) $(LDFLAGS)
@@ -97,6 +116,41 @@ test: $(TESTS) $(PROGRAM)
 asan:
 	$(MAKE) BUILD=build-asan BINDIR=build-asan/bin OPT=-O1 \
 	  SAN="-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+
+# Fuzzing (tests/fuzz/README.md): clang's libFuzzer with ASan and UBSan,
+# in build-fuzz/, without ns-3 (C++; no harness reaches it). `make fuzz`
+# runs each harness (or those in FUZZ_TARGETS) for FUZZ_SECONDS on a copy
+# of its committed corpus; `make fuzz-merge` keeps what the runs grew that
+# adds coverage; `make fuzz-corpus` rewrites the seeds from the encoders.
+# `make check` is what CI runs: the tests, then every harness for 20 s.
+FUZZ_SECONDS ?= 180
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined,float-cast-overflow \
+                -fno-omit-frame-pointer -fno-sanitize-recover=all
+.PHONY: check fuzz fuzz-build fuzz-targets fuzz-corpus fuzz-merge
+check: test
+	$(MAKE) fuzz FUZZ_SECONDS=20
+
+fuzz: fuzz-build
+	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-merge:
+	scripts/fuzz.sh --merge $(FUZZ_TARGETS)
+
+fuzz-build:
+	$(MAKE) BUILD=build-fuzz BINDIR=build-fuzz/bin CC=clang NS3=0 OPT=-O1 \
+	  SAN="$(FUZZ_SAN)" fuzz-targets
+
+fuzz-targets: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/targets.h $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TEST_DEFS) -DFUZZ_LIBFUZZER -fsanitize=fuzzer -o $@ $< \
+	  $(LIBS) $(LDLIBS) $(LDFLAGS)
+
+fuzz-corpus: $(BUILD)/tests/fuzz/mkcorpus
+	$(BUILD)/tests/fuzz/mkcorpus tests/fuzz/corpus
 
 bench: $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
@@ -111,7 +165,7 @@ quickstart: $(PROGRAM)
 	scripts/plot.sh results/quickstart
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-fuzz bin
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

@@ -149,32 +149,19 @@ static int read_ints(const nn_st_file *f, const char *name, int n, int hi,
     return rc;
 }
 
-static int meta_int(const nn_st_file *f, const char *key, int lo, int hi,
-                    int *out, util_err *err)
-{
-    const char *s = nn_st_meta(f, key);
-    char *end;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || *end || end == s || v < lo || v > hi)
-        return util_errf(err, "metadata %s: expected an integer in %d..%d",
-                         key, lo, hi);
-    *out = (int)v;
-    return 0;
-}
-
 static int read_file(const nn_st_file *f, codec_ln **out, util_err *err)
 {
     const char *task = nn_st_meta(f, "limitnet.task");
     const char *e = nn_st_meta(f, "limitnet.encoder");
     const char *s = nn_st_meta(f, "limitnet.saliency");
     const char *d = nn_st_meta(f, "limitnet.decoder");
-    int grid, bits;
+    double grid, bits;
     if (!task || strcmp(task, "limitnet") || !e || !s || !d)
         return util_errf(err, "not a LimitNet model (metadata limitnet.task, "
                          ".encoder, .saliency, .decoder)");
-    if (meta_int(f, "limitnet.grid", 1, CODEC_LN_MAX_GRID, &grid, err) ||
-        meta_int(f, "limitnet.bits", 1, CODEC_LN_MAX_BITS, &bits, err) ||
-        codec_ln_create(e, s, d, grid, bits, out, err))
+    if (nn_st_meta_num(f, "limitnet.grid", 1, 1, CODEC_LN_MAX_GRID, &grid, err) ||
+        nn_st_meta_num(f, "limitnet.bits", 1, 1, CODEC_LN_MAX_BITS, &bits, err) ||
+        codec_ln_create(e, s, d, (int)grid, (int)bits, out, err))
         return -1;
     codec_ln *m = *out;
     const codec_ln_geom *g = &m->g;
@@ -324,39 +311,50 @@ void codec_ln_side(const codec_ln_geom *g, const float *sal, uint8_t *cells)
             cnt[k]++;
         }
     for (int k = 0; k < g->grid * g->grid; k++) {
-        float v = cnt[k] ? sum[k] / (float)cnt[k] : 0.0f;
-        long q = lrintf(v * CODEC_LN_SIDE_MAX);
-        cells[k] = (uint8_t)(q < 0 ? 0 : q > CODEC_LN_SIDE_MAX ? CODEC_LN_SIDE_MAX : q);
+        /* Clamped before lrintf, whose result is unspecified beyond long's
+         * range: a saliency head from a weight file need not end in a
+         * sigmoid (NaN goes to 0). */
+        float v = (cnt[k] ? sum[k] / (float)cnt[k] : 0.0f) * CODEC_LN_SIDE_MAX;
+        cells[k] = (uint8_t)(!(v > 0) ? 0 : v >= CODEC_LN_SIDE_MAX ? CODEC_LN_SIDE_MAX
+                                                                 : lrintf(v));
     }
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
 }
 
 int codec_ln_order(const codec_ln_geom *g, const uint8_t *cells, int *order,
                    util_err *err)
 {
-    int hw = g->h * g->w;
-    /* Largest score is 31 * 5 + C * 31; keys sort ascending, so store its
-     * complement above the index. */
-    uint64_t top = (uint64_t)CODEC_LN_SIDE_MAX * 5 + (uint64_t)g->c * 31;
-    uint64_t *key = malloc((size_t)g->n * sizeof *key);
-    if (!key)
+    /* Scores are small integers (at most 31 * 5 + C * 31), so a counting
+     * sort over them, stable in the latent index, gives the order in
+     * O(n): the receiver computes it for every decode, and a comparison
+     * sort cost more than unpacking the packets. Best score first. */
+    int hw = g->h * g->w, top = CODEC_LN_SIDE_MAX * 5 + g->c * 31;
+    int *start = calloc((size_t)top + 2, sizeof *start);
+    int *cell = malloc((size_t)hw * sizeof *cell);
+    uint16_t *key = malloc((size_t)g->n * sizeof *key);
+    if (!start || !cell || !key) {
+        free(start);
+        free(cell);
+        free(key);
         return util_errf(err, "out of memory for the send order");
-    for (int i = 0; i < g->n; i++) {
-        int j = i / hw, y = (i % hw) / g->w, x = i % g->w;
-        uint64_t s = (uint64_t)(g->c - j) * 31;
-        if (cells)
-            s += (uint64_t)cells[cell_of(y, g->h, g->grid) * g->grid +
-                                 cell_of(x, g->w, g->grid)] * 5;
-        key[i] = ((top - s) << 32) | (uint64_t)i;
     }
-    qsort(key, (size_t)g->n, sizeof *key, cmp_u64);
+    for (int y = 0; y < g->h; y++)
+        for (int x = 0; x < g->w; x++) {
+            int v = cells ? cells[cell_of(y, g->h, g->grid) * g->grid +
+                                  cell_of(x, g->w, g->grid)] : 0;
+            cell[y * g->w + x] = (v < CODEC_LN_SIDE_MAX ? v : CODEC_LN_SIDE_MAX) * 5;
+        }
+    /* key = top - score ascends as the score falls */
+    for (int j = 0, i = 0; j < g->c; j++)
+        for (int p = 0; p < hw; p++, i++) {
+            key[i] = (uint16_t)(top - (g->c - j) * 31 - cell[p]);
+            start[key[i] + 1]++;
+        }
+    for (int k = 0; k <= top; k++)
+        start[k + 1] += start[k];
     for (int i = 0; i < g->n; i++)
-        order[i] = (int)(key[i] & 0xffffffffu);
+        order[start[key[i]]++] = i;
+    free(start);
+    free(cell);
     free(key);
     return 0;
 }

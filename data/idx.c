@@ -14,8 +14,10 @@
  * header that claims absurd dimensions. */
 #define IDX_MAX_BYTES ((size_t)1 << 31)
 
+/* Reads len bytes of `what`, after done bytes of it read before, of total
+ * (a truncated file's message says how far it got in the whole). */
 static int read_exact(gzFile f, const char *path, void *buf, size_t len,
-                      const char *what, util_err *err)
+                      size_t done, size_t total, const char *what, util_err *err)
 {
     size_t got = 0;
     while (got < len) {
@@ -28,7 +30,7 @@ static int read_exact(gzFile f, const char *path, void *buf, size_t len,
         }
         if (n == 0)
             return util_errf(err, "%s: file is truncated: %s ends after %zu of "
-                             "%zu bytes", path, what, got, len);
+                             "%zu bytes", path, what, done + got, total);
         got += (size_t)n;
     }
     return 0;
@@ -43,13 +45,14 @@ static int read_header(gzFile f, const char *path, uint32_t magic, int ndims,
                        uint32_t *dims, size_t *len, util_err *err)
 {
     uint8_t head[4 + 4 * 4];
-    if (read_exact(f, path, head, 4, "the magic number", err))
+    if (read_exact(f, path, head, 4, 0, 4, "the magic number", err))
         return -1;
     uint32_t got = be32(head);
     if (got != magic)
         return util_errf(err, "%s: wrong magic number 0x%08x (expected 0x%08x: "
                          "an IDX file of %d dimensions)", path, got, magic, ndims);
-    if (read_exact(f, path, head + 4, 4 * (size_t)ndims, "the header", err))
+    size_t hlen = 4 * (size_t)ndims;
+    if (read_exact(f, path, head + 4, hlen, 0, hlen, "the header", err))
         return -1;
     size_t total = 1;
     for (int i = 0; i < ndims; i++) {
@@ -74,11 +77,21 @@ int data_idx_read(const char *path, uint32_t magic, int ndims, uint32_t *dims,
         return util_errf(err, "%s: cannot open (is the dataset-fashion-mnist "
                          "package installed?)", path);
     int rc = read_header(f, path, magic, ndims, dims, len, err);
-    uint8_t *buf = rc ? NULL : malloc(*len);
-    if (!rc && !buf)
-        rc = util_errf(err, "%s: out of memory for %zu bytes", path, *len);
-    if (!rc)
-        rc = read_exact(f, path, buf, *len, "the data", err);
+    uint8_t *buf = NULL;
+    /* The buffer grows with what the file holds (doubling, from 1 MiB), so
+     * a header that claims more than the file has costs only the file's
+     * size before the "truncated" error, not the claimed size. */
+    for (size_t have = 0, cap = 0; !rc && have < *len; have = cap) {
+        size_t want = cap ? cap * 2 : (size_t)1 << 20;
+        cap = want < *len ? want : *len;
+        uint8_t *grown = realloc(buf, cap);
+        if (!grown) {
+            rc = util_errf(err, "%s: out of memory for %zu bytes", path, cap);
+            break;
+        }
+        buf = grown;
+        rc = read_exact(f, path, buf + have, cap - have, have, *len, "the data", err);
+    }
     uint8_t extra;
     if (!rc && gzread(f, &extra, 1) != 0)
         rc = util_errf(err, "%s: file is longer than its header says (%zu data "

@@ -11,6 +11,8 @@ PACKAGES=(
   # ns-3 for the optional ns3_* channels; ns3-core.pc links libgsl.so by path
   libns3-dev libgsl-dev
   gnuplot-nox
+  # the fuzz harnesses (tests/fuzz/): clang and its libFuzzer runtime
+  clang libclang-rt-14-dev
   dataset-fashion-mnist
 )
 

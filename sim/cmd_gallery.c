@@ -54,15 +54,18 @@ static int parse_budgets(const char *s, gallery_opts *o)
 static int parse(int argc, char **argv, gallery_opts *o)
 {
     *o = (gallery_opts){.count = 6, .scale = 1};
-    for (int i = 1; i < argc; i++) {
+    /* step: 1 for the scenario, 2 for an option and its value */
+    for (int i = 1, step; i < argc; i += step) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
+        step = 2;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 1;
         } else if (a[0] != '-') {
             bad = o->scenario != NULL;
             o->scenario = a;
+            step = 1;
             continue;
         } else if (!v) {
             bad = 1;
@@ -86,7 +89,6 @@ static int parse(int argc, char **argv, gallery_opts *o)
                     a, v ? " " : "", v ? v : "");
             return -1;
         }
-        i++;
     }
     if (!o->scenario || !o->out || !o->nbudgets) {
         usage(stderr);

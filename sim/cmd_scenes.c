@@ -45,7 +45,8 @@ static int parse(int argc, char **argv, sheet_opts *o)
     long *dst[] = {&o->count, &o->first, &o->size, &o->seed, &o->cols, &o->scale};
     const long lo[] = {1, 0, DATA_SCENE_MIN_SIZE, 0, 1, 1};
     const long hi[] = {1024, DATA_SCENE_MAX_COUNT, DATA_SCENE_MAX_SIZE, 4294967295L, 64, 8};
-    for (int i = 1; i < argc; i++) {
+    /* every option takes a value */
+    for (int i = 1; i < argc; i += 2) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return 1;
@@ -71,7 +72,6 @@ static int parse(int argc, char **argv, sheet_opts *o)
             fprintf(stderr, "limitnet scenes: unexpected argument %s\n", argv[i]);
             return -1;
         }
-        i++;
     }
     if (!o->out) {
         usage(stderr);

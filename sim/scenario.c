@@ -76,12 +76,30 @@ static int flatten(util_params *p, const cJSON *obj, const char *prefix,
 
 /* ---- codecs ---------------------------------------------------------------------- */
 
+/* arr (n elements of elem bytes) with room for element n, zeroed; NULL,
+ * arr untouched, when out of memory. A setting holds its parameters (about
+ * 16 KB), so the lists double as they fill (when n reaches a power of two)
+ * instead of reserving the maximum, which cost 70 MB for every scenario
+ * loaded. */
+static void *make_room(void *arr, size_t n, size_t elem)
+{
+    if (n == 0 || (n & (n - 1)) == 0)
+        arr = realloc(arr, (n ? 2 * n : 1) * elem);
+    if (arr)
+        memset((char *)arr + n * elem, 0, elem);
+    return arr;
+}
+
 static int add_setting(sim_scenario *sc, const char *name, const char *where,
                        const util_params *params, util_err *err)
 {
     if (sc->ncodecs == MAX_SETTINGS)
         return util_errf(err, "%s: more than %d codec settings", where,
                          MAX_SETTINGS);
+    sim_codec_setting *room = make_room(sc->codecs, sc->ncodecs, sizeof *room);
+    if (!room)
+        return util_errf(err, "out of memory");
+    sc->codecs = room;
     sim_codec_setting *s = &sc->codecs[sc->ncodecs];
     snprintf(s->codec, sizeof s->codec, "%s", name);
     snprintf(s->where, sizeof s->where, "%s", where);
@@ -151,9 +169,6 @@ static int load_codecs(sim_scenario *sc, const cJSON *root, util_err *err)
     if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
         return util_errf(err, "codecs: expected a non-empty list, got %s",
                          cJSON_IsArray(arr) ? "an empty list" : util_json_type(arr));
-    sc->codecs = calloc(MAX_SETTINGS, sizeof *sc->codecs);
-    if (!sc->codecs)
-        return util_errf(err, "out of memory");
     int i = 0;
     for (const cJSON *j = arr->child; j; j = j->next, i++) {
         char where[32];
@@ -172,6 +187,10 @@ static int add_channel(sim_scenario *sc, const char *model, const char *where,
     if (sc->nchans == MAX_CHANNELS)
         return util_errf(err, "%s: more than %d channel settings", where,
                          MAX_CHANNELS);
+    sim_chan_setting *room = make_room(sc->chans, sc->nchans, sizeof *room);
+    if (!room)
+        return util_errf(err, "out of memory");
+    sc->chans = room;
     sim_chan_setting *s = &sc->chans[sc->nchans];
     snprintf(s->model, sizeof s->model, "%s", model);
     snprintf(s->where, sizeof s->where, "%s", where);
@@ -227,9 +246,6 @@ static int load_channel(sim_scenario *sc, const cJSON *root, util_err *err)
     if (!j)
         return util_errf(err, "channel: missing (expected an object or a list "
                          "of objects)");
-    sc->chans = calloc(MAX_CHANNELS, sizeof *sc->chans);
-    if (!sc->chans)
-        return util_errf(err, "out of memory");
     if (cJSON_IsObject(j))
         return load_channel_entry(sc, j, "channel", err);
     if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) == 0)

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "tasks/task.h"
+#include "util/json.h"
 #include "util/util.h"
 
 static void test_params(void **state)
@@ -94,12 +95,59 @@ static void test_psnr_ssim(void **state)
     util_image_free(&b);
 }
 
+/* JSON files of every size up to the limit are read whole; past it, and
+ * with a NUL byte inside, the error says so. */
+static void test_json_load(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    tu_tempdir(dir);
+    snprintf(path, sizeof path, "%s/a.json", dir);
+    static const size_t sizes[] = {2, 3, 4095, 4096, 4097, 100001};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        /* "[0,0,...,0]" of exactly n bytes (a space before "]" when n is even) */
+        size_t n = sizes[k], items = n > 2 ? (n - 1) / 2 : 0;
+        char *text = malloc(n);
+        assert_non_null(text);
+        text[0] = '[';
+        for (size_t i = 0; i < items; i++)
+            text[1 + 2 * i] = '0', text[2 + 2 * i] = ',';
+        if (text[n - 2] == ',')
+            text[n - 2] = ' ';
+        text[n - 1] = ']';
+        tu_write_file(path, text, n);
+        free(text);
+        cJSON *root = NULL;
+        util_err err = {{0}};
+        if (util_json_load(path, &root, &err))
+            fail_msg("%zu bytes: %s", n, err.msg);
+        assert_true(cJSON_IsArray(root));
+        assert_int_equal(cJSON_GetArraySize(root), items);
+        cJSON_Delete(root);
+    }
+    cJSON *root = NULL;
+    util_err err = {{0}};
+    tu_write_file(path, "[1,\0 2]", 7);
+    assert_int_equal(util_json_load(path, &root, &err), -1);
+    assert_non_null(strstr(err.msg, "NUL byte"));
+    char *big = malloc((16u << 20) + 1);
+    assert_non_null(big);
+    memset(big, ' ', (16u << 20) + 1);
+    big[0] = '0';
+    tu_write_file(path, big, (16u << 20) + 1);
+    free(big);
+    assert_int_equal(util_json_load(path, &root, &err), -1);
+    assert_non_null(strstr(err.msg, "larger than 16 MiB"));
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_rng),
         cmocka_unit_test(test_psnr_ssim),
+        cmocka_unit_test(test_json_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

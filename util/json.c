@@ -13,6 +13,9 @@
 
 #define MAX_FILE_BYTES (16u << 20)
 
+/* The whole file, NUL-terminated. The buffer doubles from 4 KiB as the
+ * file fills it: a scenario is a few KB, and reserving the 16 MiB limit
+ * for each one cost more than parsing it. */
 static char *slurp(const char *path, util_err *err)
 {
     FILE *f = fopen(path, "rb");
@@ -20,13 +23,29 @@ static char *slurp(const char *path, util_err *err)
         util_errf(err, "cannot open: %s", strerror(errno));
         return NULL;
     }
-    char *buf = malloc(MAX_FILE_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, MAX_FILE_BYTES + 1, f) : 0;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    int oom = 0;
+    while (n <= MAX_FILE_BYTES) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 4096;
+            char *grown = realloc(buf, cap + 1);
+            if (!grown) {
+                oom = 1;
+                break;
+            }
+            buf = grown;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        if (got == 0)
+            break;
+        n += got;
+    }
     int bad = ferror(f);
     fclose(f);
-    if (!buf || bad || n > MAX_FILE_BYTES) {
+    if (oom || bad || n > MAX_FILE_BYTES) {
         free(buf);
-        util_errf(err, !buf ? "out of memory" : bad ? "cannot read the file"
+        util_errf(err, oom ? "out of memory" : bad ? "cannot read the file"
                   : "file is larger than 16 MiB");
         return NULL;
     }

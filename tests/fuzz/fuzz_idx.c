@@ -1,0 +1,37 @@
+/*
+ * The IDX reader (data_idx_read) behind the Fashion-MNIST dataset, gzip'd
+ * or not (zlib reads both), as an image file (magic 2051, three
+ * dimensions) and as a label file (2049, one). Input: the file's bytes.
+ */
+#include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/targets.h"
+
+#include "data/data_impl.h"
+
+static void read_as(const char *path, uint32_t magic, int ndims)
+{
+    uint32_t dims[3];
+    uint8_t *payload = NULL;
+    size_t len = 0;
+    util_err err = {{0}};
+    if (data_idx_read(path, magic, ndims, dims, &payload, &len, &err) == 0) {
+        size_t want = 1;
+        for (int i = 0; i < ndims; i++)
+            want *= dims[i];
+        if (len != want)
+            FUZZ_FAIL("data_idx_read: %zu bytes for %zu items", len, want);
+        free(payload);
+    } else if (!err.msg[0]) {
+        FUZZ_FAIL("data_idx_read failed without saying why");
+    }
+}
+
+FUZZ_TARGET(idx)
+{
+    char path[256];
+    fuzz_file("data.idx", data, size, path);
+    read_as(path, 2051, 3);
+    read_as(path, 2049, 1);
+    unlink(path);
+    return 0;
+}
