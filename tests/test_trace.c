@@ -1027,6 +1027,37 @@ static void test_example_scenarios(void **state)
     }
 }
 
+/* The commands in scenarios/traces/README.md (and the README's example)
+ * rewrite the committed captures byte for byte. */
+static void test_example_captures_reproduce(void **state)
+{
+    fixture *f = *state;
+    static const char *const model =
+        "duty_cycle=0.01 loss.model=gilbert_elliott loss.p_gb=0.05 loss.p_bg=0.3 "
+        "loss.loss_bad=0.8 loss.loss_good=0.02";
+    static const char *const cmds[3][2] = {
+        {"generic", "--kind generic --packets 40 --seed 1 --lost-as mixed"},
+        {"loratap", "--kind loratap --packets 40 --seed 1 --fcnt0 65520"},
+        {"semtech", "--kind semtech --packets 40 --seed 1 --lost-as mixed --fcnt0 65520 "
+                    "--tmst0 4294000000"}};
+    for (int k = 0; k < 3; k++) {
+        char cmd[1024], log[4096], ref[512];
+        snprintf(cmd, sizeof cmd, "%s capture %s -o %s %s", LIMITNET_BIN, cmds[k][1],
+                 f->path, model);
+        if (tu_run(cmd, log, sizeof log) != 0)
+            fail_msg("%s: %s", cmd, log);
+        snprintf(ref, sizeof ref, "%s/scenarios/traces/%s.pcap", SOURCE_DIR, cmds[k][0]);
+        size_t la = 0, lb = 0;
+        char *a = tu_read_file(f->path, &la), *b = tu_read_file(ref, &lb);
+        assert_non_null(a);
+        assert_non_null(b);
+        if (la != lb || memcmp(a, b, la) != 0)
+            fail_msg("%s: differs from %s", cmd, ref);
+        free(a);
+        free(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1051,6 +1082,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rerun_after_new_capture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_example_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_capture_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_example_captures_reproduce, setup, teardown),
         cmocka_unit_test(test_example_scenarios),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
