@@ -1,10 +1,36 @@
 #!/usr/bin/env bash
 # Plots the curves of `limitnet compare` (comparison.csv in a results
 # directory): top-1 accuracy against bytes received, log-bytes axis, one
-# line per codec family, the best reference dashed. Writes
+# step curve per codec family (drawn `with steps`: each grid value held
+# until the next budget, as compare reads the curves), the best reference
+# dashed. Writes
 # accuracy-vs-bytes.{png,svg} beside it.
 set -euo pipefail
-dir=${1:?usage: scripts/plot-compare.sh RESULTS_DIR}
+usage() {
+  cat <<EOF
+usage: scripts/plot-compare.sh RESULTS_DIR
+
+Plots the comparison.csv of \`limitnet compare\` with gnuplot: top-1
+accuracy against bytes received (log axis), a line per codec family and
+the best reference dashed, to RESULTS_DIR/accuracy-vs-bytes.{png,svg}.
+
+  RESULTS_DIR   the directory \`limitnet compare\` wrote comparison.csv into
+  -h, --help    this help
+EOF
+}
+# Help first, wherever it is, before any argument is judged.
+for a in "$@"; do
+  case "$a" in -h|--help) usage; exit 0 ;; esac
+done
+dir=""
+for a in "$@"; do
+  case "$a" in
+    -?*) echo "plot-compare.sh: unknown option $a (scripts/plot-compare.sh --help)" >&2; exit 2 ;;
+    *) [ -z "$dir" ] || { echo "plot-compare.sh: unexpected argument $a (scripts/plot-compare.sh --help)" >&2; exit 2; }
+       dir=$a ;;
+  esac
+done
+[ -n "$dir" ] || { echo "plot-compare.sh: RESULTS_DIR is missing" >&2; usage >&2; exit 2; }
 csv="$dir/comparison.csv"
 [ -r "$csv" ] || { echo "plot-compare.sh: $csv: cannot read (run limitnet compare first)" >&2; exit 1; }
 head -n 1 "$csv" | grep -q '^bytes,best_reference' ||
@@ -24,10 +50,14 @@ set grid
 set logscale x 2
 set xlabel "bytes received (all headers and side information counted)"
 set ylabel "top-1 accuracy (%)"
-set title "$name: accuracy against bytes (upper envelope per codec family)"
+set title "$name: accuracy against bytes (step envelope per codec family)"
 set yrange [0:100]
-plot for [i=3:$ncol] "$csv" using 1:(100 * column(i)) with lines lw 2 title columnhead(i), \
-     "$csv" using 1:(100 * \$2) with lines dt 2 lc rgb "black" title "best reference"
+# Twelve distinct colours (gnuplot's default eight repeat, which drew two
+# families alike on the cluttered figure); none pale on white.
+colours="#d62728 #1f77b4 #2ca02c #9467bd #ff7f0e #8c564b #e377c2 #17becf #7f7f7f #bcbd22 #000080 #008080"
+do for [k=1:12] { set linetype k lc rgb word(colours, k) lw 2 }
+plot for [i=3:$ncol] "$csv" using 1:(100 * column(i)) with steps lt (i - 2) lw 2 title columnhead(i), \
+     "$csv" using 1:(100 * \$2) with steps dt 2 lc rgb "black" title "best reference"
 GP
 done
 echo "plots: $dir/accuracy-vs-bytes.png (and .svg)"

@@ -12,18 +12,44 @@
 #     a line per channel setting
 # Options: --channels REGEX plots only the channel settings whose label
 # matches (grep -E), --out DIR writes the plots there instead of
-# RESULTS_DIR.
+# RESULTS_DIR; -h/--help says so.
 set -euo pipefail
-usage="usage: scripts/plot.sh RESULTS_DIR [--channels REGEX] [--out DIR]"
-dir=${1:?$usage}; shift
-filter=""; out="$dir"
+usage() {
+  cat <<EOF
+usage: scripts/plot.sh RESULTS_DIR [--channels REGEX] [--out DIR]
+
+Plots the results.csv of a \`limitnet run\` with gnuplot, as PNG and SVG:
+quality (accuracy, PSNR, SSIM) against bytes received and against the
+deadline; with several channel settings also a panel per channel setting
+and a panel per codec setting.
+
+  RESULTS_DIR       the scenario's output directory (results.csv)
+  --channels REGEX  only the channel settings whose label matches (grep -E)
+  --out DIR         write the plots there (default RESULTS_DIR)
+  -h, --help        this help
+EOF
+}
+# Help first, wherever it is, before any argument is judged.
+for a in "$@"; do
+  case "$a" in -h|--help) usage; exit 0 ;; esac
+done
+missing() { echo "plot.sh: $1" >&2; usage >&2; exit 2; }
+dir=""; filter=""; out=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --channels) filter=${2:?$usage}; shift 2 ;;
-    --out) out=${2:?$usage}; shift 2 ;;
-    *) echo "plot.sh: unexpected argument $1 ($usage)" >&2; exit 2 ;;
+    --channels|--out)
+      [ $# -ge 2 ] || missing "$1 wants a value"
+      if [ "$1" = --out ]; then out=$2; else filter=$2; fi
+      shift 2 ;;
+    --channels=*) filter=${1#*=}; shift ;;
+    --out=*) out=${1#*=}; shift ;;
+    -?*) echo "plot.sh: unknown option $1 (scripts/plot.sh --help lists the options)" >&2; exit 2 ;;
+    *) [ -z "$dir" ] || { echo "plot.sh: unexpected argument $1 (scripts/plot.sh --help)" >&2; exit 2; }
+       dir=$1; shift ;;
   esac
 done
+[ -n "$dir" ] || missing "RESULTS_DIR is missing"
+out=${out:-$dir}
 csv="$dir/results.csv"
 [ -r "$csv" ] || { echo "plot.sh: $csv: cannot read (run the scenario first)" >&2; exit 1; }
 head -n 1 "$csv" | grep -q '^codec,channel,cut,limit,' ||

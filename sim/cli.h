@@ -16,4 +16,22 @@ int sim_cmd_gallery(int argc, char **argv);
  * -1 (nothing written) for anything else; the caller says what it wanted. */
 int sim_arg_long(const char *s, long lo, long hi, long *out);
 
+/* Whether -h or --help is anywhere in argv[1..argc-1]: each subcommand
+ * asks first, so that its help comes before any file is opened or any
+ * other argument is judged. */
+int sim_arg_help(int argc, char **argv);
+
+/* An option with a value at argv[*i], in each GNU spelling: "-j N" and
+ * "-jN" for the short name shrt (one letter after the dash), "--jobs N"
+ * and "--jobs=N" for the long name lng (either may be NULL). 1: *val is
+ * the value and *i the last argument used; 0: argv[*i] is another
+ * argument; -1: the option is last, without its value. */
+int sim_arg_value(int argc, char **argv, int *i, const char *shrt,
+                  const char *lng, const char **val);
+
+/* Says on stderr "limitnet SUB: unknown option ARG" (or "unexpected
+ * argument" for one without a dash) and that `limitnet SUB --help` lists
+ * what SUB takes; returns 2, the exit status for bad usage. */
+int sim_arg_unknown(const char *sub, const char *arg);
+
 #endif

@@ -15,14 +15,31 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: limitnet capture --kind generic|loratap|semtech -o FILE.pcap\n"
-        "           [--model link] [--packets N] [--len BYTES] [--seed S]\n"
-        "           [--lost-as omit|mark|mixed] [--sf 7] [--bw 125]\n"
-        "           [--freq 868.1] [--rssi -100] [--snr 5] [--devaddr 26011BDA]\n"
-        "           [--fcnt0 0] [--tmst0 0] [KEY=VALUE ...]\n"
-        "  KEY=VALUE are the channel model's parameters, as in a scenario's\n"
-        "  \"channel\" object with nested keys joined by dots:\n"
-        "  duty_cycle=0.01 loss.model=independent loss.p=0.1\n");
+        "usage: limitnet capture [--kind generic|loratap|semtech] -o FILE.pcap [options]\n"
+        "                        [KEY=VALUE ...]\n"
+        "\n"
+        "Writes an example capture for the trace channel by running a channel\n"
+        "model: the frames it delivered, and the lost ones as --lost-as says.\n"
+        "Prints a summary and the scenario \"channel\" object that replays it.\n"
+        "\n"
+        "  --kind K        generic (sequence and flag), loratap (LoRaTap v0) or\n"
+        "                  semtech (UDP packet forwarder); default generic\n"
+        "  -o FILE.pcap    the capture to write\n"
+        "  --model M       the channel model (default link)\n"
+        "  --packets N     frames the device sends (default 200)\n"
+        "  --len BYTES     payload per frame (default: the model's payload)\n"
+        "  --seed S        seeds the model's random draws (default 1)\n"
+        "  --lost-as omit|mark|mixed  lost frames left out (default), marked, or\n"
+        "                  every other one marked\n"
+        "  --sf 7..12 --bw 125|250|500 --freq MHZ --rssi DBM --snr DB\n"
+        "                  LoRa kinds: the radio fields written (SF7, 125 kHz,\n"
+        "                  868.1 MHz, -100 dBm, 5 dB)\n"
+        "  --devaddr HEX8 --fcnt0 N   LoRaWAN DevAddr (26011BDA), first FCnt (0)\n"
+        "  --tmst0 US      semtech: the gateway's tmst at time 0 (0)\n"
+        "  KEY=VALUE       the model's parameters, as in a scenario's \"channel\"\n"
+        "                  object, nested keys joined by dots: duty_cycle=0.01\n"
+        "                  loss.model=independent loss.p=0.1\n"
+        "  -h, --help      this help\n");
 }
 
 /* A number if all of it parses, true/false as booleans, else a string. */
@@ -69,19 +86,37 @@ int sim_cmd_capture(int argc, char **argv)
     util_params params;
     util_params_init(&params);
     util_err err = {{0}};
-    /* step: 1 for a key=value parameter, 2 for an option and its value */
-    for (int i = 1, step; i < argc; i += step) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        step = 2;
-        if (strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return 0;
+    static const char *const opts[] = {
+        "--kind", "-o", "--model", "--lost-as", "--packets", "--len", "--seed",
+        "--sf", "--bw", "--freq", "--rssi", "--snr", "--fcnt0", "--tmst0",
+        "--devaddr"};
+    if (sim_arg_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = NULL;
+        int m = 0;
+        size_t k = 0;
+        /* -o is the one short option (-o FILE, -oFILE) */
+        for (; k < sizeof opts / sizeof opts[0]; k++)
+            if ((m = sim_arg_value(argc, argv, &i, k == 1 ? "-o" : NULL,
+                                   k == 1 ? NULL : opts[k], &val)) != 0)
+                break;
+        if (m == 0 && a[0] == '-' && a[1])
+            return sim_arg_unknown("capture", a);
+        if (m == 0) {
+            if (set_param(&params, a, &err)) {
+                fprintf(stderr, "limitnet capture: %s\n", err.msg);
+                return 2;
+            }
+            continue;
         }
-        int takes = a[0] == '-';
-        if (takes && !val) {
+        if (m < 0) {
             fprintf(stderr, "limitnet capture: %s wants a value\n", a);
             return 2;
         }
+        a = opts[k];
         int bad = 0;
         if (!strcmp(a, "--kind")) o.kind = val;
         else if (!strcmp(a, "-o")) out = val;
@@ -107,25 +142,14 @@ int sim_cmd_capture(int argc, char **argv)
             bad = number(a, val, 0, 4294967295.0, &v) || (o.fcnt0 = (uint32_t)v, 0);
         else if (!strcmp(a, "--tmst0"))
             bad = number(a, val, 0, 4294967295.0, &v) || (o.tmst0 = (uint32_t)v, 0);
-        else if (!strcmp(a, "--devaddr")) {
-            /* strtoul alone takes a sign ("-0000001" is FFFFFFFF) */
+        else {
+            /* --devaddr; strtoul alone takes a sign ("-0000001" is FFFFFFFF) */
             bad = strlen(val) != 8 || strspn(val, "0123456789abcdefABCDEF") != 8;
             unsigned long d = bad ? 0 : strtoul(val, NULL, 16);
             if (bad)
                 fprintf(stderr, "limitnet capture: --devaddr wants 8 hex "
                         "digits, got \"%s\"\n", val);
             o.devaddr = (uint32_t)d;
-        } else if (takes) {
-            fprintf(stderr, "limitnet capture: unknown option %s\n", a);
-            usage(stderr);
-            return 2;
-        } else {
-            if (set_param(&params, a, &err)) {
-                fprintf(stderr, "limitnet capture: %s\n", err.msg);
-                return 2;
-            }
-            step = 1;
-            continue;
         }
         if (bad)
             return 2;

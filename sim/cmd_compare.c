@@ -1,32 +1,67 @@
 /*
- * `limitnet compare RESULTS_DIR --clean ACC [--ref FAMILY]... [--from BYTES]`
+ * `limitnet compare RESULTS_DIR --clean ACC [--ref FAMILY]... [--from BYTES]
+ *                   [--out NAME]`
  *
  *   int sim_cmd_compare(int argc, char **argv);   (declared in sim/cli.h)
  *
  * Turns a run's results.csv into accuracy-against-bytes curves, one per
  * codec family (the setting label without its numeric parts:
  * jpeg-abbreviated-q30 -> jpeg-abbreviated, limitnet-k0.25 -> limitnet),
- * and compares them at equal bytes, as issue 4 asks:
+ * and compares them at equal bytes, as issue 4 asks, under the rule issue
+ * 15 (point 2) settled:
  *
  *   curve      every row of the family (each setting, each cut) is a point
- *              (mean received bytes, accuracy); the curve is their upper
- *              envelope (the best accuracy at most b bytes buy), read
- *              linearly in bytes between envelope points, from the
- *              family's empty-reception accuracy at 0 bytes. Linear, not
- *              log: a point is a mean over images, and a sender can reach
- *              any mixture of two points, at the mixed mean size and
- *              accuracy; log interpolation would credit more than that
- *   grid       64 log-spaced budgets from --from (16) bytes to the size at
- *              which the best reference (the pointwise best of the --ref
- *              families, JPEG's three modes by default) first comes within
- *              0.5 pp of the clean accuracy
- *   figures    each family's mean gain over the best reference across the
- *              grid; the bytes each needs for 90 % of the clean accuracy;
- *              and, for limitnet against limitnet-nosal, the budgets below
- *              half of limitnet's full stream where content awareness loses
+ *              (mean received bytes, accuracy); rows that received nothing
+ *              give its empty-reception accuracy. The curve is a step
+ *              curve: at b bytes, the best accuracy among its points with
+ *              at most b bytes, and the empty-reception accuracy when none
+ *              has. Points below the empty reception are dropped from the
+ *              envelope (a sender can always send nothing). Nothing is
+ *              drawn between two points, because no budget buys what lies
+ *              between them: with whole packets a 40-byte budget over
+ *              51-byte packets receives nothing, so LimitNet scores its
+ *              empty-reception 9 % there, where the old linear rule (a line
+ *              from (0 B, 9 %) to (51 B, 85.5 %)) gave it 69 %. Nor can a
+ *              sender mix two settings to land between them: the budget
+ *              holds for every image, not for their mean
+ *   grid       64 log-spaced budgets from --from (16) bytes to the bytes
+ *              of the measured point at which the best reference (the
+ *              pointwise best of the --ref families, JPEG's three modes by
+ *              default) first comes within 0.5 pp of the clean accuracy;
+ *              the last budget is set to exactly those bytes, so that
+ *              rounding in the log spacing cannot leave the point off the
+ *              grid. If no reference gets there, the grid runs to the
+ *              largest point of the references' envelopes (where the best
+ *              accuracy any of them reaches is reached); if that end is not
+ *              above --from, to twice --from. comparison.md says which
+ *   figures    the same rule everywhere: each family's mean gain over the
+ *              best reference across the grid; the bytes each needs for
+ *              90 % of the clean accuracy, those of its smallest measured
+ *              point that reaches it (never an interpolated crossing); and,
+ *              for limitnet against limitnet-nosal, the budgets below half
+ *              of limitnet's full stream where content awareness loses
  *
- * Writes comparison.csv (the grid and every curve on it) and
- * comparison.md (the figures) into RESULTS_DIR, and prints the figures.
+ * Writes, into RESULTS_DIR (NAME defaults to comparison):
+ *
+ *   NAME.csv   one row per grid budget, in increasing bytes; accuracies as
+ *              fractions (0-1). Columns: bytes (the budget: bytes
+ *              received, every header and side-grid byte counted),
+ *              best_reference (the best of the reference curves there),
+ *              then one per family, named after it, in order of first
+ *              appearance in results.csv (its curve there)
+ *   NAME.md    the references; the curve rule ("Curves:"); the grid and
+ *              which end it took; a table with one row per family: mean
+ *              top-1 on the grid (its curve averaged over the 64 budgets),
+ *              gain over best reference (the mean over the budgets of its
+ *              curve minus best_reference, in pp), bytes for 90 % of clean
+ *              (as above, "never" if no point reaches it) and vs best
+ *              reference (those bytes as a share of the fewest any
+ *              reference needs); and, when the run has both limitnet and
+ *              limitnet-nosal, at how many grid budgets below half of
+ *              limitnet's largest mean encoded size limitnet scores below
+ *              limitnet-nosal, and the worst such loss
+ *
+ * and prints NAME.md.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -41,6 +76,8 @@
 #define MAX_FAMILIES 32
 #define MAX_REFS 8
 #define FAMILY_LEN 96
+/* "Within 0.5 pp of the clean accuracy", as a fraction. */
+#define NEAR_CLEAN 0.005
 
 typedef struct point {
     double bytes, acc;
@@ -48,7 +85,7 @@ typedef struct point {
 
 typedef struct family {
     char name[FAMILY_LEN];
-    point *pt;
+    point *pt;      /* after envelope(): the envelope, increasing in both */
     size_t n, cap;
     double empty;   /* accuracy with nothing received; NAN if unseen */
     double full;    /* largest mean encoded size */
@@ -112,6 +149,18 @@ static int add(family *f, double bytes, double acc, double encoded, util_err *er
     return 0;
 }
 
+/* A whole, finite decimal number: 0, or -1 for anything else ("1x", "",
+ * "nan", "inf"), which atof would have read as something. */
+static int number(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
 /* Column indices of the fields we need, from the header line. */
 typedef struct cols {
     int codec, channel, encoded, received, accuracy, n;
@@ -136,6 +185,9 @@ static int header(char *line, cols *c, util_err *err)
 
 static int row(char *line, const cols *c, table *t, util_err *err)
 {
+    /* The line end belongs to no field: without this the last column
+     * would fail the numbers' full-string check or the channel match. */
+    line[strcspn(line, "\r\n")] = 0;
     char *f[64];
     int n = 0;
     for (char *p = line; n < 64;) {
@@ -148,18 +200,24 @@ static int row(char *line, const cols *c, table *t, util_err *err)
     }
     if (n != c->n)
         return util_errf(err, "%d fields, header has %d", n, c->n);
-    char *end;
-    double acc = strtod(f[c->accuracy], &end);
-    if (end == f[c->accuracy] || (*end && *end != '\n' && *end != '\r'))
+    double acc, bytes, enc;
+    if (number(f[c->accuracy], &acc))
         return util_errf(err, "accuracy '%s' is not a number (a run "
                          "without a classifier cannot be compared)", f[c->accuracy]);
+    if (acc < 0 || acc > 1)
+        return util_errf(err, "accuracy %s is not a fraction in 0..1", f[c->accuracy]);
+    if (number(f[c->received], &bytes) || bytes < 0)
+        return util_errf(err, "received_bytes '%s' is not a number of bytes",
+                         f[c->received]);
+    if (number(f[c->encoded], &enc) || enc < 0)
+        return util_errf(err, "encoded_bytes '%s' is not a number of bytes",
+                         f[c->encoded]);
     /* Curves over different channels must not be mixed into one. */
     if (!t->channel[0])
         snprintf(t->channel, sizeof t->channel, "%s", f[c->channel]);
     else if (strcmp(t->channel, f[c->channel]) != 0)
         return util_errf(err, "rows for channels %s and %s: compare takes a "
                          "run over one channel setting", t->channel, f[c->channel]);
-    double bytes = atof(f[c->received]), enc = atof(f[c->encoded]);
     char name[FAMILY_LEN];
     family_of(f[c->codec], name, sizeof name);
     family *fam = find(t, name, err);
@@ -189,52 +247,60 @@ static int load(const char *path, table *t, util_err *err)
     return rc;
 }
 
+/* By bytes, and at equal bytes the better point first, so that the
+ * envelope keeps it. */
 static int by_bytes(const void *a, const void *b)
 {
     const point *x = a, *y = b;
-    return (x->bytes > y->bytes) - (x->bytes < y->bytes);
+    if (x->bytes != y->bytes)
+        return (x->bytes > y->bytes) - (x->bytes < y->bytes);
+    return (x->acc < y->acc) - (x->acc > y->acc);
 }
 
-/* Keeps only the points that beat every smaller one: the upper envelope. */
+/* Keeps only the points that beat the empty reception and every smaller
+ * point: the upper envelope, increasing in bytes and in accuracy. The
+ * first point to reach any accuracy is always kept, so the envelope
+ * answers "the smallest measured point that reaches it" too. */
 static void envelope(family *f)
 {
-    qsort(f->pt, f->n, sizeof *f->pt, by_bytes);
-    size_t k = 0;
-    for (size_t i = 0; i < f->n; i++)
-        if (k == 0 || f->pt[i].acc > f->pt[k - 1].acc)
-            f->pt[k++] = f->pt[i];
-    f->n = k;
     if (isnan(f->empty))
         f->empty = 0;
+    qsort(f->pt, f->n, sizeof *f->pt, by_bytes);
+    size_t k = 0;
+    double best = f->empty;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->pt[i].acc > best) {
+            best = f->pt[i].acc;
+            f->pt[k++] = f->pt[i];
+        }
+    f->n = k;
 }
 
-/* The curve at b bytes. */
+/* The step curve at b bytes: the best point that b bytes buy. */
 static double curve(const family *f, double b)
 {
-    point prev = {0, f->empty};
-    for (size_t i = 0; i < f->n; i++) {
-        const point *q = &f->pt[i];
-        if (b < q->bytes)
-            return prev.acc + (b - prev.bytes) / (q->bytes - prev.bytes) * (q->acc - prev.acc);
-        prev = *q;
-    }
-    return prev.acc;
+    double acc = f->empty;
+    for (size_t i = 0; i < f->n && f->pt[i].bytes <= b; i++)
+        acc = f->pt[i].acc;
+    return acc;
 }
 
-/* Smallest bytes at which f's curve reaches acc (envelope points are
- * where it changes), or NAN if it never does. */
+/* The bytes of f's smallest measured point with at least acc (0 if the
+ * empty reception has it), or NAN if none has. */
 static double bytes_for(const family *f, double acc)
 {
     if (f->empty >= acc)
         return 0;
-    point prev = {0, f->empty};
-    for (size_t i = 0; i < f->n; i++) {
-        const point *q = &f->pt[i];
-        if (q->acc >= acc)
-            return prev.bytes + (acc - prev.acc) / (q->acc - prev.acc) * (q->bytes - prev.bytes);
-        prev = *q;
-    }
+    for (size_t i = 0; i < f->n; i++)
+        if (f->pt[i].acc >= acc)
+            return f->pt[i].bytes;
     return NAN;
+}
+
+/* The best accuracy f reaches anywhere. */
+static double top_acc(const family *f)
+{
+    return f->n ? f->pt[f->n - 1].acc : f->empty;
 }
 
 typedef struct refs {
@@ -252,19 +318,38 @@ static double best_ref(const refs *r, double b)
     return best;
 }
 
-/* Where the best reference first comes within 0.5 pp of clean (each curve
- * is monotone, so that is the first of the references to get there), or
- * the largest reference point if none does. */
-static double grid_end(const refs *r, double clean)
+/* Where the grid ends, and why. */
+typedef struct grid_end {
+    double bytes; /* the measured point's bytes, or the largest one's */
+    int ref;      /* the reference that came within 0.5 pp; -1: none did */
+    double reach; /* none did: the best accuracy any reference reaches */
+} grid_end;
+
+/* Where the best reference first comes within 0.5 pp of clean: each step
+ * curve only rises, so that is the smallest of the references' points
+ * that get there (the first reference named, at equal bytes). If none
+ * does, the largest of the references' envelope points, past which no
+ * reference curve rises any more. */
+static grid_end find_end(const refs *r, double clean)
 {
-    double end = INFINITY, top = 0;
+    grid_end e = {INFINITY, -1, 0};
     for (int i = 0; i < r->n; i++) {
-        double b = bytes_for(r->f[i], clean - 0.005);
-        end = !isnan(b) && b < end ? b : end;
-        for (size_t k = 0; k < r->f[i]->n; k++)
-            top = r->f[i]->pt[k].bytes > top ? r->f[i]->pt[k].bytes : top;
+        double b = bytes_for(r->f[i], clean - NEAR_CLEAN);
+        if (!isnan(b) && b < e.bytes) {
+            e.bytes = b;
+            e.ref = i;
+        }
     }
-    return isinf(end) ? top : end;
+    if (e.ref >= 0)
+        return e;
+    e.bytes = 0;
+    for (int i = 0; i < r->n; i++) {
+        const family *f = r->f[i];
+        if (f->n && f->pt[f->n - 1].bytes > e.bytes)
+            e.bytes = f->pt[f->n - 1].bytes;
+        e.reach = top_acc(f) > e.reach ? top_acc(f) : e.reach;
+    }
+    return e;
 }
 
 static const family *named(const table *t, const char *name)
@@ -277,76 +362,110 @@ static const family *named(const table *t, const char *name)
 
 /* ---- output ---------------------------------------------------------------------- */
 
+/* A growing text; a failed allocation is remembered and reported once. */
+typedef struct text {
+    char *s;
+    size_t len, cap;
+    int oom;
+} text;
+
+__attribute__((format(printf, 2, 3)))
+static void say(text *tx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || tx->oom)
+        return;
+    if (tx->len + (size_t)n + 1 > tx->cap) {
+        size_t cap = (tx->len + (size_t)n + 1) * 2;
+        char *m = realloc(tx->s, cap);
+        if (!m) {
+            tx->oom = 1;
+            return;
+        }
+        tx->s = m;
+        tx->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(tx->s + tx->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    tx->len += (size_t)n;
+}
+
 typedef struct report {
     const char *out; /* file name stem */
     double from, to, clean;
     double grid[GRID];
-    char *md;
-    size_t len, cap;
+    text md;
 } report;
 
-__attribute__((format(printf, 2, 3)))
-static void say(report *rp, const char *fmt, ...)
+static int write_file(const char *dir, const char *stem, const char *ext,
+                      const text *tx, util_err *err)
 {
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n <= 0)
-        return;
-    size_t k = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
-    if (rp->len + k + 1 > rp->cap) {
-        size_t cap = (rp->cap + k + 1) * 2;
-        char *m = realloc(rp->md, cap);
-        if (!m)
-            return;
-        rp->md = m;
-        rp->cap = cap;
-    }
-    memcpy(rp->md + rp->len, buf, k + 1);
-    rp->len += k;
+    if (tx->oom)
+        return util_errf(err, "out of memory");
+    char path[SIM_PATH_LEN + 128];
+    int n = snprintf(path, sizeof path, "%s/%s.%s", dir, stem, ext);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return util_errf(err, "%s/%s.%s: path too long", dir, stem, ext);
+    return sim_write_atomic(path, tx->s ? tx->s : "", tx->len, err);
 }
 
 static int write_csv(const char *dir, const table *t, const refs *r,
                      const report *rp, util_err *err)
 {
-    size_t cap = (size_t)(GRID + 1) * (t->n + 2) * 16 + 256, len = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        return util_errf(err, "out of memory");
-    len += (size_t)snprintf(buf + len, cap - len, "bytes,best_reference");
+    text csv = {NULL, 0, 0, 0};
+    say(&csv, "bytes,best_reference");
     for (size_t i = 0; i < t->n; i++)
-        len += (size_t)snprintf(buf + len, cap - len, ",%s", t->fam[i].name);
+        say(&csv, ",%s", t->fam[i].name);
     for (int g = 0; g < GRID; g++) {
-        len += (size_t)snprintf(buf + len, cap - len, "\n%.3f,%.5f", rp->grid[g],
-                                best_ref(r, rp->grid[g]));
+        say(&csv, "\n%.3f,%.5f", rp->grid[g], best_ref(r, rp->grid[g]));
         for (size_t i = 0; i < t->n; i++)
-            len += (size_t)snprintf(buf + len, cap - len, ",%.5f",
-                                    curve(&t->fam[i], rp->grid[g]));
+            say(&csv, ",%.5f", curve(&t->fam[i], rp->grid[g]));
     }
-    len += (size_t)snprintf(buf + len, cap - len, "\n");
-    char path[SIM_PATH_LEN + 96];
-    snprintf(path, sizeof path, "%s/%s.csv", dir, rp->out);
-    int rc = sim_write_atomic(path, buf, len, err);
-    free(buf);
+    say(&csv, "\n");
+    int rc = write_file(dir, rp->out, "csv", &csv, err);
+    free(csv.s);
     return rc;
+}
+
+/* The grid line: its ends, and which of the three cases set the upper. */
+static void grid_line(report *rp, const refs *r, const grid_end *e)
+{
+    say(&rp->md, "Grid: %d log-spaced budgets, %.6g to %.1f bytes: ", GRID,
+        rp->from, rp->to);
+    double clean = 100 * rp->clean;
+    if (e->ref >= 0 && e->bytes > rp->from)
+        say(&rp->md, "where the best reference, %s, comes within 0.5 pp of the "
+            "clean %.2f %% (a measured point).\n\n", r->f[e->ref]->name, clean);
+    else if (e->ref >= 0)
+        say(&rp->md, "twice --from, since the best reference, %s, comes within "
+            "0.5 pp of the clean %.2f %% already at %.1f bytes.\n\n",
+            r->f[e->ref]->name, clean, e->bytes);
+    else if (e->bytes > rp->from)
+        say(&rp->md, "the largest reference point, since no reference comes "
+            "within 0.5 pp of the clean %.2f %% (the best reaches %.2f %%).\n\n",
+            clean, 100 * e->reach);
+    else
+        say(&rp->md, "twice --from, since no reference comes within 0.5 pp of "
+            "the clean %.2f %% (the best reaches %.2f %%) and the largest "
+            "reference point, %.1f bytes, is not above --from.\n\n", clean,
+            100 * e->reach, e->bytes);
 }
 
 static void figures(report *rp, const table *t, const refs *r)
 {
     double target = 0.9 * rp->clean;
-    double ref_bytes = 1e300;
+    double ref_bytes = INFINITY;
     for (int i = 0; i < r->n; i++) {
         double b = bytes_for(r->f[i], target);
         ref_bytes = !isnan(b) && b < ref_bytes ? b : ref_bytes;
     }
-    say(rp, "Grid: %d log-spaced budgets, %.0f to %.1f bytes (where the best "
-        "reference comes within 0.5 pp of the clean %.2f %%).\n\n", GRID, rp->from,
-        rp->to, 100 * rp->clean);
-    say(rp, "| codec family | mean top-1 on the grid | gain over best reference (pp) "
-        "| bytes for 90 %% of clean (%.2f %%) | vs best reference |\n"
-        "|---|---|---|---|---|\n", 100 * target);
+    say(&rp->md, "| codec family | mean top-1 on the grid | gain over best "
+        "reference (pp) | bytes for 90 %% of clean (%.2f %%) | vs best "
+        "reference |\n|---|---|---|---|---|\n", 100 * target);
     for (size_t i = 0; i < t->n; i++) {
         const family *f = &t->fam[i];
         double mean = 0, gain = 0;
@@ -359,9 +478,11 @@ static void figures(report *rp, const table *t, const refs *r)
         char bb[32] = "never", rel[32] = "—";
         if (!isnan(b))
             snprintf(bb, sizeof bb, "%.1f", b);
-        if (!isnan(b) && ref_bytes < 1e300)
+        /* a share of nothing (a reference at target with nothing
+         * received) is no figure */
+        if (!isnan(b) && isfinite(ref_bytes) && ref_bytes > 0)
             snprintf(rel, sizeof rel, "%.1f %%", 100 * b / ref_bytes);
-        say(rp, "| %s | %.2f %% | %+.2f | %s | %s |\n", f->name, 100 * mean,
+        say(&rp->md, "| %s | %.2f %% | %+.2f | %s | %s |\n", f->name, 100 * mean,
             100 * gain, bb, rel);
     }
 }
@@ -371,13 +492,14 @@ static void sal_vs_nosal(report *rp, const table *t)
     const family *s = named(t, "limitnet"), *n = named(t, "limitnet-nosal");
     if (!s || !n)
         return;
-    double half = s->full / 2, worst = 0, at = 0;
+    double half = s->full / 2, worst = 0, at = 0, sum = 0;
     int losses = 0, checked = 0;
     for (int g = 0; g < GRID; g++) {
         double b = rp->grid[g];
         if (b >= half)
             continue;
         double d = curve(s, b) - curve(n, b);
+        sum += d;
         checked++;
         if (d < 0) {
             losses++;
@@ -385,11 +507,15 @@ static void sal_vs_nosal(report *rp, const table *t)
                 worst = d, at = b;
         }
     }
-    say(rp, "\nlimitnet against limitnet-nosal below half of limitnet's full "
+    say(&rp->md, "\nlimitnet against limitnet-nosal below half of limitnet's full "
         "stream (%.1f bytes): %d of %d grid budgets lose", half, losses, checked);
     if (losses)
-        say(rp, " (worst %+.2f pp at %.1f bytes)", 100 * worst, at);
-    say(rp, ".\n");
+        say(&rp->md, " (worst %+.2f pp at %.1f bytes)", 100 * worst, at);
+    /* the content-aware gain: the mean lead over the same budgets */
+    if (checked)
+        say(&rp->md, "; limitnet minus limitnet-nosal, averaged over them: %+.2f pp",
+            100 * sum / checked);
+    say(&rp->md, ".\n");
 }
 
 /* ---- the command ---------------------------------------------------------------------- */
@@ -400,7 +526,9 @@ static int compare(const char *dir, const char *out, double clean, double from,
     table t;
     memset(&t, 0, sizeof t);
     char path[SIM_PATH_LEN + 32];
-    snprintf(path, sizeof path, "%s/results.csv", dir);
+    int n = snprintf(path, sizeof path, "%s/results.csv", dir);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return util_errf(err, "%s: path too long", dir);
     int rc = load(path, &t, err);
     refs r = {{0}, 0};
     for (size_t i = 0; !rc && i < t.n; i++)
@@ -412,57 +540,126 @@ static int compare(const char *dir, const char *out, double clean, double from,
     }
     if (!rc && r.n == 0)
         rc = util_errf(err, "%s: none of the reference families is present", path);
-    report rp = {out, from, 0, clean, {0}, NULL, 0, 0};
+    report rp = {out, from, 0, clean, {0}, {NULL, 0, 0, 0}};
     if (!rc) {
-        rp.to = grid_end(&r, clean);
-        if (rp.to <= from)
-            rp.to = from * 2;
-        for (int g = 0; g < GRID; g++)
+        grid_end e = find_end(&r, clean);
+        rp.to = e.bytes > from ? e.bytes : 2 * from;
+        for (int g = 0; g < GRID - 1; g++)
             rp.grid[g] = from * pow(rp.to / from, (double)g / (GRID - 1));
-        say(&rp, "# Accuracy against bytes: %s\n\nReferences:", dir);
+        /* exactly the end point's bytes: pow's rounding could put the last
+         * budget a hair below the point and leave it off the grid */
+        rp.grid[GRID - 1] = rp.to;
+        say(&rp.md, "# Accuracy against bytes: %s\n\nReferences:", dir);
         for (int i = 0; i < r.n; i++)
-            say(&rp, " %s", r.f[i]->name);
-        say(&rp, ".\n\n");
+            say(&rp.md, " %s", r.f[i]->name);
+        say(&rp.md, ".\n\nCurves: at b bytes, the best accuracy of the family's "
+            "measured points with at most b bytes (a step curve, from its "
+            "empty-reception accuracy at 0 bytes).\n\n");
+        grid_line(&rp, &r, &e);
         figures(&rp, &t, &r);
         sal_vs_nosal(&rp, &t);
         rc = write_csv(dir, &t, &r, &rp, err);
     }
-    if (!rc) {
-        snprintf(path, sizeof path, "%s/%s.md", dir, out);
-        rc = sim_write_atomic(path, rp.md ? rp.md : "", rp.len, err);
-    }
     if (!rc)
-        fputs(rp.md, stdout);
-    free(rp.md);
+        rc = write_file(dir, out, "md", &rp.md, err);
+    if (!rc)
+        fputs(rp.md.s ? rp.md.s : "", stdout);
+    free(rp.md.s);
     for (size_t i = 0; i < t.n; i++)
         free(t.fam[i].pt);
     return rc;
 }
 
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: limitnet compare RESULTS_DIR --clean ACC [--ref FAMILY]... [--from BYTES]\n"
+        "                        [--out NAME]\n"
+        "\n"
+        "Compares a run's codec families at equal bytes. Reads RESULTS_DIR/results.csv\n"
+        "(one channel setting, with a classifier); each family (a setting's label\n"
+        "without its numeric tokens: jpeg-abbreviated-q30 -> jpeg-abbreviated) is a\n"
+        "step curve: at b bytes, the best accuracy of its measured points with at\n"
+        "most b bytes, from its empty-reception accuracy at 0 bytes. The curves are\n"
+        "read on 64 log-spaced budgets up to where the best reference first comes\n"
+        "within 0.5 pp of ACC. Writes NAME.csv (the curves on the grid) and NAME.md\n"
+        "(gains over the best reference, bytes for 90 %% of ACC) beside results.csv,\n"
+        "and prints NAME.md.\n"
+        "\n"
+        "  RESULTS_DIR    a run's output directory\n"
+        "  --clean ACC    the classifier's accuracy on clean images, in (0, 1]\n"
+        "  --ref FAMILY   a reference family, repeatable, at most %d (default\n"
+        "                 jpeg-baseline, jpeg-progressive, jpeg-abbreviated)\n"
+        "  --from BYTES   the grid's first budget, above 0 (default 16)\n"
+        "  --out NAME     the output files' name, without .csv/.md (default\n"
+        "                 comparison)\n"
+        "  -h, --help     this help\n", MAX_REFS);
+}
+
+/* A bad number: named, then the usage, exit 2. */
+static int bad_number(const char *opt, const char *want, const char *v)
+{
+    fprintf(stderr, "limitnet compare: %s wants %s, got '%s'\n", opt, want, v);
+    usage(stderr);
+    return 2;
+}
+
 int sim_cmd_compare(int argc, char **argv)
 {
-    const char *dir = NULL, *out = "comparison", *refs[MAX_REFS];
+    /* Help first: before any argument is judged or any file opened. */
+    if (sim_arg_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    const char *dir = NULL, *out = "comparison", *refs[MAX_REFS], *v;
     int nref = 0;
     double clean = NAN, from = 16;
+    static const char *const opts[] = {"--clean", "--out", "--from", "--ref"};
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--clean") && i + 1 < argc)
-            clean = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--out") && i + 1 < argc)
-            out = argv[++i];
-        else if (!strcmp(argv[i], "--from") && i + 1 < argc)
-            from = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--ref") && i + 1 < argc && nref < MAX_REFS)
-            refs[nref++] = argv[++i];
-        else if (argv[i][0] != '-' && !dir)
-            dir = argv[i];
-        else {
-            fprintf(stderr, "limitnet compare: unexpected argument %s\n", argv[i]);
+        int m = 0, k = 0;
+        for (; k < 4; k++)
+            if ((m = sim_arg_value(argc, argv, &i, NULL, opts[k], &v)) != 0)
+                break;
+        if (m < 0) {
+            fprintf(stderr, "limitnet compare: %s: missing value\n", opts[k]);
             return 2;
         }
+        if (m == 0) {
+            if (argv[i][0] != '-' && !dir) {
+                dir = argv[i];
+                continue;
+            }
+            return sim_arg_unknown("compare", argv[i]);
+        }
+        switch (k) {
+        case 0:
+            if (number(v, &clean) || !(clean > 0 && clean <= 1))
+                return bad_number("--clean", "an accuracy in (0, 1]", v);
+            break;
+        case 1:
+            /* an empty name would write RESULTS_DIR/.csv, a hidden file */
+            if (!v[0]) {
+                fprintf(stderr, "limitnet compare: --out wants a name\n");
+                return 2;
+            }
+            out = v;
+            break;
+        case 2:
+            if (number(v, &from) || !(from > 0))
+                return bad_number("--from", "a number of bytes above 0", v);
+            break;
+        default:
+            if (nref == MAX_REFS) {
+                fprintf(stderr, "limitnet compare: more than %d --ref families\n",
+                        MAX_REFS);
+                return 2;
+            }
+            refs[nref++] = v;
+            break;
+        }
     }
-    if (!dir || !(clean > 0 && clean <= 1) || !(from > 0)) {
-        fprintf(stderr, "usage: limitnet compare RESULTS_DIR --clean ACC (0..1] "
-                "[--ref FAMILY]... [--from BYTES] [--out NAME]\n");
+    if (!dir || isnan(clean)) {
+        usage(stderr);
         return 2;
     }
     if (nref == 0) {

@@ -34,8 +34,24 @@ typedef struct gallery_opts {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: limitnet gallery SCENARIO.json --budgets B1,B2,... --out FILE.png\n"
-               "         [--count N] [--first N] [--codecs LABEL,...] [--scale N]\n");
+    fprintf(f,
+        "usage: limitnet gallery SCENARIO.json --budgets B1,B2,... --out FILE.png\n"
+        "                        [--count N] [--first N] [--codecs LABEL,...] [--scale N]\n"
+        "\n"
+        "What the cloud sees: for a few of the scenario's items, each codec\n"
+        "setting's reconstruction from the packets that fit in each byte budget\n"
+        "(the longest prefix of whole packets of the first channel's payload,\n"
+        "none lost), as one PNG: a row per codec setting under the originals,\n"
+        "a group of columns per budget. Prints the file's path.\n"
+        "\n"
+        "  SCENARIO.json        the scenario whose data and codecs are drawn\n"
+        "  --budgets B1,B2,...  up to %d byte budgets, each 1..2^30\n"
+        "  --out FILE.png       the picture to write\n"
+        "  --count N            items, 1..64 (default 6)\n"
+        "  --first N            skip N items after the scenario's first (default 0)\n"
+        "  --codecs LABEL,...   only these codec settings (labels as in `check`)\n"
+        "  --scale N            each pixel drawn N x N, 1..8 (default 1)\n"
+        "  -h, --help           this help\n", MAX_BUDGETS);
 }
 
 static int parse_budgets(const char *s, gallery_opts *o)
@@ -54,39 +70,37 @@ static int parse_budgets(const char *s, gallery_opts *o)
 static int parse(int argc, char **argv, gallery_opts *o)
 {
     *o = (gallery_opts){.count = 6, .scale = 1};
-    /* step: 1 for the scenario, 2 for an option and its value */
-    for (int i = 1, step; i < argc; i += step) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int bad = 0;
-        step = 2;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 1;
-        } else if (a[0] != '-') {
-            bad = o->scenario != NULL;
+    static const char *const names[] = {"--budgets", "--count", "--first",
+                                        "--scale", "--codecs", "--out"};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        int m = 0, k = 0, bad = 0;
+        for (; k < 6; k++)
+            if ((m = sim_arg_value(argc, argv, &i, NULL, names[k], &v)) != 0)
+                break;
+        if (m == 0 && a[0] != '-' && !o->scenario) {
             o->scenario = a;
-            step = 1;
             continue;
-        } else if (!v) {
-            bad = 1;
-        } else if (!strcmp(a, "--budgets")) {
-            bad = parse_budgets(v, o);
-        } else if (!strcmp(a, "--count")) {
-            bad = sim_arg_long(v, 1, 64, &o->count);
-        } else if (!strcmp(a, "--first")) {
-            bad = sim_arg_long(v, 0, 1L << 30, &o->first);
-        } else if (!strcmp(a, "--scale")) {
-            bad = sim_arg_long(v, 1, 8, &o->scale);
-        } else if (!strcmp(a, "--codecs")) {
-            o->codecs = v;
-        } else if (!strcmp(a, "--out")) {
-            o->out = v;
-        } else {
-            bad = 1;
+        }
+        if (m == 0) {
+            sim_arg_unknown("gallery", a);
+            return -1;
+        }
+        if (m < 0) {
+            fprintf(stderr, "limitnet gallery: %s wants a value\n", a);
+            return -1;
+        }
+        switch (k) {
+        case 0: bad = parse_budgets(v, o); break;
+        case 1: bad = sim_arg_long(v, 1, 64, &o->count); break;
+        case 2: bad = sim_arg_long(v, 0, 1L << 30, &o->first); break;
+        case 3: bad = sim_arg_long(v, 1, 8, &o->scale); break;
+        case 4: o->codecs = v; break;
+        default: o->out = v; break;
         }
         if (bad) {
-            fprintf(stderr, "limitnet gallery: bad or unexpected argument %s%s%s\n",
-                    a, v ? " " : "", v ? v : "");
+            fprintf(stderr, "limitnet gallery: %s: bad value %s (limitnet gallery "
+                    "--help says what it takes)\n", names[k], v);
             return -1;
         }
     }
@@ -234,10 +248,13 @@ static int channel_payload(const sim_scenario *sc, size_t *payload, util_err *er
 
 int sim_cmd_gallery(int argc, char **argv)
 {
+    if (sim_arg_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
     gallery_opts o;
-    int p = parse(argc, argv, &o);
-    if (p)
-        return p > 0 ? 0 : 2;
+    if (parse(argc, argv, &o))
+        return 2;
     util_err err;
     sim_scenario *sc;
     if (sim_scenario_load(o.scenario, &sc, &err)) {

@@ -23,8 +23,27 @@ typedef struct sheet_opts {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: limitnet scenes --kind cluttered --out DIR [--split train|val|test]\n"
-               "         [--count N] [--first N] [--size PX] [--seed N] [--cols N] [--scale N]\n");
+    fprintf(f,
+        "usage: limitnet scenes [--kind cluttered] --out DIR [--split S] [--count N]\n"
+        "                       [--first N] [--size PX] [--seed N] [--cols N] [--scale N]\n"
+        "\n"
+        "A contact sheet of composed scenes, to look at what the models are\n"
+        "trained and scored on: each scene scaled up, its object boxes (green)\n"
+        "and mask outlines (yellow) over it, its classes below. Writes\n"
+        "DIR/scenes-KIND-SPLIT.png and prints its path.\n"
+        "\n"
+        "  --kind cluttered  the scene kind (fmnist-cluttered; default cluttered)\n"
+        "  --out DIR         where the sheet goes (made if missing)\n"
+        "  --split S         train, val or test (default test)\n"
+        "  --count N         scenes, 1..1024 (default 32)\n"
+        "  --first N         the first scene's index in the split (default 0)\n"
+        "  --size PX         scene side, %d..%d pixels (default %d)\n"
+        "  --seed N          the layout seed, as a scenario's dataset.seed (default %d)\n"
+        "  --cols N          scenes per row, 1..64 (default 8)\n"
+        "  --scale N         each pixel drawn N x N, 1..8 (default 2)\n"
+        "  -h, --help        this help\n",
+        DATA_SCENE_MIN_SIZE, DATA_SCENE_MAX_SIZE, DATA_SCENE_DEFAULT_SIZE,
+        DATA_SCENE_DEFAULT_SEED);
 }
 
 static int num_arg(const char *flag, const char *v, long lo, long hi, long *out)
@@ -40,38 +59,32 @@ static int parse(int argc, char **argv, sheet_opts *o)
 {
     *o = (sheet_opts){"cluttered", "test", NULL, 32, 0, DATA_SCENE_DEFAULT_SIZE,
                       DATA_SCENE_DEFAULT_SEED, 8, 2};
-    static const char *const nums[] = {"--count", "--first", "--size", "--seed",
-                                       "--cols", "--scale"};
-    long *dst[] = {&o->count, &o->first, &o->size, &o->seed, &o->cols, &o->scale};
+    /* every option takes a value: the first six are numbers */
+    static const char *const names[] = {"--count", "--first", "--size", "--seed",
+                                        "--cols", "--scale", "--kind", "--split",
+                                        "--out"};
+    long *num[] = {&o->count, &o->first, &o->size, &o->seed, &o->cols, &o->scale};
     const long lo[] = {1, 0, DATA_SCENE_MIN_SIZE, 0, 1, 1};
     const long hi[] = {1024, DATA_SCENE_MAX_COUNT, DATA_SCENE_MAX_SIZE, 4294967295L, 64, 8};
-    /* every option takes a value */
-    for (int i = 1; i < argc; i += 2) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return 1;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "limitnet scenes: %s: missing value\n", argv[i]);
+    const char **str[] = {&o->kind, &o->split, &o->out};
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int m = 0, k = 0;
+        for (; k < 9; k++)
+            if ((m = sim_arg_value(argc, argv, &i, NULL, names[k], &v)) != 0)
+                break;
+        if (m == 0) {
+            sim_arg_unknown("scenes", argv[i]);
             return -1;
         }
-        int known = 0;
-        for (int k = 0; k < 6 && !known; k++)
-            if (strcmp(argv[i], nums[k]) == 0) {
-                if (num_arg(nums[k], argv[i + 1], lo[k], hi[k], dst[k]))
-                    return -1;
-                known = 1;
-            }
-        if (strcmp(argv[i], "--kind") == 0)
-            o->kind = argv[i + 1];
-        else if (strcmp(argv[i], "--split") == 0)
-            o->split = argv[i + 1];
-        else if (strcmp(argv[i], "--out") == 0)
-            o->out = argv[i + 1];
-        else if (!known) {
-            fprintf(stderr, "limitnet scenes: unexpected argument %s\n", argv[i]);
+        if (m < 0) {
+            fprintf(stderr, "limitnet scenes: %s wants a value\n", names[k]);
             return -1;
         }
+        if (k >= 6)
+            *str[k - 6] = v;
+        else if (num_arg(names[k], v, lo[k], hi[k], num[k]))
+            return -1;
     }
     if (!o->out) {
         usage(stderr);
@@ -137,10 +150,13 @@ static int write_sheet(const sheet_opts *o, const data_set *ds, char *path,
 
 int sim_cmd_scenes(int argc, char **argv)
 {
+    if (sim_arg_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
     sheet_opts o;
-    int p = parse(argc, argv, &o);
-    if (p)
-        return p > 0 ? 0 : 2;
+    if (parse(argc, argv, &o))
+        return 2;
     char name[64];
     snprintf(name, sizeof name, "fmnist-%s", o.kind);
     if (!data_is_scene(name)) {

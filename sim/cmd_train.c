@@ -17,19 +17,50 @@
 #include "sim/cli.h"
 #include "train/train.h"
 
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: limitnet train classifier|limitnet --config FILE [--check] [--resume]\n"
+        "                      [--stop-after N]\n"
+        "\n"
+        "Trains a model from a config (models/README.md): its data, architecture,\n"
+        "schedule and output directory, where the weights, a checkpoint and a\n"
+        "report go. The committed configs are models/*.json (make train-classifier,\n"
+        "make train-limitnet).\n"
+        "\n"
+        "  classifier|limitnet  the model family to train\n"
+        "  --config FILE        the training config (JSON)\n"
+        "  --check              only read and check the config (every key, the\n"
+        "                       architecture); reads no data, writes nothing\n"
+        "  --resume             continue from the checkpoint the same config made\n"
+        "  --stop-after N       classifier only: stop after N more epochs, keeping\n"
+        "                       the checkpoint for --resume (LimitNet checkpoints\n"
+        "                       after whole phases)\n"
+        "  -h, --help           this help\n");
+}
+
 int sim_cmd_train(int argc, char **argv)
 {
-    const char *model = NULL, *config = NULL;
+    if (sim_arg_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    const char *model = NULL, *config = NULL, *v;
     int want_resume = 0, stop_after = 0, check_only = 0;
     for (int i = 1; i < argc; i++) {
         long n;
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            config = argv[++i];
-        else if (strcmp(argv[i], "--stop-after") == 0 && i + 1 < argc) {
+        int m;
+        if ((m = sim_arg_value(argc, argv, &i, NULL, "--config", &v)) != 0) {
+            if (m < 0) {
+                fprintf(stderr, "limitnet train: --config wants a file\n");
+                return 2;
+            }
+            config = v;
+        } else if ((m = sim_arg_value(argc, argv, &i, NULL, "--stop-after", &v)) != 0) {
             /* Checked, not atoi: "1x" or 4294967297 is an error, not 1. */
-            if (sim_arg_long(argv[++i], 1, INT_MAX, &n)) {
+            if (m < 0 || sim_arg_long(v, 1, INT_MAX, &n)) {
                 fprintf(stderr, "limitnet train: --stop-after wants a number of "
-                        "epochs, 1..%d, got %s\n", INT_MAX, argv[i]);
+                        "epochs, 1..%d, got %s\n", INT_MAX, m < 0 ? "nothing" : v);
                 return 2;
             }
             stop_after = (int)n;
@@ -39,14 +70,11 @@ int sim_cmd_train(int argc, char **argv)
             check_only = 1;
         else if (argv[i][0] != '-' && !model)
             model = argv[i];
-        else {
-            fprintf(stderr, "limitnet train: unexpected argument %s\n", argv[i]);
-            return 2;
-        }
+        else
+            return sim_arg_unknown("train", argv[i]);
     }
     if (!model || !config) {
-        fprintf(stderr, "usage: limitnet train classifier|limitnet --config FILE [--check] "
-                "[--resume] [--stop-after N]\n");
+        usage(stderr);
         return 2;
     }
     int is_ln = strcmp(model, "limitnet") == 0;

@@ -13,36 +13,80 @@
 #include "sim/cli.h"
 #include "sim/sim.h"
 
+/* -j's upper bound: far above any machine this runs on, low enough that a
+ * typo (-j 10000) is caught rather than starting that many threads. */
+#define MAX_JOBS 1024
+
+/* The subcommands, for dispatch and for the program's usage alike, so
+ * that the usage lists exactly what main() runs. Each prints its own
+ * usage for -h/--help (sim_arg_help). */
+static int cmd_run(int argc, char **argv);
+static int cmd_check(int argc, char **argv);
+
+static const struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *what;
+} commands[] = {
+    {"run", cmd_run, "run an experiment: each codec setting over each channel setting"},
+    {"check", cmd_check, "check a scenario and list its settings; writes nothing"},
+    {"train", sim_cmd_train, "train a model (classifier or limitnet) from a config"},
+    {"compare", sim_cmd_compare, "accuracy against bytes per codec family, at equal bytes"},
+    {"capture", sim_cmd_capture, "write an example capture for the trace channel"},
+    {"scenes", sim_cmd_scenes, "a contact sheet (PNG) of composed scenes and their boxes"},
+    {"gallery", sim_cmd_gallery, "what the cloud sees: reconstructions at byte budgets"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: limitnet <command> [options]\n"
+        "usage: limitnet COMMAND [ARGUMENTS]\n"
+        "       limitnet COMMAND --help    what COMMAND's arguments and options do\n"
+        "       limitnet help [COMMAND]    this, or COMMAND's help\n"
+        "       limitnet --version         the version (also: limitnet version)\n"
         "\n"
-        "  run SCENARIO.json [-j N] [--force] [--quiet]\n"
-        "        run an experiment; results go to the scenario's output directory\n"
-        "        -j N      worker threads (default: all cores)\n"
-        "        --force   recompute cells that an earlier run completed\n"
-        "        --quiet   no progress lines on stderr\n"
-        "  check SCENARIO.json\n"
-        "        check a scenario and list its codec settings; writes nothing\n"
-        "  train MODEL --config FILE [--check] [--resume] [--stop-after N]\n"
-        "        train a model: classifier or limitnet (see models/README.md);\n"
-        "        --check only checks the config; --stop-after: classifier only\n"
-        "  compare RESULTS_DIR --clean ACC [--ref FAMILY]... [--from BYTES] [--out NAME]\n"
-        "        accuracy-against-bytes curves per codec family, compared at\n"
-        "        equal bytes; writes NAME.csv and NAME.md (default comparison)\n"
-        "  capture --kind generic|loratap|semtech -o FILE.pcap [options] [KEY=VALUE ...]\n"
-        "        write an example capture for the trace channel from a channel model\n"
-        "        (limitnet capture --help)\n"
-        "  scenes --kind cluttered --out DIR [--split S] [--count N] [--first N]\n"
-        "         [--size PX] [--seed N] [--cols N] [--scale N]\n"
-        "        a contact sheet (PNG) of composed scenes with their boxes, mask\n"
-        "        outlines and classes\n"
-        "  gallery SCENARIO.json --budgets B1,B2,... --out FILE.png [--count N]\n"
-        "          [--first N] [--codecs LABEL,...] [--scale N]\n"
-        "        what the cloud sees: each codec setting's reconstructions of a few\n"
-        "        items from the packets that fit in each byte budget\n"
-        "  version\n");
+        "commands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].what);
+    fprintf(f,
+        "\n"
+        "Results go to files, a short summary to stdout, progress and errors to\n"
+        "stderr. Exit status: 0 success, 1 failure, 2 bad usage or input.\n");
+}
+
+static void usage_run(FILE *f)
+{
+    fprintf(f,
+        "usage: limitnet run SCENARIO.json [-j N] [--force] [--quiet]\n"
+        "\n"
+        "Runs an experiment: each codec setting over each channel setting (a\n"
+        "cell). Each cell is stored in the scenario's output directory (cells/)\n"
+        "once computed, and a rerun reuses it; results.csv and summary.json go\n"
+        "there too, the table of results to stdout. Stopped by Ctrl-C, a run\n"
+        "keeps the finished cells and the same command resumes it.\n"
+        "\n"
+        "  SCENARIO.json   the experiment (scenarios/README.md); errors name the\n"
+        "                  file and the JSON path and write nothing\n"
+        "  -j, --jobs N    worker threads, 1..%d (default: all cores); the\n"
+        "                  results do not depend on it (also -jN, --jobs=N)\n"
+        "  --force         recompute the cells an earlier run completed\n"
+        "  --quiet         no progress lines on stderr (shown on a terminal only)\n"
+        "  -h, --help      this help\n", MAX_JOBS);
+}
+
+static void usage_check(FILE *f)
+{
+    fprintf(f,
+        "usage: limitnet check SCENARIO.json\n"
+        "\n"
+        "Reads and checks a scenario as run would, and lists its codec and\n"
+        "channel settings, each with where in the file it comes from. Writes\n"
+        "nothing; exit status 2 and the file and JSON path of the first error\n"
+        "when it is wrong.\n"
+        "\n"
+        "  SCENARIO.json   the experiment (scenarios/README.md)\n"
+        "  -h, --help      this help\n");
 }
 
 /* The signal that asked a run to stop, 0 if none. The handler only stores
@@ -116,14 +160,20 @@ static void print_table(const sim_scenario *sc, const sim_result *res)
 
 static int cmd_run(int argc, char **argv)
 {
+    if (sim_arg_help(argc, argv)) {
+        usage_run(stdout);
+        return 0;
+    }
     sim_options opt = {.progress = progress, .stop = &stop_signal};
-    const char *file = NULL;
+    const char *file = NULL, *v;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-j") == 0 && i + 1 < argc) {
-            long j;
-            if (sim_arg_long(argv[++i], 1, 1024, &j)) {
-                fprintf(stderr, "limitnet run: -j wants a thread count, got %s\n",
-                        argv[i]);
+        int m = sim_arg_value(argc, argv, &i, "-j", "--jobs", &v);
+        long j;
+        if (m) {
+            if (m < 0 || sim_arg_long(v, 1, MAX_JOBS, &j)) {
+                fprintf(stderr, "limitnet run: -j/--jobs wants a number of "
+                        "threads, 1..%d, got %s\n", MAX_JOBS,
+                        m < 0 ? "nothing" : v);
                 return 2;
             }
             opt.threads = (int)j;
@@ -131,15 +181,14 @@ static int cmd_run(int argc, char **argv)
             opt.force = 1;
         } else if (strcmp(argv[i], "--quiet") == 0) {
             opt.progress = NULL;
-        } else if (argv[i][0] == '-' || file) {
-            fprintf(stderr, "limitnet run: unexpected argument %s\n", argv[i]);
-            return 2;
+        } else if ((argv[i][0] == '-' && argv[i][1]) || file) {
+            return sim_arg_unknown("run", argv[i]);
         } else {
             file = argv[i];
         }
     }
     if (!file) {
-        usage(stderr);
+        usage_run(stderr);
         return 2;
     }
     if (opt.progress && !isatty(STDERR_FILENO))
@@ -189,13 +238,23 @@ static int cmd_run(int argc, char **argv)
 
 static int cmd_check(int argc, char **argv)
 {
-    if (argc != 2) {
-        usage(stderr);
+    if (sim_arg_help(argc, argv)) {
+        usage_check(stdout);
+        return 0;
+    }
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if ((argv[i][0] == '-' && argv[i][1]) || file)
+            return sim_arg_unknown("check", argv[i]);
+        file = argv[i];
+    }
+    if (!file) {
+        usage_check(stderr);
         return 2;
     }
     util_err err;
     sim_scenario *sc;
-    if (sim_scenario_load(argv[1], &sc, &err)) {
+    if (sim_scenario_load(file, &sc, &err)) {
         fprintf(stderr, "limitnet: %s\n", err.msg);
         return 2;
     }
@@ -221,29 +280,34 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "run") == 0)
-        return cmd_run(argc - 1, argv + 1);
-    if (strcmp(cmd, "check") == 0)
-        return cmd_check(argc - 1, argv + 1);
-    if (strcmp(cmd, "train") == 0)
-        return sim_cmd_train(argc - 1, argv + 1);
-    if (strcmp(cmd, "compare") == 0)
-        return sim_cmd_compare(argc - 1, argv + 1);
-    if (strcmp(cmd, "capture") == 0)
-        return sim_cmd_capture(argc - 1, argv + 1);
-    if (strcmp(cmd, "scenes") == 0)
-        return sim_cmd_scenes(argc - 1, argv + 1);
-    if (strcmp(cmd, "gallery") == 0)
-        return sim_cmd_gallery(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("limitnet %s\n", SIM_VERSION);
         return 0;
     }
-    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
+    /* `limitnet help run` (or --help run) is `limitnet run --help`. */
+    int help = strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+               strcmp(cmd, "-h") == 0;
+    if (help && argc == 2) {
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "limitnet: unknown command \"%s\"\n", cmd);
+    if (help && argc > 3) {
+        fprintf(stderr, "limitnet: %s takes at most a command name\n", cmd);
+        usage(stderr);
+        return 2;
+    }
+    const char *name = help ? argv[2] : cmd;
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(name, commands[i].name) != 0)
+            continue;
+        if (help) {
+            char *args[] = {argv[2], "--help", NULL};
+            return commands[i].fn(2, args);
+        }
+        return commands[i].fn(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "limitnet: unknown %s \"%s\"\n",
+            name[0] == '-' ? "option" : "command", name);
     usage(stderr);
     return 2;
 }

@@ -1,0 +1,440 @@
+/* The command line's conventions (issue 15, point 4), for the program and
+ * every subcommand: -h/--help anywhere prints that command's usage to
+ * stdout and exits 0 before any file is opened; missing arguments print
+ * the usage to stderr, exit 2; an unknown option is named, exit 2;
+ * --version; run's four spellings of -j; the plot scripts' --help; and
+ * the README's usage lines are the program's. */
+#include "testutil.h"
+
+#include <ctype.h>
+#include <dirent.h>
+
+#include "sim/sim.h"
+
+/* Every subcommand, with arguments that would open or write files if the
+ * command got past its options: help among them must win, and write
+ * nothing. test_program_help fails if the program's usage lists a command
+ * this table lacks, or the other way round. */
+static const struct sub {
+    const char *name, *args;
+} subs[] = {
+    {"run", "missing.json -j 2"},
+    {"check", "missing.json"},
+    {"train", "classifier --config missing.json"},
+    {"compare", "missing-dir --clean 0.9"},
+    {"capture", "--kind generic -o x.pcap"},
+    {"scenes", "--kind cluttered --out sheet"},
+    {"gallery", "missing.json --budgets 100 --out x.png"},
+};
+#define NSUBS (sizeof subs / sizeof subs[0])
+
+typedef struct fixture {
+    char cwd[64];   /* the commands' working directory, kept empty */
+    char logs[64];  /* their stdout and stderr */
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    tu_tempdir(f->cwd);
+    tu_tempdir(f->logs);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    tu_rmtree(f->cwd);
+    tu_rmtree(f->logs);
+    free(f);
+    return 0;
+}
+
+typedef struct result {
+    int status;
+    char *out, *err; /* free with result_free */
+} result;
+
+static void result_free(result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* Runs `PROG ARGS` in f->cwd with stdout and stderr kept apart (the
+ * subshell's redirections win over the 2>&1 tu_run adds). */
+static result run_prog(const fixture *f, const char *prog, const char *args)
+{
+    char cmd[1024], log[256], outp[128], errp[128];
+    snprintf(outp, sizeof outp, "%s/out", f->logs);
+    snprintf(errp, sizeof errp, "%s/err", f->logs);
+    snprintf(cmd, sizeof cmd, "(cd %s && %s %s >%s 2>%s)", f->cwd, prog, args,
+             outp, errp);
+    result r;
+    r.status = tu_run(cmd, log, sizeof log);
+    r.out = tu_read_file(outp, NULL);
+    r.err = tu_read_file(errp, NULL);
+    assert_non_null(r.out);
+    assert_non_null(r.err);
+    return r;
+}
+
+static result run_cli(const fixture *f, const char *args)
+{
+    return run_prog(f, LIMITNET_BIN, args);
+}
+
+/* Nothing was written to the working directory. */
+static void assert_cwd_empty(const fixture *f, const char *what)
+{
+    DIR *d = opendir(f->cwd);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            fail_msg("%s wrote %s in its working directory", what, e->d_name);
+    closedir(d);
+}
+
+static int known_sub(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NSUBS; i++)
+        if (strlen(subs[i].name) == len && !strncmp(subs[i].name, name, len))
+            return 1;
+    return 0;
+}
+
+/* The commands the program's usage lists: the first word of each line
+ * indented by two spaces after "commands:". */
+static size_t usage_commands(const char *usage, char names[][32], size_t cap)
+{
+    const char *p = strstr(usage, "\ncommands:\n");
+    assert_non_null(p);
+    size_t n = 0;
+    for (p = strchr(p + 1, '\n') + 1; *p && n < cap; p = strchr(p, '\n') + 1) {
+        if (strncmp(p, "  ", 2) != 0 || !islower((unsigned char)p[2]))
+            break;
+        size_t len = strcspn(p + 2, " \n");
+        snprintf(names[n++], 32, "%.*s", (int)len, p + 2);
+        if (!strchr(p, '\n'))
+            break;
+    }
+    return n;
+}
+
+static void test_program_help(void **state)
+{
+    fixture *f = *state;
+    static const char *const spellings[] = {"-h", "--help", "help"};
+    for (size_t s = 0; s < 3; s++) {
+        result r = run_cli(f, spellings[s]);
+        if (r.status != 0 || strncmp(r.out, "usage: limitnet ", 16) || r.err[0])
+            fail_msg("limitnet %s: exit %d, stdout %s, stderr %s", spellings[s],
+                     r.status, r.out, r.err);
+        assert_non_null(strstr(r.out, "--help"));
+        assert_non_null(strstr(r.out, "--version"));
+        char names[32][32];
+        size_t n = usage_commands(r.out, names, 32);
+        for (size_t i = 0; i < n; i++)
+            if (!known_sub(names[i], strlen(names[i])))
+                fail_msg("the usage lists %s, which this test does not check",
+                         names[i]);
+        /* and the other way round: the table holds no stale name */
+        for (size_t k = 0; k < NSUBS; k++) {
+            size_t i = 0;
+            while (i < n && strcmp(names[i], subs[k].name))
+                i++;
+            if (i == n)
+                fail_msg("the usage does not list %s", subs[k].name);
+        }
+        result_free(&r);
+        assert_cwd_empty(f, spellings[s]);
+    }
+}
+
+static void test_program_version(void **state)
+{
+    fixture *f = *state;
+    static const char *const spellings[] = {"--version", "version"};
+    for (size_t s = 0; s < 2; s++) {
+        result r = run_cli(f, spellings[s]);
+        assert_int_equal(r.status, 0);
+        assert_string_equal(r.out, "limitnet " SIM_VERSION "\n");
+        assert_string_equal(r.err, "");
+        result_free(&r);
+    }
+}
+
+static void test_program_bad_usage(void **state)
+{
+    fixture *f = *state;
+    result r = run_cli(f, "");
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.out, "");
+    assert_non_null(strstr(r.err, "usage: limitnet "));
+    result_free(&r);
+    static const char *const bad[] = {"frobnicate", "--frobnicate", "help frobnicate"};
+    for (size_t s = 0; s < 3; s++) {
+        r = run_cli(f, bad[s]);
+        if (r.status != 2 || r.out[0] || !strstr(r.err, "frobnicate"))
+            fail_msg("limitnet %s: exit %d, stdout %s, stderr %s", bad[s],
+                     r.status, r.out, r.err);
+        result_free(&r);
+    }
+    assert_cwd_empty(f, "limitnet with bad usage");
+}
+
+/* The usage's first line and its indented continuations, whitespace
+ * collapsed: "limitnet run SCENARIO.json [-j N] ...". */
+static void synopsis(const char *usage, char *out, size_t cap)
+{
+    assert_memory_equal(usage, "usage: ", 7);
+    size_t n = 0;
+    int space = 0;
+    for (const char *p = usage + 7; *p && n + 1 < cap; p++) {
+        if (*p == '\n' && p[1] != ' ')
+            break;
+        if (isspace((unsigned char)*p)) {
+            space = 1;
+            continue;
+        }
+        if (space && n)
+            out[n++] = ' ';
+        space = 0;
+        out[n++] = *p;
+    }
+    out[n] = 0;
+}
+
+/* The README's Commands section's command lines (those indented as
+ * code), whitespace collapsed, each between newlines: "\nbin/limitnet
+ * check SCENARIO.json\n...". */
+static char *readme_commands(void)
+{
+    char *text = tu_read_file(SOURCE_DIR "/README.md", NULL);
+    assert_non_null(text);
+    char *start = strstr(text, "## Commands\n");
+    assert_non_null(start);
+    char *end = strstr(start + 1, "\n## ");
+    if (end)
+        *end = 0;
+    char *out = malloc(strlen(start) + 2);
+    assert_non_null(out);
+    size_t n = 0;
+    out[n++] = '\n';
+    for (const char *p = start; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (strncmp(p, "    ", 4) != 0)
+            continue;
+        int space = 0;
+        for (const char *q = p + 4; *q && *q != '\n'; q++) {
+            if (isspace((unsigned char)*q)) {
+                space = 1;
+                continue;
+            }
+            if (space)
+                out[n++] = ' ';
+            space = 0;
+            out[n++] = *q;
+        }
+        out[n++] = '\n';
+    }
+    out[n] = 0;
+    free(text);
+    return out;
+}
+
+/* Its usage line in the README is the one the program prints. */
+static void assert_in_readme(const char *readme, const char *prefix,
+                             const char *usage)
+{
+    char syn[1024], line[1100];
+    synopsis(usage, syn, sizeof syn);
+    snprintf(line, sizeof line, "\n%s%s\n", prefix, syn);
+    if (!strstr(readme, line))
+        fail_msg("README.md's Commands section lacks the line \"%s%s\"", prefix,
+                 syn);
+}
+
+static void test_subcommand_help(void **state)
+{
+    fixture *f = *state;
+    char *readme = readme_commands();
+    for (size_t k = 0; k < NSUBS; k++) {
+        char args[6][256], head[64];
+        snprintf(args[0], 256, "%s --help", subs[k].name);
+        snprintf(args[1], 256, "%s -h", subs[k].name);
+        snprintf(args[2], 256, "%s %s --help", subs[k].name, subs[k].args);
+        snprintf(args[3], 256, "%s -h %s", subs[k].name, subs[k].args);
+        snprintf(args[4], 256, "%s %s -h --bogus-option", subs[k].name, subs[k].args);
+        snprintf(args[5], 256, "help %s", subs[k].name);
+        snprintf(head, sizeof head, "usage: limitnet %s ", subs[k].name);
+        char *first = NULL;
+        for (int a = 0; a < 6; a++) {
+            result r = run_cli(f, args[a]);
+            if (r.status != 0 || strncmp(r.out, head, strlen(head)) || r.err[0])
+                fail_msg("limitnet %s: exit %d, stdout %s, stderr %s", args[a],
+                         r.status, r.out, r.err);
+            assert_cwd_empty(f, args[a]);
+            if (!first)
+                first = strdup(r.out);
+            else
+                assert_string_equal(r.out, first);
+            result_free(&r);
+        }
+        /* one screen: what each option does fits a terminal */
+        int lines = 0;
+        for (const char *p = first; *p; p++)
+            lines += *p == '\n';
+        if (lines > 30)
+            fail_msg("%s --help is %d lines long", subs[k].name, lines);
+        assert_in_readme(readme, "bin/", first);
+        free(first);
+    }
+    free(readme);
+}
+
+static void test_subcommand_missing_arguments(void **state)
+{
+    fixture *f = *state;
+    for (size_t k = 0; k < NSUBS; k++) {
+        char head[64];
+        snprintf(head, sizeof head, "usage: limitnet %s ", subs[k].name);
+        result r = run_cli(f, subs[k].name);
+        if (r.status != 2 || r.out[0] || !strstr(r.err, head))
+            fail_msg("limitnet %s: exit %d, stdout %s, stderr %s", subs[k].name,
+                     r.status, r.out, r.err);
+        result_free(&r);
+        assert_cwd_empty(f, subs[k].name);
+    }
+}
+
+static void test_subcommand_unknown_option(void **state)
+{
+    fixture *f = *state;
+    for (size_t k = 0; k < NSUBS; k++) {
+        char args[2][256], msg[128], hint[64];
+        snprintf(args[0], 256, "%s --bogus-option", subs[k].name);
+        snprintf(args[1], 256, "%s %s --bogus-option", subs[k].name, subs[k].args);
+        snprintf(msg, sizeof msg, "limitnet %s: unknown option --bogus-option",
+                 subs[k].name);
+        snprintf(hint, sizeof hint, "limitnet %s --help", subs[k].name);
+        for (int a = 0; a < 2; a++) {
+            result r = run_cli(f, args[a]);
+            if (r.status != 2 || r.out[0] || !strstr(r.err, msg) ||
+                !strstr(r.err, hint))
+                fail_msg("limitnet %s: exit %d, stdout %s, stderr %s", args[a],
+                         r.status, r.out, r.err);
+            result_free(&r);
+            assert_cwd_empty(f, args[a]);
+        }
+    }
+}
+
+/* A few items and one codec setting: enough to see that the thread count
+ * was taken and changes nothing. */
+static const char *tiny =
+    "{\"name\": \"tiny\", \"seed\": 3,\n"
+    " \"dataset\": {\"name\": \"fashion-mnist\", \"first\": 10, \"count\": 6},\n"
+    " \"codecs\": [{\"name\": \"jpeg\", \"mode\": \"progressive\", \"quality\": 50}],\n"
+    " \"channel\": {\"model\": \"link\", \"bitrate\": 5470, \"payload\": 51,\n"
+    "             \"loss\": {\"model\": \"independent\", \"p\": 0.2}},\n"
+    " \"deadlines\": [1, 30], \"budgets\": [100],\n"
+    " \"output\": \"%s/out-%d\"}\n";
+
+static void test_run_jobs_spellings(void **state)
+{
+    fixture *f = *state;
+    static const char *const spellings[] = {"-j 2", "-j2", "--jobs 2", "--jobs=2"};
+    char *first = NULL;
+    for (int s = 0; s < 4; s++) {
+        char json[1024], file[128], args[256], path[160];
+        snprintf(json, sizeof json, tiny, f->logs, s);
+        snprintf(file, sizeof file, "%s/tiny-%d.json", f->logs, s);
+        tu_write_file(file, json, strlen(json));
+        snprintf(args, sizeof args, "run %s %s", file, spellings[s]);
+        result r = run_cli(f, args);
+        if (r.status != 0 || !strstr(r.out, ", 2 threads)"))
+            fail_msg("limitnet %s: exit %d, stdout %s, stderr %s", args, r.status,
+                     r.out, r.err);
+        result_free(&r);
+        snprintf(path, sizeof path, "%s/out-%d/results.csv", f->logs, s);
+        char *csv = tu_read_file(path, NULL);
+        assert_non_null(csv);
+        if (!first)
+            first = csv;
+        else {
+            if (strcmp(first, csv))
+                fail_msg("%s gave another results.csv than -j 2", spellings[s]);
+            free(csv);
+        }
+    }
+    free(first);
+    assert_cwd_empty(f, "run");
+    /* Bad counts in each spelling: usage errors, and no output directory. */
+    static const char *const bad[] = {"-j 0", "-j0", "-jx", "--jobs 1025",
+                                      "--jobs=", "--jobs=-1", "-j 2x", "--jobs"};
+    char json[1024], file[128];
+    snprintf(json, sizeof json, tiny, f->logs, 9);
+    snprintf(file, sizeof file, "%s/tiny-9.json", f->logs);
+    tu_write_file(file, json, strlen(json));
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+        char args[256], path[160];
+        snprintf(args, sizeof args, "run %s %s", file, bad[b]);
+        result r = run_cli(f, args);
+        if (r.status != 2 || !strstr(r.err, "-j/--jobs wants a number of threads"))
+            fail_msg("limitnet %s: exit %d, stderr %s", args, r.status, r.err);
+        result_free(&r);
+        snprintf(path, sizeof path, "%s/out-9", f->logs);
+        assert_int_equal(access(path, F_OK), -1);
+    }
+}
+
+static void test_plot_scripts(void **state)
+{
+    fixture *f = *state;
+    static const char *const scripts[] = {"plot.sh", "plot-compare.sh"};
+    char *readme = readme_commands();
+    for (int s = 0; s < 2; s++) {
+        char prog[512], head[64];
+        snprintf(prog, sizeof prog, "%s/scripts/%s", SOURCE_DIR, scripts[s]);
+        snprintf(head, sizeof head, "usage: scripts/%s RESULTS_DIR", scripts[s]);
+        static const char *const helps[] = {"--help", "-h", "missing-dir --help"};
+        for (int a = 0; a < 3; a++) {
+            result r = run_prog(f, prog, helps[a]);
+            if (r.status != 0 || strncmp(r.out, head, strlen(head)) || r.err[0])
+                fail_msg("%s %s: exit %d, stdout %s, stderr %s", scripts[s],
+                         helps[a], r.status, r.out, r.err);
+            if (a == 0)
+                assert_in_readme(readme, "", r.out);
+            result_free(&r);
+        }
+        result r = run_prog(f, prog, "");
+        if (r.status != 2 || r.out[0] || !strstr(r.err, head))
+            fail_msg("%s without arguments: exit %d, stderr %s", scripts[s],
+                     r.status, r.err);
+        result_free(&r);
+        r = run_prog(f, prog, "missing-dir --bogus-option");
+        if (r.status != 2 || r.out[0] || !strstr(r.err, "unknown option --bogus-option"))
+            fail_msg("%s --bogus-option: exit %d, stderr %s", scripts[s], r.status,
+                     r.err);
+        result_free(&r);
+        assert_cwd_empty(f, scripts[s]);
+    }
+    free(readme);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_program_help),
+        cmocka_unit_test(test_program_version),
+        cmocka_unit_test(test_program_bad_usage),
+        cmocka_unit_test(test_subcommand_help),
+        cmocka_unit_test(test_subcommand_missing_arguments),
+        cmocka_unit_test(test_subcommand_unknown_option),
+        cmocka_unit_test(test_run_jobs_spellings),
+        cmocka_unit_test(test_plot_scripts),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
