@@ -206,6 +206,7 @@ train-cluttered: $(PROGRAM)
 
 paper-cluttered: $(PROGRAM)
 	$(PROGRAM) run scenarios/paper/cluttered_bytes.json
+	$(PROGRAM) compare results/paper/cluttered_bytes --clean 0.8310
 	$(PROGRAM) compare results/paper/cluttered_bytes --clean 0.8310 --out comparison-all \
 	  --ref jpeg-baseline --ref jpeg-progressive --ref jpeg-abbreviated \
 	  --ref j2k-layer --ref j2k-layer-nohdr --ref webp --ref webp-nohdr
