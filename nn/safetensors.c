@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MAX_HEADER (100u << 20) /* the reference implementation's limit */
 #define MAX_DIMS 8
@@ -344,8 +345,24 @@ void nn_st_close(nn_st_file *f)
     free(f);
 }
 
+/* The largest weight file read: 4 GiB, far beyond any model here. */
+#define NN_ST_MAX_FILE ((uint64_t)1 << 32)
+
 static int slurp(nn_st_file *f, size_t *len, util_err *err)
 {
+    /* A directory opens too, and its "size" from ftell is LONG_MAX: the
+     * scenario fuzzer found a weights path naming one, which asked malloc
+     * for 8 EiB. Only a regular file of sane size is read (asked before
+     * opening: opening a FIFO would wait for a writer). */
+    struct stat sb;
+    if (stat(f->path, &sb) != 0)
+        return util_errf(err, "%s", strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return util_errf(err, "not a regular file (a directory?)");
+    if ((uint64_t)sb.st_size > NN_ST_MAX_FILE)
+        return util_errf(err, "%lld bytes, more than a weight file may have "
+                         "(%llu)", (long long)sb.st_size,
+                         (unsigned long long)NN_ST_MAX_FILE);
     FILE *fp = fopen(f->path, "rb");
     if (!fp)
         return util_errf(err, "%s", strerror(errno));

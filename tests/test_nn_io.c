@@ -2,6 +2,8 @@
  * foreign being refused with a message that names the problem. */
 #include "testutil.h"
 
+#include <sys/stat.h>
+
 #include "nn/nn.h"
 
 static util_err err;
@@ -337,6 +339,26 @@ static void test_optim_state(void **state)
     nn_model_destroy(m2);
 }
 
+/* A path naming a directory, or a FIFO, is refused by name before any
+ * read: ftell on a directory says LONG_MAX, and the reader once asked
+ * malloc for that (found by fuzz_scenario). */
+static void test_not_a_file(void **state)
+{
+    fixture *f = *state;
+    char fifo[160];
+    snprintf(fifo, sizeof fifo, "%s/pipe", f->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *const paths[] = {f->dir, fifo};
+    for (int i = 0; i < 2; i++) {
+        nn_st_file *st = (nn_st_file *)1;
+        util_err err = {{0}};
+        assert_int_equal(nn_st_open(paths[i], &st, &err), -1);
+        if (!strstr(err.msg, paths[i]) || !strstr(err.msg, "not a regular file"))
+            fail_msg("%s: \"%s\"", paths[i], err.msg);
+    }
+    unlink(fifo);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +367,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_edited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign, setup, teardown),
         cmocka_unit_test_setup_teardown(test_optim_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_a_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
