@@ -48,7 +48,8 @@ for t in "$@"; do
   [ -d "tests/fuzz/corpus/$t" ] && cp -n tests/fuzz/corpus/"$t"/* "$work"/ 2>/dev/null
   dirs=("$work")
   [ -d "tests/fuzz/regress/$t" ] && dirs+=("tests/fuzz/regress/$t")
-  before=$(ls "$root/crash" | wc -l)
+  # only this target's files: another run may write its own meanwhile
+  before=$(ls "$root/crash" | grep -c "^$t-")
   # -timeout: one input taking 10 s is a hang; -rss_limit_mb keeps a leak
   # from taking the machine; -max_len fits the largest seed (a Semtech
   # capture, 13 KB) with room to grow.
@@ -59,7 +60,7 @@ for t in "$@"; do
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   size=$(ls "$work" | wc -l)
-  new=$(ls "$root/crash" | wc -l)
+  new=$(ls "$root/crash" | grep -c "^$t-")
   if [ $rc -eq 0 ] && [ "$new" -eq "$before" ]; then
     passed=$((passed + 1)); what=none
   else
@@ -68,7 +69,7 @@ for t in "$@"; do
   fi
   printf '%-12s %12s %10s %8s %8s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$size" "$what"
   if [ "$new" -gt "$before" ]; then
-    for a in $(ls -t "$root/crash" | head -n $((new - before))); do
+    for a in $(ls -t "$root/crash" | grep "^$t-" | head -n $((new - before))); do
       echo "  reproducer: $root/crash/$a   replay: $bin $root/crash/$a"
     done
     grep -m3 -E 'ERROR: |runtime error|fuzz: ' "$log" | sed 's/^/  /'
