@@ -11,6 +11,9 @@
 #   make train-classifier, make train-limitnet   retrain the committed models
 #   make paper-fmnist    the accuracy-against-bytes comparison (results/paper/)
 #   make train-cluttered, make paper-cluttered   the same for the cluttered scenes
+#   make train-multi, make paper-multi   the detector, LimitNet and the mAP
+#                   comparison for the multi-object scenes
+#   make experiment-sidegrid   what LimitNet's side-grid size buys (experiments/)
 #   make clean
 
 BUILD   ?= build
@@ -56,6 +59,7 @@ modsrc    = $(filter-out $(MAIN),$(wildcard $(1)/*.c)) $(if $(filter channels,$(
 modobj    = $(patsubst %,$(BUILD)/%.o,$(basename $(call modsrc,$(1))))
 TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+EXPERIMENTS := $(patsubst experiments/%.c,$(BUILD)/experiments/%,$(wildcard experiments/*.c))
 PROGRAM  := $(BINDIR)/limitnet
 
 .PHONY: all test asan bench crosscheck-ns3 quickstart clean
@@ -108,7 +112,7 @@ $(BUILD)/bench/%: bench/%.c $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBS) $(LDLIBS) $(LDFLAGS)
 
-test: $(TESTS) $(PROGRAM)
+test: $(TESTS) $(PROGRAM) $(EXPERIMENTS)
 	@scripts/run-tests.sh $(TESTS)
 
 # GCC's -fsanitize=undefined leaves out float-cast-overflow (a double from
@@ -127,7 +131,8 @@ FUZZ_SECONDS ?= 180
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
 FUZZ_TARGETS ?= $(FUZZ_NAMES)
 FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined,float-cast-overflow \
-                -fno-omit-frame-pointer -fno-sanitize-recover=all
+                -fno-omit-frame-pointer -fno-sanitize-recover=all \
+                -fsanitize-coverage-ignorelist=tests/fuzz/coverage-ignore.txt
 .PHONY: check fuzz fuzz-build fuzz-targets fuzz-corpus fuzz-merge
 check: test
 	$(MAKE) fuzz FUZZ_SECONDS=20
@@ -151,6 +156,20 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/targets.h
 
 fuzz-corpus: $(BUILD)/tests/fuzz/mkcorpus
 	$(BUILD)/tests/fuzz/mkcorpus tests/fuzz/corpus
+
+# Measurements of design choices (experiments/README.md): each prints a
+# Markdown table that is committed under results/reference/ with its card.
+$(BUILD)/experiments/%: experiments/%.c $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LIBS) $(LDLIBS) $(LDFLAGS)
+
+.PHONY: experiment-sidegrid
+experiment-sidegrid: $(BUILD)/experiments/sidegrid
+	@mkdir -p results/experiments
+	$(BUILD)/experiments/sidegrid models/limitnet-cluttered.safetensors \
+	  models/cluttered-classifier.safetensors --count 5000 --calib 5000 \
+	  > results/experiments/sidegrid.md
+	@cat results/experiments/sidegrid.md
 
 bench: $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
@@ -215,3 +234,27 @@ paper-cluttered: $(PROGRAM)
 	  --codecs limitnet-k0.1,limitnet-nosal-k0.1,limitnet-k1,jpeg-abbreviated-q20,jpeg-progressive-q30,j2k-layer-b600-l3-nohdr,webp-q30-nohdr \
 	  --out results/paper/cluttered_bytes/gallery.png
 	$(PROGRAM) run scenarios/cluttered_lora.json
+
+# The multi-object scenes (README "Multi-object scenes"): the detector,
+# then LimitNet trained through it (weights to build/train/), and the
+# mAP-against-bytes comparison, the picture of detections on what the
+# cloud reconstructed, and the LoRa deadlines. MULTI_MAP is the
+# detector's clean test mAP@0.5 (models/multi-detector.md).
+MULTI_MAP ?= 0.0
+.PHONY: train-multi paper-multi
+train-multi: $(PROGRAM)
+	$(PROGRAM) train detector --config models/multi-detector.json
+	$(PROGRAM) train limitnet --config models/limitnet-multi.json
+
+paper-multi: $(PROGRAM)
+	$(PROGRAM) run scenarios/paper/multiobject_bytes.json
+	$(PROGRAM) compare results/paper/multiobject_bytes --metric map50 --clean $(MULTI_MAP)
+	$(PROGRAM) compare results/paper/multiobject_bytes --metric map50 --clean $(MULTI_MAP) \
+	  --out comparison-all --ref jpeg-baseline --ref jpeg-progressive --ref jpeg-abbreviated \
+	  --ref j2k-layer --ref j2k-layer-nohdr --ref webp --ref webp-nohdr
+	scripts/plot-compare.sh results/paper/multiobject_bytes --score "mAP@0.5"
+	$(PROGRAM) gallery scenarios/paper/multiobject_bytes.json --budgets 128,512,2048 \
+	  --count 4 --scale 2 \
+	  --codecs limitnet-k0.1,limitnet-nosal-k0.1,limitnet-k1,jpeg-abbreviated-q20,webp-q30-nohdr \
+	  --out results/paper/multiobject_bytes/gallery.png
+	$(PROGRAM) run scenarios/multiobject_lora.json

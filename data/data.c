@@ -8,7 +8,8 @@ typedef struct reader {
     const char *name;
     const char *dir;   /* the standard place of its files */
     const char *const *splits;
-    int scene;         /* composed by data/scene.c from Fashion-MNIST */
+    int scene;         /* composed by data/scene.c from Fashion-MNIST: the
+                        * default canvas side; 0 for files */
 } reader;
 
 static const char *const file_splits[] = {"train", "test", NULL};
@@ -16,10 +17,12 @@ static const char *const scene_splits[] = {"train", "val", "test", NULL};
 
 static const reader readers[] = {
     {"fashion-mnist", DATA_FMNIST_DIR, file_splits, 0},
-    {"fmnist-cluttered", DATA_FMNIST_DIR, scene_splits, 1},
+    {"fmnist-cluttered", DATA_FMNIST_DIR, scene_splits, DATA_SCENE_DEFAULT_SIZE},
+    {"fmnist-multi", DATA_FMNIST_DIR, scene_splits, DATA_MULTI_DEFAULT_SIZE},
 };
 
-static const char *const names[] = {"fashion-mnist", "fmnist-cluttered", NULL};
+static const char *const names[] = {"fashion-mnist", "fmnist-cluttered", "fmnist-multi",
+                                    NULL};
 
 const char *const *data_names(void)
 {
@@ -38,6 +41,12 @@ int data_is_scene(const char *name)
 {
     const reader *r = find(name);
     return r && r->scene;
+}
+
+int data_scene_default_size(const char *name)
+{
+    const reader *r = find(name);
+    return r && r->scene ? r->scene : DATA_SCENE_DEFAULT_SIZE;
 }
 
 const char *const *data_splits(const char *name)
@@ -81,7 +90,7 @@ int data_open_ex(const data_opts *o, data_set **out, util_err *err)
 int data_open(const char *name, const char *split, const char *dir,
               size_t first, size_t count, data_set **out, util_err *err)
 {
-    data_opts o = {name, split, dir, first, count, DATA_SCENE_DEFAULT_SIZE,
+    data_opts o = {name, split, dir, first, count, data_scene_default_size(name),
                    DATA_SCENE_DEFAULT_SEED};
     return data_open_ex(&o, out, err);
 }

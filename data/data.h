@@ -33,10 +33,13 @@ void data_free(data_set *ds);
  * from (seed, split, index), and never stored. Their splits: "train"
  * (items from the first DATA_SCENE_TRAIN_ITEMS training items), "val"
  * (the other training items) and "test" (the test file); no two splits
- * share an item. first and count count scenes; count is required. */
+ * share an item. first and count count scenes; count is required.
+ * "fmnist-multi": 1-4 items on the same backgrounds, for detection, each
+ * with its own mask id, class and box (data_annotation). */
 
 #define DATA_SCENE_TRAIN_ITEMS 55000
-#define DATA_SCENE_DEFAULT_SIZE 64
+#define DATA_SCENE_DEFAULT_SIZE 64  /* fmnist-cluttered */
+#define DATA_MULTI_DEFAULT_SIZE 96  /* fmnist-multi: room for four items */
 #define DATA_SCENE_DEFAULT_SEED 1
 #define DATA_SCENE_MIN_SIZE 32
 #define DATA_SCENE_MAX_SIZE 256
@@ -55,6 +58,9 @@ typedef struct data_opts {
 int data_open_ex(const data_opts *o, data_set **out, util_err *err);
 /* True for the datasets that are composed (and so take size and seed). */
 int data_is_scene(const char *name);
+/* A composed dataset's default canvas side (DATA_SCENE_DEFAULT_SIZE for
+ * other names). */
+int data_scene_default_size(const char *name);
 /* The splits a dataset has, NULL-terminated; NULL for an unknown name. */
 const char *const *data_splits(const char *name);
 

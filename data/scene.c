@@ -25,6 +25,21 @@
  * near their native 28, so the classifier can still tell a shirt from a
  * pullover, while the item covers only 12-36 % of the picture.
  *
+ * "fmnist-multi" scenes (the COCO analogue, for detection) put 1-4 items
+ * on the same backgrounds, each scaled to MULTI_MIN..MULTI_MAX of the side
+ * (19-38 px on the default 96-pixel canvas: the cluttered scenes' sizes, so
+ * the classes stay as tellable), placed so that no two items' squares
+ * overlap with an IoU above MULTI_IOU or cover more than MULTI_COVER of
+ * the smaller one (a placement that would is redrawn, and after
+ * MULTI_TRIES an item is left out), drawn in order: a later item may
+ * cover part of an earlier one, never all of it (a small square inside a
+ * large one passes the IoU rule, and the large item drawn over it hid it
+ * all). Their clutter (2-4 fragments) is cut from items of classes that
+ * no item of the scene has, so a detector that fires on a fragment is
+ * wrong. Each item gets its own mask id (k + 1) and the box of its
+ * visible pixels; the scene's single label (data_get) is the class of its
+ * largest item.
+ *
  * Splits never share an item: "train" scenes take items (main and clutter)
  * from the first DATA_SCENE_TRAIN_ITEMS training items, "val" from the
  * rest of the training file, "test" from the test file. Scene i's main
@@ -44,6 +59,13 @@
 #define MIN_CONTRAST 90.0     /* luminance between the item's tint and its background */
 #define CLUTTER_MIN 2
 #define CLUTTER_MAX 5
+#define MULTI_MIN 0.20
+#define MULTI_MAX 0.40
+#define MULTI_ITEMS 4
+#define MULTI_IOU 0.3
+#define MULTI_COVER 0.5       /* most of a square another may cover */
+#define MULTI_TRIES 30
+#define MULTI_CLUTTER_MAX (DATA_SCENE_MAX_SOURCES - MULTI_ITEMS)
 
 typedef struct pool {
     const struct data_set *items; /* the whole source file */
@@ -223,15 +245,16 @@ static float peak_of(const uint8_t *px)
     return m / 255.0f;
 }
 
-/* A 12-22 px window of an item of another class than label, with some
- * ink in it. Returns the item's index in the source file. */
-static size_t clutter(float *cv, int s, const pool *p, int label, int main_side,
+/* A 12-22 px window of an item of none of the classes in the bit set
+ * `banned`, with some ink in it. Returns the item's index in the source
+ * file. */
+static size_t clutter(float *cv, int s, const pool *p, unsigned banned, int main_side,
                       util_rng *r)
 {
     size_t k;
     do
         k = p->first + util_rng_below(r, p->n);
-    while (p->items->labels[k] == label);
+    while (banned >> p->items->labels[k] & 1u);
     stamp st = {.px = item_px(p, k)};
     st.peak = peak_of(st.px);
     st.cw = st.ch = 12 + (int)util_rng_below(r, 11);
@@ -281,6 +304,35 @@ static data_box box_of(const uint8_t *mask, int s, uint8_t id)
     return b;
 }
 
+/* An item stamp of the given side at a random position. */
+static stamp item_stamp(const pool *p, size_t k, int s, int side, util_rng *r)
+{
+    stamp st = {.px = item_px(p, k), .cw = ITEM, .ch = ITEM, .sw = side, .sh = side,
+                .opacity = 1.0f, .peak = peak_of(item_px(p, k))};
+    st.ox = (int)util_rng_below(r, (uint64_t)(s - side + 1));
+    st.oy = (int)util_rng_below(r, (uint64_t)(s - side + 1));
+    return st;
+}
+
+/* Tints st against the canvas under it and draws it with mask id `id`. */
+static void place_item(float *cv, int s, stamp *st, uint8_t *mask, uint8_t id,
+                       util_rng *r)
+{
+    tint_against(r, mean_lum(cv, s, st->ox, st->oy, st->sw, st->sh), st->tint);
+    draw(cv, s, st, mask, id);
+}
+
+/* Noise, then the canvas into the slot's pixels. */
+static void finish(struct data_set *ds, size_t slot, float *cv, util_rng *r)
+{
+    int s = ds->w;
+    if (util_rng_uniform(r) < 0.6)
+        noise(cv, s, r);
+    uint8_t *px = ds->px + slot * (size_t)s * s * 3;
+    for (int i = 0; i < s * s * 3; i++)
+        px[i] = (uint8_t)lrintf(fminf(255.0f, fmaxf(0.0f, cv[i])));
+}
+
 /* Scene `index` of the pool into the dataset's slot `slot`. */
 static void compose(struct data_set *ds, size_t slot, const pool *p,
                     uint64_t seed, size_t index, float *cv)
@@ -297,29 +349,97 @@ static void compose(struct data_set *ds, size_t slot, const pool *p,
     int side = (int)lround(s * between(&r, SCENE_MIN, SCENE_MAX));
     int nc = CLUTTER_MIN + (int)util_rng_below(&r, CLUTTER_MAX - CLUTTER_MIN + 1);
     for (int c = 0; c < nc; c++)
-        src[1 + c] = (int32_t)clutter(cv, s, p, label, side, &r);
+        src[1 + c] = (int32_t)clutter(cv, s, p, 1u << label, side, &r);
     for (int c = 1 + nc; c < DATA_SCENE_MAX_SOURCES; c++)
         src[c] = -1;
 
-    stamp st = {.px = item_px(p, k), .cw = ITEM, .ch = ITEM, .sw = side, .sh = side,
-                .opacity = 1.0f, .peak = peak_of(item_px(p, k))};
-    st.ox = (int)util_rng_below(&r, (uint64_t)(s - side + 1));
-    st.oy = (int)util_rng_below(&r, (uint64_t)(s - side + 1));
-    tint_against(&r, mean_lum(cv, s, st.ox, st.oy, side, side), st.tint);
+    stamp st = item_stamp(p, k, s, side, &r);
     uint8_t *mask = ds->masks + slot * (size_t)s * s;
     memset(mask, 0, (size_t)s * s);
-    draw(cv, s, &st, mask, 1);
-    if (util_rng_uniform(&r) < 0.6)
-        noise(cv, s, &r);
-
-    uint8_t *px = ds->px + slot * (size_t)s * s * 3;
-    for (int i = 0; i < s * s * 3; i++)
-        px[i] = (uint8_t)lrintf(fminf(255.0f, fmaxf(0.0f, cv[i])));
+    place_item(cv, s, &st, mask, 1, &r);
+    finish(ds, slot, cv, &r);
     ds->labels[slot] = (uint8_t)label;
     data_scene_annot *a = &ds->annots[slot];
     a->n = 1;
     a->label[0] = label;
     a->box[0] = box_of(mask, s, 1);
+}
+
+/* Whether two items' squares may be placed together: an IoU of at most
+ * MULTI_IOU, and neither square more than half covered by the other (a
+ * small square inside a large one passes the IoU test, and the large item
+ * drawn over it may hide it all). */
+static int apart(const stamp *a, const stamp *b)
+{
+    int ix = (int)fmin(a->ox + a->sw, b->ox + b->sw) - (int)fmax(a->ox, b->ox);
+    int iy = (int)fmin(a->oy + a->sh, b->oy + b->sh) - (int)fmax(a->oy, b->oy);
+    if (ix <= 0 || iy <= 0)
+        return 1;
+    double in = (double)ix * iy, sa = (double)a->sw * a->sh, sb = (double)b->sw * b->sh;
+    return in / (sa + sb - in) <= MULTI_IOU && in <= MULTI_COVER * fmin(sa, sb);
+}
+
+/* Up to MULTI_ITEMS placements whose squares overlap by at most MULTI_IOU;
+ * the first item is pool item `index`, the others drawn from the pool.
+ * Returns how many. */
+static int place_multi(const pool *p, size_t index, int s, stamp *st, size_t *k,
+                       util_rng *r)
+{
+    int want = 1 + (int)util_rng_below(r, MULTI_ITEMS), n = 0;
+    for (int i = 0; i < want; i++) {
+        size_t item = i == 0 ? p->first + index % p->n : p->first + util_rng_below(r, p->n);
+        int side = (int)lround(s * between(r, MULTI_MIN, MULTI_MAX));
+        for (int t = 0; t < MULTI_TRIES; t++) {
+            stamp c = item_stamp(p, item, s, side, r);
+            int ok = 1;
+            for (int j = 0; ok && j < n; j++)
+                ok = apart(&c, &st[j]);
+            if (ok) {
+                st[n] = c;
+                k[n++] = item;
+                break;
+            }
+        }
+    }
+    return n;
+}
+
+/* Multi-object scene `index` (header comment) into slot `slot`. */
+static void compose_multi(struct data_set *ds, size_t slot, const pool *p,
+                          uint64_t seed, size_t index, float *cv)
+{
+    int s = ds->w;
+    util_rng r;
+    util_rng_seed(&r, util_seed_mix(seed, index));
+    stamp st[MULTI_ITEMS];
+    size_t k[MULTI_ITEMS];
+    int n = place_multi(p, index, s, st, k, &r), sides = 0, big = 0;
+    unsigned classes = 0;
+    int32_t *src = ds->sources + slot * DATA_SCENE_MAX_SOURCES;
+    for (int i = 0; i < n; i++) {
+        src[i] = (int32_t)k[i];
+        classes |= 1u << p->items->labels[k[i]];
+        sides += st[i].sw;
+        big = st[i].sw > st[big].sw ? i : big;
+    }
+    background(cv, s, &r);
+    int nc = CLUTTER_MIN + (int)util_rng_below(&r, MULTI_CLUTTER_MAX - CLUTTER_MIN + 1);
+    for (int c = 0; c < nc; c++)
+        src[n + c] = (int32_t)clutter(cv, s, p, classes, sides / n, &r);
+    for (int c = n + nc; c < DATA_SCENE_MAX_SOURCES; c++)
+        src[c] = -1;
+    uint8_t *mask = ds->masks + slot * (size_t)s * s;
+    memset(mask, 0, (size_t)s * s);
+    for (int i = 0; i < n; i++)
+        place_item(cv, s, &st[i], mask, (uint8_t)(i + 1), &r);
+    finish(ds, slot, cv, &r);
+    data_scene_annot *a = &ds->annots[slot];
+    a->n = n;
+    for (int i = 0; i < n; i++) {
+        a->label[i] = p->items->labels[k[i]];
+        a->box[i] = box_of(mask, s, (uint8_t)(i + 1));
+    }
+    ds->labels[slot] = (uint8_t)a->label[big];
 }
 
 /* ---- the reader ------------------------------------------------------------------ */
@@ -386,9 +506,10 @@ int data_scene_read(const char *dir, const data_opts *o, struct data_set *ds,
     int rc = 0;
     if (!ds->px || !ds->labels || !ds->masks || !ds->annots || !ds->sources || !cv)
         rc = util_errf(err, "out of memory for %zu scenes of %zux%zu", n, s, s);
-    uint64_t seed = split_seed(o->seed, o->split, 1);
+    int multi = strcmp(o->name, "fmnist-multi") == 0;
+    uint64_t seed = split_seed(o->seed, o->split, multi ? 2 : 1);
     for (size_t i = 0; !rc && i < n; i++)
-        compose(ds, i, &p, seed, o->first + i, cv);
+        (multi ? compose_multi : compose)(ds, i, &p, seed, o->first + i, cv);
     if (!rc)
         ds->n = n;
     ds->source_split = strcmp(o->split, "test") == 0 ? "test" : "train";

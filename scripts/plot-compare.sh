@@ -8,13 +8,15 @@
 set -euo pipefail
 usage() {
   cat <<EOF
-usage: scripts/plot-compare.sh RESULTS_DIR
+usage: scripts/plot-compare.sh RESULTS_DIR [--score LABEL]
 
 Plots the comparison.csv of \`limitnet compare\` with gnuplot: top-1
 accuracy against bytes received (log axis), a line per codec family and
 the best reference dashed, to RESULTS_DIR/accuracy-vs-bytes.{png,svg}.
 
   RESULTS_DIR   the directory \`limitnet compare\` wrote comparison.csv into
+  --score LABEL the y axis's score (default "top-1 accuracy"; "mAP@0.5" for
+                a detection run compared with --metric map50)
   -h, --help    this help
 EOF
 }
@@ -23,8 +25,12 @@ for a in "$@"; do
   case "$a" in -h|--help) usage; exit 0 ;; esac
 done
 dir=""
-for a in "$@"; do
+score="top-1 accuracy"
+while [ $# -gt 0 ]; do
+  a=$1; shift
   case "$a" in
+    --score) [ $# -gt 0 ] || { echo "plot-compare.sh: --score wants a label" >&2; exit 2; }
+             score=$1; shift ;;
     -?*) echo "plot-compare.sh: unknown option $a (scripts/plot-compare.sh --help)" >&2; exit 2 ;;
     *) [ -z "$dir" ] || { echo "plot-compare.sh: unexpected argument $a (scripts/plot-compare.sh --help)" >&2; exit 2; }
        dir=$a ;;
@@ -49,8 +55,8 @@ set key outside right top font ",9"
 set grid
 set logscale x 2
 set xlabel "bytes received (all headers and side information counted)"
-set ylabel "top-1 accuracy (%)"
-set title "$name: accuracy against bytes (step envelope per codec family)"
+set ylabel "$score (%)"
+set title "$name: $score against bytes (step envelope per codec family)"
 set yrange [0:100]
 # Twelve distinct colours (gnuplot's default eight repeat, which drew two
 # families alike on the cluttered figure); none pale on white.

@@ -1,10 +1,11 @@
 /*
  * `limitnet compare RESULTS_DIR --clean ACC [--ref FAMILY]... [--from BYTES]
- *                   [--out NAME]`
+ *                   [--out NAME] [--metric accuracy|map50|map50_95]`
  *
  *   int sim_cmd_compare(int argc, char **argv);   (declared in sim/cli.h)
  *
- * Turns a run's results.csv into accuracy-against-bytes curves, one per
+ * Turns a run's results.csv into accuracy-against-bytes curves (or, with
+ * --metric, mAP-against-bytes curves of a detection run), one per
  * codec family (the setting label without its numeric parts:
  * jpeg-abbreviated-q30 -> jpeg-abbreviated, limitnet-k0.25 -> limitnet),
  * and compares them at equal bytes, as issue 4 asks, under the rule issue
@@ -91,10 +92,23 @@ typedef struct family {
     double full;    /* largest mean encoded size */
 } family;
 
+/* The score a comparison reads (--metric): a column of results.csv, the
+ * word for it in comparison.md, and the task model that writes it. */
+typedef struct metric {
+    const char *column, *word, *model;
+} metric;
+
+static const metric metrics[] = {
+    {"accuracy", "top-1", "classifier"},
+    {"map50", "mAP@0.5", "detector"},
+    {"map50_95", "mAP@[.5:.95]", "detector"},
+};
+
 typedef struct table {
     family fam[MAX_FAMILIES];
     size_t n;
     char channel[FAMILY_LEN]; /* the one channel setting of the run */
+    const metric *m;
 } table;
 
 /* The label without its "-token"s that contain a digit (the swept values):
@@ -166,7 +180,7 @@ typedef struct cols {
     int codec, channel, encoded, received, accuracy, n;
 } cols;
 
-static int header(char *line, cols *c, util_err *err)
+static int header(char *line, const metric *m, cols *c, util_err *err)
 {
     *c = (cols){-1, -1, -1, -1, -1, 0};
     for (char *tok = strtok(line, ",\r\n"); tok; tok = strtok(NULL, ",\r\n"), c->n++) {
@@ -174,12 +188,12 @@ static int header(char *line, cols *c, util_err *err)
         if (!strcmp(tok, "channel")) c->channel = c->n;
         if (!strcmp(tok, "encoded_bytes")) c->encoded = c->n;
         if (!strcmp(tok, "received_bytes")) c->received = c->n;
-        if (!strcmp(tok, "accuracy")) c->accuracy = c->n;
+        if (!strcmp(tok, m->column)) c->accuracy = c->n;
     }
     if (c->codec < 0 || c->channel < 0 || c->encoded < 0 || c->received < 0 ||
         c->accuracy < 0)
         return util_errf(err, "header lacks codec, channel, encoded_bytes, "
-                         "received_bytes or accuracy");
+                         "received_bytes or %s", m->column);
     return 0;
 }
 
@@ -202,10 +216,12 @@ static int row(char *line, const cols *c, table *t, util_err *err)
         return util_errf(err, "%d fields, header has %d", n, c->n);
     double acc, bytes, enc;
     if (number(f[c->accuracy], &acc))
-        return util_errf(err, "accuracy '%s' is not a number (a run "
-                         "without a classifier cannot be compared)", f[c->accuracy]);
+        return util_errf(err, "%s '%s' is not a number (a run without a %s "
+                         "cannot be compared on it)", t->m->column, f[c->accuracy],
+                         t->m->model);
     if (acc < 0 || acc > 1)
-        return util_errf(err, "accuracy %s is not a fraction in 0..1", f[c->accuracy]);
+        return util_errf(err, "%s %s is not a fraction in 0..1", t->m->column,
+                         f[c->accuracy]);
     if (number(f[c->received], &bytes) || bytes < 0)
         return util_errf(err, "received_bytes '%s' is not a number of bytes",
                          f[c->received]);
@@ -234,7 +250,7 @@ static int load(const char *path, table *t, util_err *err)
     int rc = 0, lineno = 1;
     if (!fgets(line, sizeof line, fp))
         rc = util_errf(err, "%s: empty", path);
-    else if (header(line, &c, err))
+    else if (header(line, t->m, &c, err))
         rc = util_err_prefix(err, "%s: ", path);
     while (!rc && fgets(line, sizeof line, fp)) {
         lineno++;
@@ -463,9 +479,9 @@ static void figures(report *rp, const table *t, const refs *r)
         double b = bytes_for(r->f[i], target);
         ref_bytes = !isnan(b) && b < ref_bytes ? b : ref_bytes;
     }
-    say(&rp->md, "| codec family | mean top-1 on the grid | gain over best "
+    say(&rp->md, "| codec family | mean %s on the grid | gain over best "
         "reference (pp) | bytes for 90 %% of clean (%.2f %%) | vs best "
-        "reference |\n|---|---|---|---|---|\n", 100 * target);
+        "reference |\n|---|---|---|---|---|\n", t->m->word, 100 * target);
     for (size_t i = 0; i < t->n; i++) {
         const family *f = &t->fam[i];
         double mean = 0, gain = 0;
@@ -520,11 +536,12 @@ static void sal_vs_nosal(report *rp, const table *t)
 
 /* ---- the command ---------------------------------------------------------------------- */
 
-static int compare(const char *dir, const char *out, double clean, double from,
-                   const char *const *refnames, int nref, util_err *err)
+static int compare(const char *dir, const char *out, const metric *m, double clean,
+                   double from, const char *const *refnames, int nref, util_err *err)
 {
     table t;
     memset(&t, 0, sizeof t);
+    t.m = m;
     char path[SIM_PATH_LEN + 32];
     int n = snprintf(path, sizeof path, "%s/results.csv", dir);
     if (n < 0 || (size_t)n >= sizeof path)
@@ -549,12 +566,17 @@ static int compare(const char *dir, const char *out, double clean, double from,
         /* exactly the end point's bytes: pow's rounding could put the last
          * budget a hair below the point and leave it off the grid */
         rp.grid[GRID - 1] = rp.to;
-        say(&rp.md, "# Accuracy against bytes: %s\n\nReferences:", dir);
+        /* accuracy keeps the words its committed comparisons were written with */
+        if (m == &metrics[0])
+            say(&rp.md, "# Accuracy against bytes: %s\n\nReferences:", dir);
+        else
+            say(&rp.md, "# %s against bytes: %s\n\nReferences:", m->word, dir);
         for (int i = 0; i < r.n; i++)
             say(&rp.md, " %s", r.f[i]->name);
-        say(&rp.md, ".\n\nCurves: at b bytes, the best accuracy of the family's "
+        const char *w = m == &metrics[0] ? "accuracy" : m->word;
+        say(&rp.md, ".\n\nCurves: at b bytes, the best %s of the family's "
             "measured points with at most b bytes (a step curve, from its "
-            "empty-reception accuracy at 0 bytes).\n\n");
+            "empty-reception %s at 0 bytes).\n\n", w, w);
         grid_line(&rp, &r, &e);
         figures(&rp, &t, &r);
         sal_vs_nosal(&rp, &t);
@@ -574,7 +596,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: limitnet compare RESULTS_DIR --clean ACC [--ref FAMILY]... [--from BYTES]\n"
-        "                        [--out NAME]\n"
+        "                        [--out NAME] [--metric M]\n"
         "\n"
         "Compares a run's codec families at equal bytes. Reads RESULTS_DIR/results.csv\n"
         "(one channel setting, with a classifier); each family (a setting's label\n"
@@ -587,7 +609,9 @@ static void usage(FILE *f)
         "and prints NAME.md.\n"
         "\n"
         "  RESULTS_DIR    a run's output directory\n"
-        "  --clean ACC    the classifier's accuracy on clean images, in (0, 1]\n"
+        "  --clean ACC    the task model's score on clean images, in (0, 1]\n"
+        "  --metric M     the score compared: accuracy (top-1, the default), map50\n"
+        "                 or map50_95 (a detection run's mAP columns)\n"
         "  --ref FAMILY   a reference family, repeatable, at most %d (default\n"
         "                 jpeg-baseline, jpeg-progressive, jpeg-abbreviated)\n"
         "  --from BYTES   the grid's first budget, above 0 (default 16)\n"
@@ -614,10 +638,11 @@ int sim_cmd_compare(int argc, char **argv)
     const char *dir = NULL, *out = "comparison", *refs[MAX_REFS], *v;
     int nref = 0;
     double clean = NAN, from = 16;
-    static const char *const opts[] = {"--clean", "--out", "--from", "--ref"};
+    static const char *const opts[] = {"--clean", "--out", "--from", "--ref", "--metric"};
+    const metric *mt = &metrics[0];
     for (int i = 1; i < argc; i++) {
         int m = 0, k = 0;
-        for (; k < 4; k++)
+        for (; k < 5; k++)
             if ((m = sim_arg_value(argc, argv, &i, NULL, opts[k], &v)) != 0)
                 break;
         if (m < 0) {
@@ -648,6 +673,17 @@ int sim_cmd_compare(int argc, char **argv)
             if (number(v, &from) || !(from > 0))
                 return bad_number("--from", "a number of bytes above 0", v);
             break;
+        case 4:
+            mt = NULL;
+            for (size_t j = 0; j < sizeof metrics / sizeof metrics[0]; j++)
+                if (strcmp(v, metrics[j].column) == 0)
+                    mt = &metrics[j];
+            if (!mt) {
+                fprintf(stderr, "limitnet compare: --metric: expected accuracy, map50 "
+                        "or map50_95, got '%s'\n", v);
+                return 2;
+            }
+            break;
         default:
             if (nref == MAX_REFS) {
                 fprintf(stderr, "limitnet compare: more than %d --ref families\n",
@@ -668,7 +704,7 @@ int sim_cmd_compare(int argc, char **argv)
         refs[nref++] = "jpeg-abbreviated";
     }
     util_err err;
-    if (compare(dir, out, clean, from, refs, nref, &err)) {
+    if (compare(dir, out, mt, clean, from, refs, nref, &err)) {
         fprintf(stderr, "limitnet compare: %s\n", err.msg);
         return 1;
     }

@@ -9,6 +9,10 @@
  * whole packets within the budget). Rows are codec settings (the first
  * row the originals), columns budgets, each budget a group of the items.
  * Reruns give the same picture: encoders and decoders are deterministic.
+ * A scenario with a detector (task.detector) also gets, on every tile, the
+ * detections the cloud would make from it (score at least DRAW_SCORE):
+ * a box in its class's colour with the class's number (0-9, Fashion-MNIST
+ * order) at its corner, and the ground truth in white on the originals.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,17 +23,21 @@
 #include "data/data.h"
 #include "sim/cli.h"
 #include "sim/sim.h"
+#include "tasks/task.h"
 
 #define MAX_BUDGETS 8
 #define LABEL_W 170 /* 28 characters of the 6-pixel font */
 #define HEAD_H 12
 #define PAD 2
+#define DRAW_SCORE 0.3f /* detections drawn: the rest would hide the picture */
 
 typedef struct gallery_opts {
     const char *scenario, *out, *codecs;
     long budgets[MAX_BUDGETS];
     int nbudgets;
     long count, first, scale;
+    const task_detector *det;   /* the scenario's, or NULL */
+    const data_set *ds;
 } gallery_opts;
 
 static void usage(FILE *f)
@@ -42,7 +50,9 @@ static void usage(FILE *f)
         "setting's reconstruction from the packets that fit in each byte budget\n"
         "(the longest prefix of whole packets of the first channel's payload,\n"
         "none lost), as one PNG: a row per codec setting under the originals,\n"
-        "a group of columns per budget. Prints the file's path.\n"
+        "a group of columns per budget. With a detector in the scenario's task,\n"
+        "its detections (score >= 0.3) are drawn on every tile: class colour and\n"
+        "number, ground truth in white on the originals. Prints the file's path.\n"
         "\n"
         "  SCENARIO.json        the scenario whose data and codecs are drawn\n"
         "  --budgets B1,B2,...  up to %d byte budgets, each 1..2^30\n"
@@ -134,6 +144,40 @@ static void cell_xy(const layout *l, int budget, int item, int row, int *x, int 
     *y = HEAD_H + row * l->tile;
 }
 
+/* The detector's boxes on the tile at (x, y) showing im; for the original
+ * (truth set) the ground truth of item i too. */
+static int draw_detections(util_image *sheet, const gallery_opts *o, const util_image *im,
+                           int x, int y, int truth, int i, util_err *err)
+{
+    static const uint8_t colour[10][3] = {
+        {255, 64, 64}, {255, 160, 0}, {255, 255, 0}, {0, 255, 0}, {0, 255, 255},
+        {64, 128, 255}, {200, 64, 255}, {255, 0, 200}, {160, 255, 160}, {255, 200, 150}};
+    static const uint8_t white[3] = {255, 255, 255};
+    if (!o->det)
+        return 0;
+    int s = (int)o->scale, n;
+    task_det d[TASK_DETECT_MAX];
+    if (task_detector_detect(o->det, im, 1, d, &n, err))
+        return -1;
+    data_annot a;
+    if (truth && data_annotation(o->ds, (size_t)i, &a) == 0)
+        for (int k = 0; k < a.n; k++)
+            util_draw_rect(sheet, x + a.box[k].x0 * s, y + a.box[k].y0 * s,
+                           x + a.box[k].x1 * s - 1, y + a.box[k].y1 * s - 1, white);
+    for (int k = 0; k < n; k++) {
+        if (d[k].score < DRAW_SCORE)
+            continue;
+        const uint8_t *c = colour[d[k].label % 10];
+        int x0 = x + (int)(d[k].box.x0 * s), y0 = y + (int)(d[k].box.y0 * s);
+        util_draw_rect(sheet, x0, y0, x + (int)(d[k].box.x1 * s) - 1,
+                       y + (int)(d[k].box.y1 * s) - 1, c);
+        char t[4];
+        snprintf(t, sizeof t, "%d", d[k].label % 10);
+        util_draw_text(sheet, x0 + 1, y0 + 1, t, c, 1);
+    }
+    return 0;
+}
+
 /* Item i's column in every budget group of the row: the original, or its
  * reconstruction by c from the longest packet prefix within each budget
  * (one encode, a decode per budget). */
@@ -162,6 +206,8 @@ static int draw_item(util_image *sheet, const layout *l, const gallery_opts *o,
         cell_xy(l, b, i, row, &x, &y);
         if (!rc)
             rc = util_image_blit(sheet, x, y, c ? rec : img, (int)o->scale, err);
+        if (!rc)
+            rc = draw_detections(sheet, o, c ? rec : img, x, y, !c, i, err);
     }
     free(arrived);
     codec_stream_free(&st);
@@ -266,9 +312,15 @@ int sim_cmd_gallery(int argc, char **argv)
     data_opts d = {sc->dataset, sc->split, sc->data_dir[0] ? sc->data_dir : NULL,
                    sc->first + (size_t)o.first, (size_t)o.count, sc->data_size,
                    sc->data_seed};
-    int rc = channel_payload(sc, &payload, &err) || data_open_ex(&d, &ds, &err) ? 2 : 0;
+    task_detector *det = NULL;
+    int rc = channel_payload(sc, &payload, &err) || data_open_ex(&d, &ds, &err) ||
+                     (sc->detector[0] && task_detector_load(sc->detector, &det, &err))
+                 ? 2 : 0;
+    o.det = det;
+    o.ds = ds;
     if (!rc && draw(&o, sc, ds, payload, &err))
         rc = 1;
+    task_detector_free(det);
     if (rc)
         fprintf(stderr, "limitnet gallery: %s\n", err.msg);
     else

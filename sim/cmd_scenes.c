@@ -1,6 +1,6 @@
 /*
- * `limitnet scenes --kind cluttered [--split test] [--count 32] [--first 0]
- *  [--size 64] [--seed 1] [--cols 8] [--scale 2] --out DIR`
+ * `limitnet scenes [--kind cluttered|multi] [--split test] [--count 32]
+ *  [--first 0] [--size 64|96] [--seed 1] [--cols 8] [--scale 2] --out DIR`
  *
  * A contact sheet of composed scenes, to look at what the models are
  * trained and scored on: each scene scaled up, its object boxes (green)
@@ -24,7 +24,7 @@ typedef struct sheet_opts {
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: limitnet scenes [--kind cluttered] --out DIR [--split S] [--count N]\n"
+        "usage: limitnet scenes [--kind K] --out DIR [--split S] [--count N]\n"
         "                       [--first N] [--size PX] [--seed N] [--cols N] [--scale N]\n"
         "\n"
         "A contact sheet of composed scenes, to look at what the models are\n"
@@ -32,18 +32,20 @@ static void usage(FILE *f)
         "and mask outlines (yellow) over it, its classes below. Writes\n"
         "DIR/scenes-KIND-SPLIT.png and prints its path.\n"
         "\n"
-        "  --kind cluttered  the scene kind (fmnist-cluttered; default cluttered)\n"
+        "  --kind K          cluttered (fmnist-cluttered, the default) or multi\n"
+        "                    (fmnist-multi: 1-4 items, for detection)\n"
         "  --out DIR         where the sheet goes (made if missing)\n"
         "  --split S         train, val or test (default test)\n"
         "  --count N         scenes, 1..1024 (default 32)\n"
         "  --first N         the first scene's index in the split (default 0)\n"
-        "  --size PX         scene side, %d..%d pixels (default %d)\n"
+        "  --size PX         scene side, %d..%d pixels (default %d for cluttered,\n"
+        "                    %d for multi)\n"
         "  --seed N          the layout seed, as a scenario's dataset.seed (default %d)\n"
         "  --cols N          scenes per row, 1..64 (default 8)\n"
         "  --scale N         each pixel drawn N x N, 1..8 (default 2)\n"
         "  -h, --help        this help\n",
         DATA_SCENE_MIN_SIZE, DATA_SCENE_MAX_SIZE, DATA_SCENE_DEFAULT_SIZE,
-        DATA_SCENE_DEFAULT_SEED);
+        DATA_MULTI_DEFAULT_SIZE, DATA_SCENE_DEFAULT_SEED);
 }
 
 static int num_arg(const char *flag, const char *v, long lo, long hi, long *out)
@@ -57,8 +59,7 @@ static int num_arg(const char *flag, const char *v, long lo, long hi, long *out)
 
 static int parse(int argc, char **argv, sheet_opts *o)
 {
-    *o = (sheet_opts){"cluttered", "test", NULL, 32, 0, DATA_SCENE_DEFAULT_SIZE,
-                      DATA_SCENE_DEFAULT_SEED, 8, 2};
+    *o = (sheet_opts){"cluttered", "test", NULL, 32, 0, 0, DATA_SCENE_DEFAULT_SEED, 8, 2};
     /* every option takes a value: the first six are numbers */
     static const char *const names[] = {"--count", "--first", "--size", "--seed",
                                         "--cols", "--scale", "--kind", "--split",
@@ -121,6 +122,10 @@ static int tile(util_image *sheet, const data_set *ds, size_t i, int x, int y,
     for (int k = 0; k < n; k++)
         util_appendf(text, sizeof text, &off, "%s%s", k ? ", " : "",
                      data_class_name(ds, a.n > 0 ? a.label[k] : label));
+    /* Cut to the tile's width, so that a long list never runs into the
+     * next tile. */
+    for (size_t len = strlen(text); len > 0 && util_text_width(text, 1) > v.w * scale - 2;)
+        text[--len] = '\0';
     util_draw_text(sheet, x + 1, y + v.h * scale + 2, text, white, 1);
     return 0;
 }
@@ -161,9 +166,11 @@ int sim_cmd_scenes(int argc, char **argv)
     snprintf(name, sizeof name, "fmnist-%s", o.kind);
     if (!data_is_scene(name)) {
         fprintf(stderr, "limitnet scenes: --kind: unknown kind \"%s\" (expected "
-                "cluttered)\n", o.kind);
+                "cluttered or multi)\n", o.kind);
         return 2;
     }
+    if (o.size == 0)
+        o.size = data_scene_default_size(name);
     data_opts d = {name, o.split, NULL, (size_t)o.first, (size_t)o.count,
                    (int)o.size, (uint64_t)o.seed};
     util_err err;

@@ -1,12 +1,13 @@
 /*
- * `limitnet train classifier|limitnet --config FILE [--check] [--resume] [--stop-after N]`
+ * `limitnet train classifier|detector|limitnet --config FILE [--check] [--resume]
+ *  [--stop-after N]`
  *
  *   int sim_cmd_train(int argc, char **argv);   (declared in sim/cli.h)
  *
  * Only the command line: the trainers themselves are in train/ (one file
  * per model family, train/train.h). --stop-after N ends the run after N
  * more epochs, leaving the checkpoint for --resume; it applies to the
- * classifier only, as LimitNet checkpoints after whole phases. --check
+ * classifier and the detector, as LimitNet checkpoints after whole phases. --check
  * reads and checks the config (every key, the architecture) and stops.
  */
 #include <limits.h>
@@ -20,22 +21,22 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: limitnet train classifier|limitnet --config FILE [--check] [--resume]\n"
-        "                      [--stop-after N]\n"
+        "usage: limitnet train classifier|detector|limitnet --config FILE [--check]\n"
+        "                      [--resume] [--stop-after N]\n"
         "\n"
         "Trains a model from a config (models/README.md): its data, architecture,\n"
         "schedule and output directory, where the weights, a checkpoint and a\n"
         "report go. The committed configs are models/*.json (make train-classifier,\n"
         "make train-limitnet).\n"
         "\n"
-        "  classifier|limitnet  the model family to train\n"
+        "  classifier|detector|limitnet  the model family to train\n"
         "  --config FILE        the training config (JSON)\n"
         "  --check              only read and check the config (every key, the\n"
         "                       architecture); reads no data, writes nothing\n"
         "  --resume             continue from the checkpoint the same config made\n"
-        "  --stop-after N       classifier only: stop after N more epochs, keeping\n"
-        "                       the checkpoint for --resume (LimitNet checkpoints\n"
-        "                       after whole phases)\n"
+        "  --stop-after N       classifier and detector: stop after N more epochs,\n"
+        "                       keeping the checkpoint for --resume (LimitNet\n"
+        "                       checkpoints after whole phases)\n"
         "  -h, --help           this help\n");
 }
 
@@ -77,25 +78,30 @@ int sim_cmd_train(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    int is_ln = strcmp(model, "limitnet") == 0;
-    if (strcmp(model, "classifier") != 0 && !is_ln) {
-        fprintf(stderr, "limitnet train: unknown model \"%s\" (known: classifier, limitnet)\n", model);
+    int is_ln = strcmp(model, "limitnet") == 0, is_det = strcmp(model, "detector") == 0;
+    if (strcmp(model, "classifier") != 0 && !is_ln && !is_det) {
+        fprintf(stderr, "limitnet train: unknown model \"%s\" (known: classifier, "
+                "detector, limitnet)\n", model);
         return 2;
     }
     if (is_ln && stop_after) {
-        fprintf(stderr, "limitnet train: --stop-after applies to the classifier only\n");
+        fprintf(stderr, "limitnet train: --stop-after applies to the classifier and "
+                "the detector only\n");
         return 2;
     }
     util_err err;
     int rc;
     if (check_only) {
         /* the config alone: what training would refuse at its start */
-        rc = is_ln ? train_limitnet_check(config, &err) : train_classifier_check(config, &err);
+        rc = is_ln ? train_limitnet_check(config, &err)
+             : is_det ? train_detector_check(config, &err)
+                      : train_classifier_check(config, &err);
         if (!rc)
             printf("%s: ok\n", config);
     } else {
         rc = is_ln ? train_limitnet(config, want_resume, &err)
-                   : train_classifier(config, want_resume, stop_after, &err);
+             : is_det ? train_detector(config, want_resume, stop_after, &err)
+                      : train_classifier(config, want_resume, stop_after, &err);
     }
     if (rc)
         fprintf(stderr, "limitnet train: %s\n", err.msg);

@@ -125,14 +125,19 @@ static void progress(void *ctx, const sim_cell *cell, size_t index, size_t total
             cell->seconds);
 }
 
-/* One line per codec setting, one column per cut: accuracy (%) when a
- * classifier is configured, PSNR (dB) otherwise; a block per channel
- * setting when there are several. */
+/* One line per codec setting, one column per cut: mAP@0.5 (%) when a
+ * detector is configured, else accuracy (%) when a classifier is, PSNR
+ * (dB) otherwise; a block per channel setting when there are several. */
+static double shown(int what, const sim_row *r)
+{
+    return what == 2 ? 100 * r->map50 : what == 1 ? 100 * r->accuracy : r->psnr;
+}
+
 static void print_table(const sim_scenario *sc, const sim_result *res)
 {
-    int acc = sc->classifier[0] != 0;
+    int what = sc->detector[0] ? 2 : sc->classifier[0] ? 1 : 0;
     printf("%s: %s over %s (%zu images), %s\n", sc->name,
-           acc ? "top-1 accuracy %" : "PSNR dB",
+           what == 2 ? "mAP@0.5 %" : what == 1 ? "top-1 accuracy %" : "PSNR dB",
            sc->nchans > 1 ? "each channel" : res->ncells ? res->cells[0].channel : "",
            res->ncells ? res->cells[0].rows[0].images : 0,
            "rows: codec setting, columns: deadline (s) or budget (B)");
@@ -150,8 +155,7 @@ static void print_table(const sim_scenario *sc, const sim_result *res)
         }
         printf("%-26s %8.1f", cell->codec, cell->rows[0].encoded_bytes);
         for (size_t i = 0; i < cell->nrows; i++)
-            printf(" %7.1f", acc ? 100 * cell->rows[i].accuracy
-                                 : cell->rows[i].psnr);
+            printf(" %7.1f", shown(what, &cell->rows[i]));
         printf("\n");
     }
     printf("results: %s/results.csv, %s/summary.json (%.1f s, %d threads)\n",

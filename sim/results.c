@@ -17,9 +17,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CSV_HEADER "codec,channel,cut,limit,images,encoded_bytes,sent_bytes," \
+#define CSV_COLUMNS "codec,channel,cut,limit,images,encoded_bytes,sent_bytes," \
     "sent_packets,received_bytes,received_packets,lost_packets,complete,"   \
-    "psnr,ssim,accuracy\n"
+    "psnr,ssim,accuracy"
+/* A detection scenario's files add two columns; others keep the header
+ * their committed results were written with. */
+#define CSV_HEADER CSV_COLUMNS "\n"
+#define CSV_HEADER_DET CSV_COLUMNS ",map50,map50_95\n"
+#define CSV_FIELDS_MAX 17
 
 /* What a temporary file's name adds to the final one, before "PID.N". */
 #define TEMP_MARK ".tmp."
@@ -132,6 +137,15 @@ void sim_clean_temps(const char *dir)
     closedir(d);
 }
 
+/* A number, or nothing for NAN (no classifier, no detector). */
+static void field(FILE *f, double v, int comma)
+{
+    if (comma)
+        fputc(',', f);
+    if (!isnan(v))
+        fprintf(f, "%.17g", v);
+}
+
 static void row_csv(FILE *f, const sim_cell *cell, const sim_row *r)
 {
     fprintf(f, "%s,%s,%s,%.17g,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,"
@@ -139,8 +153,11 @@ static void row_csv(FILE *f, const sim_cell *cell, const sim_row *r)
             r->is_budget ? "budget" : "deadline", r->limit, r->images,
             r->encoded_bytes, r->sent_bytes, r->sent_packets, r->received_bytes,
             r->received_packets, r->lost_packets, r->complete, r->psnr, r->ssim);
-    if (!isnan(r->accuracy))
-        fprintf(f, "%.17g", r->accuracy);
+    field(f, r->accuracy, 0);
+    if (cell->detection) {
+        field(f, r->map50, 1);
+        field(f, r->map50_95, 1);
+    }
     fputc('\n', f);
 }
 
@@ -153,7 +170,7 @@ static int write_csv(const char *path, const sim_cell *cells, size_t n,
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         return util_errf(err, "%s: out of memory", path);
-    fputs(CSV_HEADER, f);
+    fputs(n && cells[0].detection ? CSV_HEADER_DET : CSV_HEADER, f);
     for (size_t c = 0; c < n; c++)
         for (size_t i = 0; i < cells[c].nrows; i++)
             row_csv(f, &cells[c], &cells[c].rows[i]);
@@ -180,30 +197,52 @@ int sim_results_write(const char *path, const sim_result *res, util_err *err)
     return write_csv(path, res->cells, res->ncells, err);
 }
 
+/* Splits line at commas into at most max fields, empty ones kept (an
+ * empty accuracy or mAP column is a field); returns how many. */
+static int split(char *line, char **tok, int max)
+{
+    line[strcspn(line, "\n")] = 0;
+    int n = 0;
+    for (char *p = line; n < max;) {
+        tok[n++] = p;
+        char *c = strchr(p, ',');
+        if (!c)
+            return n;
+        *c = 0;
+        p = c + 1;
+    }
+    return -1; /* more fields than any row has */
+}
+
+/* One number of a row: "" is NAN where the column may be empty. */
+static int number(const char *t, int may_be_empty, double *v)
+{
+    if (!*t && may_be_empty) {
+        *v = NAN;
+        return 0;
+    }
+    char *end;
+    *v = strtod(t, &end);
+    return *end || end == t ? -1 : 0;
+}
+
 /* Parses one row; the codec and channel columns must match the cell's. */
 static int parse_row(char *line, const sim_cell *cell, sim_row *r)
 {
-    char *save = NULL, *tok[15];
-    int n = 0;
-    for (char *p = line; n < 15; p = NULL) {
-        tok[n] = strtok_r(p, ",\n", &save);
-        if (!tok[n])
-            break;
-        n++;
-    }
-    /* An empty accuracy column makes strtok return 14 fields. */
-    if (n < 14 || strcmp(tok[0], cell->codec) || strcmp(tok[1], cell->channel))
+    char *tok[CSV_FIELDS_MAX];
+    int n = split(line, tok, CSV_FIELDS_MAX);
+    if (n != (cell->detection ? 17 : 15) || strcmp(tok[0], cell->codec) ||
+        strcmp(tok[1], cell->channel))
         return -1;
     r->is_budget = strcmp(tok[2], "budget") == 0;
     double *dst[] = {&r->limit, NULL, &r->encoded_bytes, &r->sent_bytes,
                      &r->sent_packets, &r->received_bytes, &r->received_packets,
                      &r->lost_packets, &r->complete, &r->psnr, &r->ssim,
-                     &r->accuracy};
-    r->accuracy = NAN;
+                     &r->accuracy, &r->map50, &r->map50_95};
+    r->map50 = r->map50_95 = NAN;
     for (int i = 3; i < n; i++) {
-        char *end;
-        double v = strtod(tok[i], &end);
-        if (*end || end == tok[i])
+        double v;
+        if (number(tok[i], i >= 14, &v))
             return -1;
         /* The file may have been edited or damaged: a count out of
          * size_t's range would make the cast undefined. */
@@ -224,7 +263,8 @@ int sim_cell_read(const char *path, size_t nrows, sim_cell *cell)
         return 1;
     char line[2048];
     size_t i = 0;
-    int bad = !fgets(line, sizeof line, f) || strcmp(line, CSV_HEADER) != 0;
+    int bad = !fgets(line, sizeof line, f) ||
+              strcmp(line, cell->detection ? CSV_HEADER_DET : CSV_HEADER) != 0;
     while (!bad && fgets(line, sizeof line, f)) {
         if (i == nrows || parse_row(line, cell, &cell->rows[i]))
             bad = 1;

@@ -7,6 +7,10 @@
  * among worker threads; each image's channel draws from a generator seeded
  * by (scenario seed, item index) and results are aggregated in item order,
  * so the numbers do not depend on the thread count.
+ *
+ * Detection is scored over the whole set, not per image: each image's
+ * detections at each cut are kept until the cell ends, and then every
+ * cut's mAP is computed from all of them (task_map), in item order.
  */
 #include "sim/sim_impl.h"
 
@@ -35,8 +39,12 @@ typedef struct job {
     const data_set *ds;
     const chan *ch;
     const task_classifier *cls;
+    const task_detector *det;
+    int max_dets;
     size_t ncuts;           /* deadlines, then budgets */
     metrics *out;           /* [image][cut] */
+    task_det *dets;         /* [image][cut][max_dets], with a detector */
+    int *ndets;             /* [image][cut] */
     double *encoded;        /* [image] */
     const atomic_int *stop; /* sim_options.stop */
     pthread_mutex_t lock;
@@ -59,6 +67,8 @@ typedef struct scratch {
     size_t nrecon;
     size_t *slot;           /* cut -> its reconstruction */
     int *pred;
+    task_det *dets;         /* [reconstruction][max_dets] */
+    int *ndets;
 } scratch;
 
 static int grow(scratch *s, size_t n, util_err *err)
@@ -124,6 +134,24 @@ static int classify(job *jb, scratch *s, size_t nd, int label, metrics *row,
         return -1;
     for (size_t c = 0; c < jb->ncuts; c++)
         row[c].correct = s->pred[s->slot[c]] == label;
+    return 0;
+}
+
+/* Detects objects in the distinct reconstructions of image i and keeps
+ * each cut's for the cell's mAP. */
+static int detect(job *jb, scratch *s, size_t i, size_t nd, util_err *err)
+{
+    if (!jb->det)
+        return 0;
+    if (task_detector_detect(jb->det, s->recon, nd, s->dets, s->ndets, err))
+        return -1;
+    size_t m = (size_t)jb->max_dets;
+    for (size_t c = 0; c < jb->ncuts; c++) {
+        size_t at = i * jb->ncuts + c;
+        jb->ndets[at] = s->ndets[s->slot[c]];
+        memcpy(jb->dets + at * m, s->dets + s->slot[c] * m,
+               (size_t)jb->ndets[at] * sizeof *jb->dets);
+    }
     return 0;
 }
 
@@ -205,7 +233,7 @@ static int process_image(job *jb, scratch *s, size_t i, util_err *err)
         }
         prev_k = k;
     }
-    return classify(jb, s, nd, label, row, err);
+    return classify(jb, s, nd, label, row, err) || detect(jb, s, i, nd, err) ? -1 : 0;
 }
 
 static void scratch_free(scratch *s)
@@ -221,6 +249,8 @@ static void scratch_free(scratch *s)
     free(s->recon);
     free(s->slot);
     free(s->pred);
+    free(s->dets);
+    free(s->ndets);
 }
 
 static int scratch_init(job *jb, scratch *s, util_err *err)
@@ -235,7 +265,11 @@ static int scratch_init(job *jb, scratch *s, util_err *err)
     s->recon = calloc(jb->ncuts, sizeof *s->recon);
     s->slot = calloc(jb->ncuts, sizeof *s->slot);
     s->pred = calloc(jb->ncuts, sizeof *s->pred);
-    if (!s->recon || !s->slot || !s->pred)
+    if (jb->det) {
+        s->dets = calloc(jb->ncuts * (size_t)jb->max_dets, sizeof *s->dets);
+        s->ndets = calloc(jb->ncuts, sizeof *s->ndets);
+    }
+    if (!s->recon || !s->slot || !s->pred || (jb->det && (!s->dets || !s->ndets)))
         return util_errf(err, "out of memory");
     for (; s->nrecon < jb->ncuts; s->nrecon++)
         if (util_image_alloc(&s->recon[s->nrecon], w, h, c, err))
@@ -288,6 +322,34 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* mAP at cut c over every image of the cell, added in item order. */
+static int cut_map(const job *jb, size_t c, sim_row *r, util_err *err)
+{
+    int w, h, ch, classes;
+    task_detector_shape(jb->det, &w, &h, &ch, &classes);
+    task_map *acc;
+    if (task_map_create(classes, &acc, err))
+        return -1;
+    int rc = 0;
+    size_t n = data_count(jb->ds);
+    for (size_t i = 0; !rc && i < n; i++) {
+        data_annot a;
+        task_box gt[DATA_MAX_OBJECTS];
+        data_annotation(jb->ds, i, &a);
+        for (int k = 0; k < a.n; k++)
+            gt[k] = (task_box){(float)a.box[k].x0, (float)a.box[k].y0,
+                               (float)a.box[k].x1, (float)a.box[k].y1};
+        size_t at = i * jb->ncuts + c;
+        rc = task_map_add(acc, (long)(jb->sc->first + i),
+                          jb->dets + at * (size_t)jb->max_dets, jb->ndets[at], gt,
+                          a.label, a.n, err);
+    }
+    if (!rc)
+        rc = task_map_result(acc, &r->map50, &r->map50_95, err);
+    task_map_free(acc);
+    return rc;
+}
+
 /* Means over images, in item order so that sums do not depend on threads. */
 static void aggregate(const job *jb, sim_cell *cell)
 {
@@ -325,6 +387,7 @@ static void aggregate(const job *jb, sim_cell *cell)
         r->psnr = sum.psnr / dn;
         r->ssim = sum.ssim / dn;
         r->accuracy = jb->cls ? sum.correct / dn : NAN;
+        r->map50 = r->map50_95 = NAN;
     }
 }
 
@@ -333,9 +396,13 @@ static int compute_cell(job *jb, int threads, sim_cell *cell, util_err *err)
     size_t n = data_count(jb->ds);
     jb->out = calloc(n * jb->ncuts, sizeof *jb->out);
     jb->encoded = calloc(n, sizeof *jb->encoded);
+    if (jb->det) {
+        jb->dets = calloc(n * jb->ncuts * (size_t)jb->max_dets, sizeof *jb->dets);
+        jb->ndets = calloc(n * jb->ncuts, sizeof *jb->ndets);
+    }
     pthread_t *tid = calloc((size_t)threads, sizeof *tid);
     int rc = 0;
-    if (!jb->out || !jb->encoded || !tid)
+    if (!jb->out || !jb->encoded || !tid || (jb->det && (!jb->dets || !jb->ndets)))
         rc = util_errf(err, "out of memory");
     int started = 0;
     for (; !rc && started < threads; started++)
@@ -353,9 +420,13 @@ static int compute_cell(job *jb, int threads, sim_cell *cell, util_err *err)
         rc = util_errf(err, "interrupted");
     if (!rc)
         aggregate(jb, cell);
+    for (size_t c = 0; !rc && jb->det && c < jb->ncuts; c++)
+        rc = cut_map(jb, c, &cell->rows[c], err);
     free(tid);
     free(jb->out);
     free(jb->encoded);
+    free(jb->dets);
+    free(jb->ndets);
     return rc;
 }
 
@@ -429,6 +500,13 @@ static int scenario_fingerprint(const sim_scenario *sc, uint64_t *out,
     h = fnv(h, sc->budgets, sc->nbudgets * sizeof *sc->budgets);
     if (sc->classifier[0] && fnv_file(&h, sc->classifier, err))
         return -1;
+    /* Only detection scenarios hash a detector, so the others keep their
+     * fingerprints. */
+    if (sc->detector[0]) {
+        h = fnv_str(h, "|detector");
+        if (fnv_file(&h, sc->detector, err))
+            return -1;
+    }
     *out = h;
     return 0;
 }
@@ -451,6 +529,7 @@ typedef struct context {
     data_set *ds;
     chan **ch;              /* one per channel setting */
     task_classifier *cls;
+    task_detector *det;
 } context;
 
 static void context_free(context *cx)
@@ -460,6 +539,26 @@ static void context_free(context *cx)
         chan_destroy(cx->ch[i]);
     free(cx->ch);
     task_classifier_free(cx->cls);
+    task_detector_free(cx->det);
+}
+
+static int open_detector(const sim_scenario *sc, context *cx, util_err *err)
+{
+    if (!sc->detector[0])
+        return 0;
+    if (task_detector_load(sc->detector, &cx->det, err))
+        return util_err_prefix(err, "task.detector: ");
+    int w, h, c, dw, dh, dc, classes;
+    data_annot a;
+    data_dims(cx->ds, &w, &h, &c);
+    task_detector_shape(cx->det, &dw, &dh, &dc, &classes);
+    if (w != dw || h != dh || c != dc || classes < data_classes(cx->ds))
+        return util_errf(err, "task.detector: %s takes %dx%dx%d images and %d "
+                         "classes; the dataset has %dx%dx%d and %d", sc->detector, dw,
+                         dh, dc, classes, w, h, c, data_classes(cx->ds));
+    if (data_annotation(cx->ds, 0, &a) != 0)
+        return util_errf(err, "task.detector: the dataset has no object annotations");
+    return 0;
 }
 
 /* Opens what every cell needs. Done before the output directory is made, so
@@ -492,7 +591,7 @@ static int context_open(const sim_scenario *sc, context *cx, util_err *err)
                              sc->classifier, cw, ch, cc, classes, w, h, c,
                              data_classes(cx->ds));
     }
-    return 0;
+    return open_detector(sc, cx, err);
 }
 
 /* Cell index = channel * ncodecs + codec: results are grouped by channel. */
@@ -508,6 +607,7 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
     snprintf(cell->codec, sizeof cell->codec, "%s", set->label);
     snprintf(cell->channel, sizeof cell->channel, "%s", chan_label(ch));
     cell->nrows = sc->ndeadlines + sc->nbudgets;
+    cell->detection = cx->det != NULL;
     cell->rows = calloc(cell->nrows, sizeof *cell->rows);
     if (!cell->rows)
         return util_errf(err, "out of memory");
@@ -516,7 +616,9 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
         return 0;
     }
     job jb = {.sc = sc, .set = set, .ds = cx->ds, .ch = ch, .cls = cx->cls,
-              .ncuts = cell->nrows, .stop = opt->stop};
+              .det = cx->det, .ncuts = cell->nrows, .stop = opt->stop};
+    if (cx->det)
+        jb.max_dets = task_detector_cfg(cx->det).max_dets;
     pthread_mutex_init(&jb.lock, NULL);
     double t0 = util_now();
     int rc = compute_cell(&jb, threads, cell, err);

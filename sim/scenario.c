@@ -273,7 +273,7 @@ static int load_scene_keys(sim_scenario *sc, const cJSON *j, util_err *err)
         if (!scene && cJSON_GetObjectItemCaseSensitive(j, only[i]))
             return util_errf(err, "dataset.%s: only scene datasets take it, "
                              "not %s", only[i], sc->dataset);
-    if (util_json_int(j, "dataset", "size", DATA_SCENE_DEFAULT_SIZE,
+    if (util_json_int(j, "dataset", "size", data_scene_default_size(sc->dataset),
                      DATA_SCENE_MIN_SIZE, DATA_SCENE_MAX_SIZE, &size, err) ||
         util_json_int(j, "dataset", "seed", DATA_SCENE_DEFAULT_SEED, 0, 4294967295.0,
                      &seed, err))
@@ -363,24 +363,45 @@ static int load_cuts(const cJSON *root, const char *key, int ints,
     return 0;
 }
 
+/* What run would refuse of a detector, found here so that check does:
+ * a dataset without boxes, or scenes of another size than it takes. */
+static int check_detector(const sim_scenario *sc, util_err *err)
+{
+    if (!data_is_scene(sc->dataset))
+        return util_errf(err, "task.detector: %s has no object annotations to score "
+                         "detections against (a scene dataset such as fmnist-multi has)",
+                         sc->dataset);
+    task_detector *d;
+    if (task_detector_load(sc->detector, &d, err))
+        return util_err_prefix(err, "task.detector: ");
+    int w, h, c, classes;
+    task_detector_shape(d, &w, &h, &c, &classes);
+    task_detector_free(d);
+    if (w != sc->data_size || h != sc->data_size || c != 3)
+        return util_errf(err, "task.detector: %s takes %dx%dx%d images; the scenes are "
+                         "%dx%dx3 (dataset.size)", sc->detector, w, h, c, sc->data_size,
+                         sc->data_size);
+    return 0;
+}
+
 static int load_task(sim_scenario *sc, const cJSON *root, util_err *err)
 {
-    static const char *const keys[] = {"classifier", NULL};
+    static const char *const keys[] = {"classifier", "detector", NULL};
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "task");
-    sc->classifier[0] = 0;
+    sc->classifier[0] = sc->detector[0] = 0;
     if (!j)
         return 0;
     if (util_json_keys(j, "task", keys, err) ||
         util_json_str(j, "task", "classifier", "", sc->classifier,
-                     sizeof sc->classifier, err))
+                     sizeof sc->classifier, err) ||
+        util_json_str(j, "task", "detector", "", sc->detector, sizeof sc->detector, err))
         return -1;
-    if (!sc->classifier[0])
-        return 0;
     task_classifier *c;
-    if (task_classifier_load(sc->classifier, &c, err))
+    if (sc->classifier[0] && task_classifier_load(sc->classifier, &c, err))
         return util_err_prefix(err, "task.classifier: ");
-    task_classifier_free(c);
-    return 0;
+    if (sc->classifier[0])
+        task_classifier_free(c);
+    return sc->detector[0] ? check_detector(sc, err) : 0;
 }
 
 /* The output directory defaults to results/<name>; the name to the file's

@@ -61,6 +61,7 @@ typedef struct sim_scenario {
     size_t nbudgets;
 
     char classifier[SIM_PATH_LEN]; /* empty: no classification */
+    char detector[SIM_PATH_LEN];   /* empty: no detection (mAP columns) */
     char output[SIM_PATH_LEN];
 
     char *json;                    /* the scenario as parsed, re-printed */
@@ -85,6 +86,9 @@ typedef struct sim_row {
     double complete;        /* fraction of images fully received */
     double psnr, ssim;
     double accuracy;        /* top-1, or NAN without a classifier */
+    /* COCO-style mAP@0.5 and mAP@[.5:.95] over the cell's images (not a
+     * mean over images), or NAN without a detector */
+    double map50, map50_95;
 } sim_row;
 
 typedef struct sim_cell {
@@ -93,6 +97,7 @@ typedef struct sim_cell {
     sim_row *rows;           /* deadlines first, then budgets */
     size_t nrows;
     int reused;              /* read back from an earlier run */
+    int detection;           /* rows carry map50 and map50_95 */
     double seconds;          /* time spent computing it */
 } sim_cell;
 

@@ -301,8 +301,9 @@ static void test_train_bad_config(void **state)
      * (build/train/...) would be made: it reads no data and writes nothing. */
     static const char *const good[][2] = {
         {"classifier", "fmnist-classifier"}, {"classifier", "cluttered-classifier"},
-        {"limitnet", "limitnet-fmnist"}, {"limitnet", "limitnet-cluttered"}};
-    for (size_t i = 0; i < 4; i++) {
+        {"limitnet", "limitnet-fmnist"}, {"limitnet", "limitnet-cluttered"},
+        {"detector", "multi-detector"}, {"limitnet", "limitnet-multi"}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         snprintf(cmd, sizeof cmd, "cd %s && %s train %s --config %s/models/%s.json --check",
                  dir, LIMITNET_BIN, good[i][0], SOURCE_DIR, good[i][1]);
         if (tu_run(cmd, out, sizeof out) != 0 || !strstr(out, ": ok"))
@@ -310,7 +311,7 @@ static void test_train_bad_config(void **state)
     }
     snprintf(cmd, sizeof cmd, "%s/build", dir);
     assert_int_equal(access(cmd, F_OK), -1);
-    snprintf(cmd, sizeof cmd, "%s train detector --config %s", LIMITNET_BIN, path);
+    snprintf(cmd, sizeof cmd, "%s train segmenter --config %s", LIMITNET_BIN, path);
     assert_int_equal(tu_run(cmd, out, sizeof out), 2);
     assert_non_null(strstr(out, "unknown model"));
     /* atoi took these as 1 (wrapping 4294967297); checked, they are usage

@@ -1,5 +1,6 @@
 /* The scene composer (data/scene.c): determinism, split separation, the
- * annotations against the drawn item, and the options it refuses. */
+ * annotations against the drawn items, and the options it refuses, for
+ * the cluttered scenes and the multi-object ones. */
 #include "testutil.h"
 
 #include <math.h>
@@ -235,8 +236,165 @@ static void test_errors(void **state)
     assert_int_equal(data_sources(ds, 0, &f, items, 4), 0);
     data_free(ds);
     assert_true(data_is_scene("fmnist-cluttered"));
+    assert_true(data_is_scene("fmnist-multi"));
     assert_false(data_is_scene("fashion-mnist"));
     assert_null(data_splits("nope"));
+}
+
+/* ---- multi-object scenes ----------------------------------------------------- */
+
+#define M DATA_MULTI_DEFAULT_SIZE
+
+static data_set *multi(const char *split, size_t first, size_t count, uint64_t seed)
+{
+    data_opts o = {"fmnist-multi", split, NULL, first, count, M, seed};
+    data_set *ds = NULL;
+    util_err err;
+    if (data_open_ex(&o, &ds, &err))
+        fail_msg("%s", err.msg);
+    return ds;
+}
+
+/* The default canvas is 96 pixels; same options, same scenes, whatever
+ * else was opened with them; another seed, another layout. */
+static void test_multi_deterministic(void **state)
+{
+    (void)state;
+    data_set *d = NULL;
+    util_err err;
+    assert_int_equal(data_open("fmnist-multi", "test", NULL, 0, 3, &d, &err), 0);
+    int w, h, c;
+    data_dims(d, &w, &h, &c);
+    assert_int_equal(w, M);
+    assert_int_equal(c, 3);
+    assert_int_equal(data_scene_default_size("fmnist-multi"), M);
+    assert_int_equal(data_scene_default_size("fmnist-cluttered"), DATA_SCENE_DEFAULT_SIZE);
+    data_free(d);
+    data_set *a = multi("test", 0, 20, 7), *b = multi("test", 15, 5, 7), *o = multi("test", 0, 20, 8);
+    for (size_t i = 15; i < 20; i++) {
+        util_image x, y;
+        data_get(a, i, &x, NULL);
+        data_get(b, i - 15, &y, NULL);
+        assert_memory_equal(x.px, y.px, (size_t)M * M * 3);
+        data_annot aa, ab;
+        data_annotation(a, i, &aa);
+        data_annotation(b, i - 15, &ab);
+        assert_int_equal(aa.n, ab.n);
+        assert_memory_equal(aa.box, ab.box, sizeof aa.box);
+        assert_memory_equal(aa.mask, ab.mask, (size_t)M * M);
+        data_get(o, i, &y, NULL);
+        assert_true(memcmp(x.px, y.px, (size_t)M * M * 3) != 0);
+    }
+    /* Multi scenes are not cluttered scenes with more items. */
+    data_set *cl = scenes("test", 0, 1, M, 7);
+    util_image x, y;
+    data_get(a, 0, &x, NULL);
+    data_get(cl, 0, &y, NULL);
+    assert_true(memcmp(x.px, y.px, (size_t)M * M * 3) != 0);
+    data_free(cl);
+    data_free(a);
+    data_free(b);
+    data_free(o);
+}
+
+/* Every item of a scene (objects and clutter) comes from its split's
+ * pool; the first object is item i of the pool; the objects' labels are
+ * their source items' labels; no clutter item has the class of any object
+ * of its scene. */
+static void check_multi_split(const char *split, const char *file, long lo, long hi,
+                              size_t first, size_t count)
+{
+    data_set *ds = multi(split, first, count, 3), *src;
+    util_err err;
+    assert_int_equal(data_open("fashion-mnist", file, NULL, 0, 0, &src, &err), 0);
+    for (size_t i = 0; i < count; i++) {
+        const char *f;
+        long items[DATA_SCENE_MAX_SOURCES];
+        size_t n = data_sources(ds, i, &f, items, DATA_SCENE_MAX_SOURCES);
+        data_annot a;
+        assert_int_equal(data_annotation(ds, i, &a), 0);
+        assert_string_equal(f, file);
+        assert_in_range(a.n, 1, 4);
+        assert_in_range(n, (size_t)a.n + 2, (size_t)a.n + 4);
+        assert_int_equal(items[0], lo + (long)((first + i) % (size_t)(hi - lo)));
+        unsigned classes = 0;
+        util_image v;
+        for (size_t k = 0; k < n; k++) {
+            int cl;
+            assert_true(items[k] >= lo && items[k] < hi);
+            data_get(src, (size_t)items[k], &v, &cl);
+            if ((int)k < a.n) {
+                assert_int_equal(cl, a.label[k]);
+                classes |= 1u << cl;
+            } else {
+                assert_false(classes >> cl & 1u);
+            }
+        }
+    }
+    data_free(src);
+    data_free(ds);
+}
+
+static void test_multi_splits_disjoint(void **state)
+{
+    (void)state;
+    check_multi_split("train", "train", 0, DATA_SCENE_TRAIN_ITEMS, 0, 300);
+    check_multi_split("train", "train", 0, DATA_SCENE_TRAIN_ITEMS, 54950, 100);
+    check_multi_split("val", "train", DATA_SCENE_TRAIN_ITEMS, 60000, 0, 300);
+    check_multi_split("test", "test", 0, 10000, 9950, 100);
+}
+
+/* Object k's box is the tight box of mask id k + 1; the mask holds no
+ * other ids; each object is 19-38 pixels at most a side; the scene's
+ * label is one of its objects'; scenes with 1, 2, 3 and 4 objects all
+ * occur; two objects' boxes rarely overlap much (their squares overlap
+ * by an IoU of 0.3 at most, boxes lie inside the squares). */
+static void test_multi_annotations(void **state)
+{
+    (void)state;
+    data_set *ds = multi("test", 0, 300, 5);
+    int seen[5] = {0}, heavy = 0;
+    for (size_t i = 0; i < 300; i++) {
+        data_annot a;
+        int label;
+        util_image v;
+        assert_int_equal(data_annotation(ds, i, &a), 0);
+        data_get(ds, i, &v, &label);
+        seen[a.n]++;
+        int is_object = 0;
+        for (int k = 0; k < a.n; k++) {
+            is_object |= a.label[k] == label;
+            data_box t = {M, M, 0, 0};
+            for (int y = 0; y < M; y++)
+                for (int x = 0; x < M; x++) {
+                    int id = a.mask[y * M + x];
+                    assert_in_range(id, 0, a.n);
+                    if (id == k + 1) {
+                        t.x0 = x < t.x0 ? x : t.x0;
+                        t.y0 = y < t.y0 ? y : t.y0;
+                        t.x1 = x + 1 > t.x1 ? x + 1 : t.x1;
+                        t.y1 = y + 1 > t.y1 ? y + 1 : t.y1;
+                    }
+                }
+            assert_memory_equal(&t, &a.box[k], sizeof t);
+            int side = t.x1 - t.x0 > t.y1 - t.y0 ? t.x1 - t.x0 : t.y1 - t.y0;
+            assert_in_range(side, 4, (int)(0.40 * M) + 1);
+            for (int j = 0; j < k; j++) {
+                const data_box *p = &a.box[j], *q = &a.box[k];
+                int ix = (p->x1 < q->x1 ? p->x1 : q->x1) - (p->x0 > q->x0 ? p->x0 : q->x0);
+                int iy = (p->y1 < q->y1 ? p->y1 : q->y1) - (p->y0 > q->y0 ? p->y0 : q->y0);
+                double in = ix > 0 && iy > 0 ? (double)ix * iy : 0;
+                double un = (double)(p->x1 - p->x0) * (p->y1 - p->y0) +
+                            (double)(q->x1 - q->x0) * (q->y1 - q->y0) - in;
+                heavy += in / un > 0.3;
+            }
+        }
+        assert_true(is_object);
+    }
+    for (int n = 1; n <= 4; n++)
+        assert_true(seen[n] >= 30);
+    assert_true(heavy <= 15);
+    data_free(ds);
 }
 
 int main(void)
@@ -247,6 +405,9 @@ int main(void)
         cmocka_unit_test(test_splits_disjoint),
         cmocka_unit_test(test_annotations),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_multi_deterministic),
+        cmocka_unit_test(test_multi_splits_disjoint),
+        cmocka_unit_test(test_multi_annotations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

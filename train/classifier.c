@@ -38,11 +38,9 @@ typedef struct cls_cfg {
     char checkpoint[TRAIN_PATH_LEN];
     uint64_t seed;
     int epochs, batch, validation;
-    nn_optim_cfg opt;
-    double lr, min_lr, warmup_epochs, smoothing;
-    char schedule[16];
+    train_optim o;
+    double smoothing;
     int shift, flip;
-    double mean, std;
 } cls_cfg;
 
 typedef struct trainer {
@@ -64,58 +62,17 @@ typedef struct trainer {
 
 /* ---- config ------------------------------------------------------------------ */
 
-static int parse_optimizer(const cJSON *o, cls_cfg *c, util_err *err)
-{
-    static const char *const keys[] = {"type", "lr", "beta1", "beta2", "eps",
-                                       "momentum", "nesterov", "weight_decay", NULL};
-    char type[16];
-    double b1, b2, eps, mom, wd;
-    int nest;
-    if (util_json_keys(o, "optimizer", keys, err) ||
-        util_json_str(o, "optimizer", "type", "adam", type, sizeof type, err) ||
-        util_json_num(o, "optimizer", "lr", 1e-3, 1e-8, 10, &c->lr, err) ||
-        util_json_num(o, "optimizer", "beta1", 0.9, 0, 0.999999, &b1, err) ||
-        util_json_num(o, "optimizer", "beta2", 0.999, 0, 0.999999, &b2, err) ||
-        util_json_num(o, "optimizer", "eps", 1e-8, 1e-12, 1, &eps, err) ||
-        util_json_num(o, "optimizer", "momentum", 0.9, 0, 0.999999, &mom, err) ||
-        util_json_bool(o, "optimizer", "nesterov", 0, &nest, err) ||
-        util_json_num(o, "optimizer", "weight_decay", 0, 0, 1, &wd, err))
-        return -1;
-    if (strcmp(type, "adam") && strcmp(type, "sgd"))
-        return util_errf(err, "optimizer.type: expected \"adam\" or \"sgd\"");
-    c->opt = (nn_optim_cfg){strcmp(type, "adam") ? NN_OPTIM_SGD : NN_OPTIM_ADAM,
-                            (float)b1, (float)b2, (float)eps, (float)mom,
-                            nest, (float)wd};
-    return 0;
-}
-
 static int parse_sections(const cJSON *root, cls_cfg *c, util_err *err)
 {
-    static const char *const skeys[] = {"type", "warmup_epochs", "min_lr", NULL};
     static const char *const akeys[] = {"shift", "flip", NULL};
-    static const char *const nkeys[] = {"mean", "std", NULL};
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "schedule");
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "augment");
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, "normalize");
     cJSON *empty = cJSON_CreateObject();
-    const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "optimizer");
-    int rc = !empty || parse_optimizer(o ? o : empty, c, err) ||
-             util_json_keys(s ? s : empty, "schedule", skeys, err) ||
-             util_json_str(s, "schedule", "type", "cosine", c->schedule, sizeof c->schedule, err) ||
-             util_json_num(s, "schedule", "warmup_epochs", 0, 0, 1000, &c->warmup_epochs, err) ||
-             util_json_num(s, "schedule", "min_lr", 0, 0, 10, &c->min_lr, err) ||
+    int rc = !empty || train_parse_optim(root, &c->o, err) ||
              util_json_keys(a ? a : empty, "augment", akeys, err) ||
              train_config_int(a, "augment", "shift", 0, 0, 8, &c->shift, err) ||
-             util_json_bool(a, "augment", "flip", 0, &c->flip, err) ||
-             util_json_keys(n ? n : empty, "normalize", nkeys, err) ||
-             util_json_num(n, "normalize", "mean", 0.0, -10, 10, &c->mean, err) ||
-             util_json_num(n, "normalize", "std", 1.0, 1e-3, 100, &c->std, err);
+             util_json_bool(a, "augment", "flip", 0, &c->flip, err);
     cJSON_Delete(empty);
-    if (rc)
-        return -1;
-    if (strcmp(c->schedule, "cosine") && strcmp(c->schedule, "constant"))
-        return util_errf(err, "schedule.type: expected \"cosine\" or \"constant\"");
-    return 0;
+    return rc ? -1 : 0;
 }
 
 static int parse_config(const cJSON *root, cls_cfg *c, util_err *err)
@@ -202,16 +159,13 @@ static int setup(trainer *t, util_err *err)
         return util_err_prefix(err, "%s: ", c->file);
     t->out = nn_model_nodes(t->m) - 1;
     if (check_shapes(t, err) || nn_ws_create(t->m, &t->ws, err) ||
-        nn_optim_create(t->m, &c->opt, &t->opt, err))
+        nn_optim_create(t->m, &c->o.opt, &t->opt, err))
         return -1;
     util_rng rng;
     util_rng_seed(&rng, util_seed_mix(c->seed, 0));
     nn_model_init(t->m, &rng);
     long steps = (long)(t->ntrain / (size_t)c->batch);
-    t->sched = (nn_lr_sched){
-        strcmp(c->schedule, "cosine") ? NN_LR_CONST : NN_LR_COSINE, (float)c->lr,
-        (float)c->min_lr, (long)(c->warmup_epochs * (double)steps),
-        steps * c->epochs, 0, 1.0f};
+    t->sched = train_schedule(&c->o, steps, c->epochs);
     t->labels = malloc((size_t)c->batch * sizeof *t->labels);
     t->perm = malloc(t->ntrain * sizeof *t->perm);
     if (!t->labels || !t->perm)
@@ -236,45 +190,14 @@ static void teardown(trainer *t)
 
 static int save_checkpoint(const trainer *t, util_err *err)
 {
-    char epoch[32], secs[32];
-    snprintf(epoch, sizeof epoch, "%d", t->done);
-    snprintf(secs, sizeof secs, "%.3f", t->seconds);
-    nn_st_writer *w;
-    if (nn_st_writer_create(&w, err))
-        return -1;
-    int rc = nn_st_writer_model(w, t->m, "", err) || nn_optim_write(t->opt, w, err) ||
-             nn_st_writer_meta(w, "train.config", t->cfg.text, err) ||
-             nn_st_writer_meta(w, "train.epoch", epoch, err) ||
-             nn_st_writer_meta(w, "train.seconds", secs, err) ||
-             train_make_parents(t->cfg.checkpoint, err) ||
-             nn_st_writer_save(w, t->cfg.checkpoint, err);
-    nn_st_writer_destroy(w);
-    return rc ? -1 : 0;
+    return train_checkpoint_save(t->cfg.checkpoint, t->m, t->opt, t->cfg.text, t->done,
+                                 t->seconds, err);
 }
 
 static int resume(trainer *t, util_err *err)
 {
-    nn_st_file *f;
-    if (nn_st_open(t->cfg.checkpoint, &f, err))
-        return -1;
-    const char *cfg = nn_st_meta(f, "train.config");
-    double epoch, secs;
-    int rc = 0;
-    /* The numbers are checked before the casts: the file may say "1x",
-     * "4294967297" or "nan". */
-    if (!cfg || strcmp(cfg, t->cfg.text) != 0)
-        rc = util_errf(err, "%s: made with a different config than %s",
-                       t->cfg.checkpoint, t->cfg.file);
-    else if (nn_st_meta_num(f, "train.epoch", 1, 0, t->cfg.epochs, &epoch, err) ||
-             nn_st_meta_num(f, "train.seconds", 0, 0, 1e12, &secs, err) ||
-             nn_st_read_model(f, t->m, "", err) || nn_optim_read(t->opt, f, err))
-        rc = -1;
-    if (!rc) {
-        t->done = (int)epoch;
-        t->seconds = secs;
-    }
-    nn_st_close(f);
-    return rc;
+    return train_checkpoint_read(t->cfg.checkpoint, t->cfg.file, t->cfg.text,
+                                 t->cfg.epochs, t->m, t->opt, &t->done, &t->seconds, err);
 }
 
 /* ---- one epoch ------------------------------------------------------------------ */
@@ -286,7 +209,7 @@ static void load_image(const cls_cfg *c, const data_set *ds, size_t i,
 {
     util_image im;
     data_get(ds, i, &im, label);
-    float k = (float)(1.0 / (255.0 * c->std)), b = (float)(-c->mean / c->std);
+    float k = (float)(1.0 / (255.0 * c->o.std)), b = (float)(-c->o.mean / c->o.std);
     for (int ch = 0; ch < im.c; ch++)
         for (int y = 0; y < im.h; y++)
             for (int x = 0; x < im.w; x++) {
@@ -428,8 +351,8 @@ static int run_epochs(trainer *t, int last, util_err *err)
 static int save_output(trainer *t, util_err *err)
 {
     char mean[32], std[32], seed[32], epochs[16], val[32], secs[32];
-    snprintf(mean, sizeof mean, "%.9g", t->cfg.mean);
-    snprintf(std, sizeof std, "%.9g", t->cfg.std);
+    snprintf(mean, sizeof mean, "%.9g", t->cfg.o.mean);
+    snprintf(std, sizeof std, "%.9g", t->cfg.o.std);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->cfg.seed);
     snprintf(epochs, sizeof epochs, "%d", t->done);
     snprintf(val, sizeof val, "%.4f", t->val_acc);

@@ -16,7 +16,10 @@
  *            side grid exactly as the receiver will have it
  *   phase 3  + ce_weight * cross-entropy of the committed classifier on the
  *            reconstruction; the classifier is frozen, so every codec is
- *            scored by the same classifier
+ *            scored by the same classifier. With a detector as the cloud
+ *            model instead (multi-object scenes), ce_weight times the
+ *            detector's own training loss (focal heatmap and L1 box terms,
+ *            train/train_impl.h) against the scene's boxes
  *   phase 4  (optional) phase 3 with holes: with chance `holes` per image a
  *            block of up to HOLE_MAX ranks inside the kept prefix is dropped
  *            too, as a lost packet would drop it, so that the decoder
@@ -31,7 +34,7 @@
  * Only the first (train count - validation) training items are used; the
  * rest are held out for the progress lines.
  */
-#include "train/train.h"
+#include "train/train_impl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -60,7 +63,7 @@ typedef struct ln_cfg {
     char *text;
     char *enc, *sal, *dec;
     train_dataset data;
-    char classifier[TRAIN_PATH_LEN];
+    char classifier[TRAIN_PATH_LEN], detector[TRAIN_PATH_LEN]; /* one of them */
     char output[TRAIN_PATH_LEN], checkpoint[TRAIN_PATH_LEN];
     uint64_t seed;
     int batch, validation, grid, bits;
@@ -69,11 +72,18 @@ typedef struct ln_cfg {
     int nphases;
 } ln_cfg;
 
-/* The frozen cloud classifier, run with gradients to its input. */
+/* The frozen cloud model, run with gradients to its input: a classifier,
+ * or a detector with its heads, their grid and the loss it trained with. */
 typedef struct cloud {
     nn_model *m;
     nn_ws *ws;
     float mean, std;
+    int det;
+    int node[3];                /* heatmap, size, offset */
+    task_detect_cfg dc;
+    double sigma_min, size_weight, offset_weight;
+    nn_tensor heat, grad[3];
+    train_det_target *obj;
 } cloud;
 
 typedef struct ln_trainer {
@@ -87,6 +97,8 @@ typedef struct ln_trainer {
     cloud cls;
     nn_tensor x, t, zt, mask, gy, gz, gs, gl, tmp;
     int *labels, *order;
+    size_t *items;   /* the batch's items in batch_ds, for their boxes */
+    const data_set *batch_ds;
     uint8_t *cells;
     size_t *perm;
     int done;        /* phases completed */
@@ -133,7 +145,7 @@ static int parse_config(const cJSON *root, ln_cfg *c, util_err *err)
 {
     static const char *const keys[] = {
         "task", "dataset", "data_dir", "seed", "batch", "validation",
-        "classifier", "grid", "bits", "noise", "bce_weight", "ce_weight",
+        "classifier", "detector", "grid", "bits", "noise", "bce_weight", "ce_weight",
         "foreground", "clip_percentile", "phases", "output", "checkpoint",
         "encoder", "saliency", "decoder", NULL};
     char task[32];
@@ -144,7 +156,8 @@ static int parse_config(const cJSON *root, ln_cfg *c, util_err *err)
         util_json_num(root, "", "seed", 1, 0, 9007199254740991.0, &seed, err) ||
         train_config_int(root, "", "batch", 64, 1, 65536, &c->batch, err) ||
         train_config_int(root, "", "validation", 5000, 0, 1000000, &c->validation, err) ||
-        util_json_str(root, "", "classifier", NULL, c->classifier, sizeof c->classifier, err) ||
+        util_json_str(root, "", "classifier", "", c->classifier, sizeof c->classifier, err) ||
+        util_json_str(root, "", "detector", "", c->detector, sizeof c->detector, err) ||
         train_config_int(root, "", "grid", 4, 1, CODEC_LN_MAX_GRID, &c->grid, err) ||
         train_config_int(root, "", "bits", 6, 1, CODEC_LN_MAX_BITS, &c->bits, err) ||
         util_json_num(root, "", "noise", 0.01, 0, 10, &c->noise, err) ||
@@ -160,6 +173,9 @@ static int parse_config(const cJSON *root, ln_cfg *c, util_err *err)
         return -1;
     if (strcmp(task, "limitnet") != 0)
         return util_errf(err, "task: expected \"limitnet\"");
+    if (!c->classifier[0] == !c->detector[0])
+        return util_errf(err, "classifier, detector: name exactly one, the frozen "
+                         "cloud model of phase 3");
     c->seed = (uint64_t)seed;
     return 0;
 }
@@ -210,16 +226,41 @@ static void free_config(ln_cfg *c)
 
 /* ---- setup ------------------------------------------------------------------- */
 
-static int load_cloud(cloud *cl, const char *path, util_err *err)
+/* A detector's heads, their grid and its loss weights (defaults where an
+ * older file does not say). */
+static int detector_heads(cloud *cl, const nn_st_file *f, util_err *err)
+{
+    if (task_detector_heads(cl->m, cl->node, &cl->dc, err))
+        return -1;
+    double thr, max;
+    if (nn_st_meta_num(f, "limitnet.threshold", 0, 0, 1, &thr, err) ||
+        nn_st_meta_num(f, "limitnet.max_detections", 1, 1, TASK_DETECT_MAX, &max, err))
+        return -1;
+    cl->dc.threshold = (float)thr;
+    cl->dc.max_dets = (int)max;
+    double *w[3] = {&cl->sigma_min, &cl->size_weight, &cl->offset_weight};
+    static const char *const keys[3] = {"limitnet.sigma_min", "limitnet.size_weight",
+                                        "limitnet.offset_weight"};
+    static const double def[3] = {0.5, 0.1, 1.0};
+    for (int k = 0; k < 3; k++) {
+        *w[k] = def[k];
+        if (nn_st_meta(f, keys[k]) && nn_st_meta_num(f, keys[k], 0, 0, 100, w[k], err))
+            return -1;
+    }
+    return 0;
+}
+
+static int load_cloud(cloud *cl, const char *path, int det, util_err *err)
 {
     nn_st_file *f;
     if (nn_st_open(path, &f, err))
         return -1;
-    const char *spec = nn_st_meta(f, "limitnet.model");
+    const char *spec = nn_st_meta(f, "limitnet.model"), *task = nn_st_meta(f, "limitnet.task");
     double mean, std;
     int rc = 0;
-    if (!spec || !nn_st_meta(f, "limitnet.mean") || !nn_st_meta(f, "limitnet.std"))
-        rc = util_errf(err, "%s: not a classifier file", path);
+    if (!spec || !nn_st_meta(f, "limitnet.mean") || !nn_st_meta(f, "limitnet.std") ||
+        (det && (!task || strcmp(task, "detector") != 0)))
+        rc = util_errf(err, "%s: not a %s file", path, det ? "detector" : "classifier");
     /* Checked as task_classifier_load checks them: the file may say "abc",
      * or 1e300, which is infinity as a float. */
     else if (nn_st_meta_num(f, "limitnet.mean", 0, -TASK_MEAN_MAX, TASK_MEAN_MAX,
@@ -228,11 +269,13 @@ static int load_cloud(cloud *cl, const char *path, util_err *err)
                             err))
         rc = -1;
     else if (nn_model_from_json(spec, &cl->m, err) ||
-             nn_st_load_model(f, cl->m, err) || nn_ws_create(cl->m, &cl->ws, err))
+             nn_st_load_model(f, cl->m, err) || nn_ws_create(cl->m, &cl->ws, err) ||
+             (det && detector_heads(cl, f, err)))
         rc = util_err_prefix(err, "%s: ", path);
     if (!rc) {
         cl->mean = (float)mean;
         cl->std = (float)std;
+        cl->det = det;
         nn_ws_input_grad(cl->ws, 1);
     }
     nn_st_close(f);
@@ -262,7 +305,9 @@ static int make_optims(ln_trainer *t, util_err *err)
 static int setup(ln_trainer *t, util_err *err)
 {
     const ln_cfg *c = &t->cfg;
-    if (open_data(t, err) || load_cloud(&t->cls, c->classifier, err))
+    int det = c->detector[0] != 0;
+    if (open_data(t, err) ||
+        load_cloud(&t->cls, det ? c->detector : c->classifier, det, err))
         return -1;
     if (codec_ln_create(c->enc, c->sal, c->dec, c->grid, c->bits, &t->ln, err))
         return util_err_prefix(err, "%s: ", c->file);
@@ -285,11 +330,17 @@ static int setup(ln_trainer *t, util_err *err)
     nn_model_init(codec_ln_decoder(t->ln), &rng);
     size_t b = (size_t)(c->batch > CHUNK ? c->batch : CHUNK);
     t->labels = malloc(b * sizeof *t->labels);
+    t->items = malloc(b * sizeof *t->items);
+    t->cls.obj = malloc(b * DATA_MAX_OBJECTS * sizeof *t->cls.obj);
     t->order = malloc((size_t)t->g.n * sizeof *t->order);
     t->cells = malloc(b * CODEC_LN_MAX_GRID * CODEC_LN_MAX_GRID);
     t->perm = malloc(t->ntrain * sizeof *t->perm);
-    if (!t->labels || !t->order || !t->cells || !t->perm)
+    if (!t->labels || !t->items || !t->cls.obj || !t->order || !t->cells || !t->perm)
         return util_errf(err, "out of memory");
+    if (det && (t->cls.dc.classes < data_classes(t->train) ||
+                t->cls.dc.oh * t->cls.dc.stride != h || t->cls.dc.ow * t->cls.dc.stride != w))
+        return util_errf(err, "%s: the detector's heads do not fit %dx%d scenes of %d "
+                         "classes", c->detector, w, h, data_classes(t->train));
     return 0;
 }
 
@@ -305,6 +356,11 @@ static void teardown(ln_trainer *t)
     nn_optim_destroy(t->odec);
     nn_ws_destroy(t->cls.ws);
     nn_model_destroy(t->cls.m);
+    nn_tensor_free(&t->cls.heat);
+    for (int k = 0; k < 3; k++)
+        nn_tensor_free(&t->cls.grad[k]);
+    free(t->cls.obj);
+    free(t->items);
     codec_ln_free(t->ln);
     nn_tensor *ts[] = {&t->x, &t->t, &t->zt, &t->mask, &t->gy, &t->gz, &t->gs,
                        &t->gl, &t->tmp};
@@ -351,10 +407,12 @@ static int fill(ln_trainer *t, const data_set *ds, const size_t *idx,
         nn_tensor_resize(&t->t, n, 1, g->h, g->w, err))
         return -1;
     size_t per = (size_t)g->in_c * g->in_h * g->in_w;
+    t->batch_ds = ds;
     for (int i = 0; i < n; i++) {
         util_image im;
         size_t k = idx ? idx[first + (size_t)i] : first + (size_t)i;
         data_get(ds, k, &im, &t->labels[i]);
+        t->items[i] = k;
         float *x = t->x.data + (size_t)i * per;
         for (int ch = 0; ch < im.c; ch++)
             for (int y = 0; y < im.h; y++)
@@ -414,25 +472,72 @@ static int drop(ln_trainer *t, const nn_tensor *z, const nn_tensor *sal,
     return 0;
 }
 
-/* Adds ce_weight * d(CE)/d(pixels) of the frozen classifier into t->gy;
- * *loss and *hits report it. y is the decoder output in [0, 1]. */
+/* y (the decoder's output, in [0, 1]) normalised for the cloud model into
+ * t->tmp, and run through it. */
+static int cloud_forward(ln_trainer *t, const nn_tensor *y, util_err *err)
+{
+    cloud *cl = &t->cls;
+    if (nn_tensor_resize(&t->tmp, y->n, y->c, y->h, y->w, err))
+        return -1;
+    for (size_t i = 0; i < nn_tensor_numel(y); i++)
+        t->tmp.data[i] = (y->data[i] - cl->mean) / cl->std;
+    return nn_infer(cl->m, cl->ws, &t->tmp, err);
+}
+
+/* The frozen detector's loss on the batch's reconstructions against their
+ * scenes' boxes (in its logits' gradients, cl->grad). */
+static int det_loss(ln_trainer *t, float *loss, util_err *err)
+{
+    cloud *cl = &t->cls;
+    const task_detect_cfg *d = &cl->dc;
+    int b = t->tmp.n, nobj = 0;
+    size_t hper = (size_t)d->classes * d->oh * d->ow;
+    if (nn_tensor_resize(&cl->heat, b, d->classes, d->oh, d->ow, err))
+        return -1;
+    nn_tensor_zero(&cl->heat);
+    for (int i = 0; i < b; i++) {
+        data_annot a;
+        data_annotation(t->batch_ds, t->items[i], &a);
+        train_det_targets(d, cl->sigma_min, &a, i, cl->heat.data + (size_t)i * hper,
+                          cl->obj, &nobj);
+    }
+    const nn_tensor *out[3];
+    for (int k = 0; k < 3; k++) {
+        out[k] = nn_ws_out(cl->ws, cl->node[k]);
+        if (nn_tensor_resize(&cl->grad[k], out[k]->n, out[k]->c, out[k]->h, out[k]->w, err))
+            return -1;
+    }
+    float norm = (float)(nobj > 0 ? nobj : 1);
+    *loss = (float)(train_det_focal(out[0], cl->heat.data, &cl->grad[0], norm) +
+                    train_det_l1(out[1], cl->obj, nobj, 0, (float)cl->size_weight,
+                                 &cl->grad[1], norm) +
+                    train_det_l1(out[2], cl->obj, nobj, 1, (float)cl->offset_weight,
+                                 &cl->grad[2], norm));
+    return 0;
+}
+
+/* Adds ce_weight * d(loss)/d(pixels) of the frozen cloud model into t->gy:
+ * the classifier's cross-entropy, or the detector's loss; *loss and *hits
+ * (the classifier's) report it. y is the decoder output in [0, 1]. */
 static int cloud_grad(ln_trainer *t, const nn_tensor *y, float *loss, int *hits,
                       util_err *err)
 {
     cloud *cl = &t->cls;
     size_t n = nn_tensor_numel(y);
-    if (nn_tensor_resize(&t->tmp, y->n, y->c, y->h, y->w, err))
+    if (cloud_forward(t, y, err))
         return -1;
-    for (size_t i = 0; i < n; i++)
-        t->tmp.data[i] = (y->data[i] - cl->mean) / cl->std;
-    int out = nn_model_nodes(cl->m) - 1;
-    if (nn_infer(cl->m, cl->ws, &t->tmp, err) ||
-        nn_loss_softmax_ce(nn_ws_out(cl->ws, out), t->labels, 0, loss, &t->gl,
-                           hits, err))
-        return -1;
-    const nn_tensor *gl = &t->gl;
-    if (nn_backward(cl->m, cl->ws, 1, &out, &gl, err))
-        return -1;
+    if (cl->det) {
+        const nn_tensor *g[3] = {&cl->grad[0], &cl->grad[1], &cl->grad[2]};
+        if (det_loss(t, loss, err) || nn_backward(cl->m, cl->ws, 3, cl->node, g, err))
+            return -1;
+    } else {
+        int out = nn_model_nodes(cl->m) - 1;
+        const nn_tensor *gl = &t->gl;
+        if (nn_loss_softmax_ce(nn_ws_out(cl->ws, out), t->labels, 0, loss, &t->gl,
+                               hits, err) ||
+            nn_backward(cl->m, cl->ws, 1, &out, &gl, err))
+            return -1;
+    }
     const nn_tensor *gin = nn_ws_grad(cl->ws, NN_INPUT);
     float k = (float)t->cfg.ce_weight / cl->std;
     for (size_t i = 0; i < n; i++)
@@ -515,8 +620,54 @@ static int train_step(ln_trainer *t, int phase, float lr, util_rng *rng,
 
 /* ---- validation ------------------------------------------------------------------ */
 
-/* PSNR (dB, mean over items) and top-1 accuracy of the float model (no
- * quantiser) on the first VAL_ITEMS held-out items at keep-fraction keep. */
+/* Adds the detections in the cloud detector's output for the m items
+ * [at, at + m) of the held-out set to acc. */
+static int score_detections(ln_trainer *t, size_t at, int m, task_map *acc, util_err *err)
+{
+    cloud *cl = &t->cls;
+    const task_detect_cfg *d = &cl->dc;
+    size_t hw = (size_t)d->oh * d->ow;
+    task_det dets[TASK_DETECT_MAX];
+    const float *hm = nn_ws_out(cl->ws, cl->node[0])->data,
+                *sz = nn_ws_out(cl->ws, cl->node[1])->data,
+                *of = nn_ws_out(cl->ws, cl->node[2])->data;
+    for (int i = 0; i < m; i++) {
+        int k = task_detect_decode(d, hm + (size_t)i * d->classes * hw, sz + (size_t)i * 2 * hw,
+                                   of + (size_t)i * 2 * hw, dets);
+        data_annot a;
+        task_box gt[DATA_MAX_OBJECTS];
+        data_annotation(t->val, at + (size_t)i, &a);
+        for (int j = 0; j < a.n; j++)
+            gt[j] = (task_box){(float)a.box[j].x0, (float)a.box[j].y0, (float)a.box[j].x1,
+                               (float)a.box[j].y1};
+        if (k < 0)
+            return util_errf(err, "out of memory");
+        if (task_map_add(acc, (long)(at + (size_t)i), dets, k, gt, a.label, a.n, err))
+            return -1;
+    }
+    return 0;
+}
+
+/* Mean PSNR (dB) of the m reconstructions in y against t->x. */
+static double psnr_sum(const ln_trainer *t, const nn_tensor *y, int m)
+{
+    double sum = 0;
+    size_t per = nn_tensor_numel(y) / (size_t)m;
+    for (int i = 0; i < m; i++) {
+        double se = 0;
+        for (size_t k = 0; k < per; k++) {
+            double d = 255.0 * ((double)y->data[i * per + k] - t->x.data[i * per + k]);
+            se += d * d;
+        }
+        se /= (double)per;
+        sum += se > 0 ? 10 * log10(255.0 * 255.0 / se) : 99;
+    }
+    return sum;
+}
+
+/* PSNR (dB, mean over items) and the cloud model's score (top-1, or the
+ * detector's mAP@0.5) of the float model (no quantiser) on the first
+ * VAL_ITEMS held-out items at keep-fraction keep. */
 static int validate(ln_trainer *t, int saliency, double keep, double *psnr,
                     double *acc, util_err *err)
 {
@@ -526,43 +677,38 @@ static int validate(ln_trainer *t, int saliency, double keep, double *psnr,
     long hits = 0;
     const nn_model *enc = codec_ln_encoder(t->ln), *sal = codec_ln_saliency(t->ln),
                    *dec = codec_ln_decoder(t->ln);
-    for (size_t at = 0; at < n; at += CHUNK) {
+    task_map *map = NULL;
+    if (t->cls.det && task_map_create(t->cls.dc.classes, &map, err))
+        return -1;
+    int rc = 0;
+    for (size_t at = 0; !rc && at < n; at += CHUNK) {
         int m = (int)(n - at < CHUNK ? n - at : CHUNK), h = 0;
         float loss;
-        if (fill(t, t->val, NULL, at, m, err) || nn_infer(enc, t->wenc, &t->x, err))
-            return -1;
-        const nn_tensor *z = nn_ws_out(t->wenc, last(enc)), *s = NULL;
-        if (saliency) {
-            if (nn_infer(sal, t->wsal, z, err))
-                return -1;
-            s = nn_ws_out(t->wsal, last(sal));
+        rc = fill(t, t->val, NULL, at, m, err) || nn_infer(enc, t->wenc, &t->x, err);
+        const nn_tensor *z = rc ? NULL : nn_ws_out(t->wenc, last(enc)), *s = NULL;
+        if (!rc && saliency) {
+            rc = nn_infer(sal, t->wsal, z, err);
+            s = rc ? NULL : nn_ws_out(t->wsal, last(sal));
         }
-        if (drop(t, z, s, keep, 0, NULL, err) || nn_infer(dec, t->wdec, &t->zt, err))
-            return -1;
-        const nn_tensor *y = nn_ws_out(t->wdec, last(dec));
-        size_t per = nn_tensor_numel(y) / (size_t)m;
-        for (int i = 0; i < m; i++) {
-            double se = 0;
-            for (size_t k = 0; k < per; k++) {
-                double d = 255.0 * ((double)y->data[i * per + k] - t->x.data[i * per + k]);
-                se += d * d;
-            }
-            se /= (double)per;
-            sum += se > 0 ? 10 * log10(255.0 * 255.0 / se) : 99;
+        rc = rc || drop(t, z, s, keep, 0, NULL, err) || nn_infer(dec, t->wdec, &t->zt, err);
+        const nn_tensor *y = rc ? NULL : nn_ws_out(t->wdec, last(dec));
+        if (!rc) {
+            sum += psnr_sum(t, y, m);
+            rc = cloud_forward(t, y, err);
         }
-        if (nn_tensor_resize(&t->tmp, y->n, y->c, y->h, y->w, err))
-            return -1;
-        for (size_t i = 0; i < nn_tensor_numel(y); i++)
-            t->tmp.data[i] = (y->data[i] - t->cls.mean) / t->cls.std;
-        int out = last(t->cls.m);
-        if (nn_infer(t->cls.m, t->cls.ws, &t->tmp, err) ||
-            nn_loss_softmax_ce(nn_ws_out(t->cls.ws, out), t->labels, 0, &loss, NULL, &h, err))
-            return -1;
+        if (!rc && map)
+            rc = score_detections(t, at, m, map, err);
+        else if (!rc)
+            rc = nn_loss_softmax_ce(nn_ws_out(t->cls.ws, last(t->cls.m)), t->labels, 0,
+                                    &loss, NULL, &h, err);
         hits += h;
     }
     *psnr = sum / (double)n;
     *acc = (double)hits / (double)n;
-    return 0;
+    if (!rc && map)
+        rc = task_map_result(map, acc, NULL, err);
+    task_map_free(map);
+    return rc;
 }
 
 static void report_val(ln_trainer *t, int phase, util_err *err)
@@ -575,7 +721,8 @@ static void report_val(ln_trainer *t, int phase, util_err *err)
         double psnr, acc;
         if (validate(t, phase >= 2, keeps[i], &psnr, &acc, err))
             return;
-        train_progress("  keep %.2f: %.2f dB %.1f%%", keeps[i], psnr, 100 * acc);
+        train_progress("  keep %.2f: %.2f dB %.1f%%%s", keeps[i], psnr, 100 * acc,
+                       t->cls.det ? " mAP@0.5" : "");
     }
     train_progress("\n");
 }

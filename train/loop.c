@@ -1,7 +1,7 @@
 /*
  * What every model family's trainer shares (train/train.h): config
- * integers, the training and held-out items, each epoch's order, output
- * directories and progress lines.
+ * integers, the optimiser sections, checkpoints, the training and held-out
+ * items, each epoch's order, output directories and progress lines.
  */
 #include "train/train.h"
 
@@ -17,6 +17,107 @@ int train_config_int(const cJSON *obj, const char *path, const char *key,
         return -1;
     *out = (int)v;
     return 0;
+}
+
+static int parse_optimizer(const cJSON *o, train_optim *c, util_err *err)
+{
+    static const char *const keys[] = {"type", "lr", "beta1", "beta2", "eps",
+                                       "momentum", "nesterov", "weight_decay", NULL};
+    char type[16];
+    double b1, b2, eps, mom, wd;
+    int nest;
+    if (util_json_keys(o, "optimizer", keys, err) ||
+        util_json_str(o, "optimizer", "type", "adam", type, sizeof type, err) ||
+        util_json_num(o, "optimizer", "lr", 1e-3, 1e-8, 10, &c->lr, err) ||
+        util_json_num(o, "optimizer", "beta1", 0.9, 0, 0.999999, &b1, err) ||
+        util_json_num(o, "optimizer", "beta2", 0.999, 0, 0.999999, &b2, err) ||
+        util_json_num(o, "optimizer", "eps", 1e-8, 1e-12, 1, &eps, err) ||
+        util_json_num(o, "optimizer", "momentum", 0.9, 0, 0.999999, &mom, err) ||
+        util_json_bool(o, "optimizer", "nesterov", 0, &nest, err) ||
+        util_json_num(o, "optimizer", "weight_decay", 0, 0, 1, &wd, err))
+        return -1;
+    if (strcmp(type, "adam") && strcmp(type, "sgd"))
+        return util_errf(err, "optimizer.type: expected \"adam\" or \"sgd\"");
+    c->opt = (nn_optim_cfg){strcmp(type, "adam") ? NN_OPTIM_SGD : NN_OPTIM_ADAM,
+                            (float)b1, (float)b2, (float)eps, (float)mom,
+                            nest, (float)wd};
+    return 0;
+}
+
+int train_parse_optim(const cJSON *root, train_optim *c, util_err *err)
+{
+    static const char *const skeys[] = {"type", "warmup_epochs", "min_lr", NULL};
+    static const char *const nkeys[] = {"mean", "std", NULL};
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "schedule");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, "normalize");
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "optimizer");
+    cJSON *empty = cJSON_CreateObject();
+    int rc = !empty || parse_optimizer(o ? o : empty, c, err) ||
+             util_json_keys(s ? s : empty, "schedule", skeys, err) ||
+             util_json_str(s, "schedule", "type", "cosine", c->schedule, sizeof c->schedule, err) ||
+             util_json_num(s, "schedule", "warmup_epochs", 0, 0, 1000, &c->warmup_epochs, err) ||
+             util_json_num(s, "schedule", "min_lr", 0, 0, 10, &c->min_lr, err) ||
+             util_json_keys(n ? n : empty, "normalize", nkeys, err) ||
+             util_json_num(n, "normalize", "mean", 0.0, -10, 10, &c->mean, err) ||
+             util_json_num(n, "normalize", "std", 1.0, 1e-3, 100, &c->std, err);
+    cJSON_Delete(empty);
+    if (rc)
+        return -1;
+    if (strcmp(c->schedule, "cosine") && strcmp(c->schedule, "constant"))
+        return util_errf(err, "schedule.type: expected \"cosine\" or \"constant\"");
+    return 0;
+}
+
+nn_lr_sched train_schedule(const train_optim *o, long steps, int epochs)
+{
+    return (nn_lr_sched){strcmp(o->schedule, "cosine") ? NN_LR_CONST : NN_LR_COSINE,
+                         (float)o->lr, (float)o->min_lr,
+                         (long)(o->warmup_epochs * (double)steps), steps * epochs, 0, 1.0f};
+}
+
+int train_checkpoint_save(const char *path, const nn_model *m, const nn_optim *opt,
+                          const char *config_text, int epoch, double seconds,
+                          util_err *err)
+{
+    char ep[32], secs[32];
+    snprintf(ep, sizeof ep, "%d", epoch);
+    snprintf(secs, sizeof secs, "%.3f", seconds);
+    nn_st_writer *w;
+    if (nn_st_writer_create(&w, err))
+        return -1;
+    int rc = nn_st_writer_model(w, m, "", err) || nn_optim_write(opt, w, err) ||
+             nn_st_writer_meta(w, "train.config", config_text, err) ||
+             nn_st_writer_meta(w, "train.epoch", ep, err) ||
+             nn_st_writer_meta(w, "train.seconds", secs, err) ||
+             train_make_parents(path, err) || nn_st_writer_save(w, path, err);
+    nn_st_writer_destroy(w);
+    return rc ? -1 : 0;
+}
+
+int train_checkpoint_read(const char *path, const char *config_file,
+                          const char *config_text, int max_epoch, nn_model *m,
+                          nn_optim *opt, int *epoch, double *seconds, util_err *err)
+{
+    nn_st_file *f;
+    if (nn_st_open(path, &f, err))
+        return -1;
+    const char *cfg = nn_st_meta(f, "train.config");
+    double ep, secs;
+    int rc = 0;
+    /* The numbers are checked before the casts: the file may say "1x",
+     * "4294967297" or "nan". */
+    if (!cfg || strcmp(cfg, config_text) != 0)
+        rc = util_errf(err, "%s: made with a different config than %s", path, config_file);
+    else if (nn_st_meta_num(f, "train.epoch", 1, 0, max_epoch, &ep, err) ||
+             nn_st_meta_num(f, "train.seconds", 0, 0, 1e12, &secs, err) ||
+             nn_st_read_model(f, m, "", err) || nn_optim_read(opt, f, err))
+        rc = -1;
+    if (!rc) {
+        *epoch = (int)ep;
+        *seconds = secs;
+    }
+    nn_st_close(f);
+    return rc;
 }
 
 int train_parse_dataset(const cJSON *root, train_dataset *d, util_err *err)
@@ -35,8 +136,8 @@ int train_parse_dataset(const cJSON *root, train_dataset *d, util_err *err)
     double size, seed, count, test;
     if (util_json_keys(j, "dataset", keys, err) ||
         util_json_str(j, "dataset", "name", NULL, d->name, sizeof d->name, err) ||
-        util_json_int(j, "dataset", "size", DATA_SCENE_DEFAULT_SIZE, DATA_SCENE_MIN_SIZE,
-                      DATA_SCENE_MAX_SIZE, &size, err) ||
+        util_json_int(j, "dataset", "size", data_scene_default_size(d->name),
+                      DATA_SCENE_MIN_SIZE, DATA_SCENE_MAX_SIZE, &size, err) ||
         util_json_int(j, "dataset", "seed", DATA_SCENE_DEFAULT_SEED, 0, 4294967295.0,
                       &seed, err) ||
         util_json_int(j, "dataset", "count", 0, 1, DATA_SCENE_MAX_COUNT, &count, err) ||

@@ -6,6 +6,8 @@
  *   train_limitnet     LimitNet's encoder, saliency head and decoder in the
  *                      paper's three phases, then the calibration both ends
  *                      of the link share (train/limitnet.c)
+ *   train_detector     the anchor-free detector for multi-object scenes
+ *                      (train/detector.c)
  *   the rest           what every family needs (train/loop.c): config
  *                      integers, the training items and the held-out ones,
  *                      each epoch's order, output directories, progress
@@ -29,6 +31,7 @@
 #include <stdint.h>
 
 #include "data/data.h"
+#include "nn/nn.h"
 #include "util/json.h"
 #include "util/util.h"
 
@@ -49,6 +52,9 @@
  * and read back through the task interface to report the test accuracy. */
 int train_classifier(const char *config, int resume, int stop_after,
                      util_err *err);
+/* The detector: epochs, checkpoints and stop_after as the classifier's; at
+ * the end the test mAP through the task interface. */
+int train_detector(const char *config, int resume, int stop_after, util_err *err);
 /* LimitNet: a checkpoint after every phase; resume skips the phases the
  * checkpoint holds, so a config that adds a phase continues a finished run.
  * Calibration always runs again, from training items only. */
@@ -58,6 +64,7 @@ int train_limitnet(const char *config, int resume, util_err *err);
  * 0, or 2 with err naming the file and the JSON path. */
 int train_classifier_check(const char *config, util_err *err);
 int train_limitnet_check(const char *config, util_err *err);
+int train_detector_check(const char *config, util_err *err);
 
 /* ---- pieces the families share (train/loop.c) --------------------------------- */
 
@@ -94,6 +101,33 @@ int train_open_data(const train_dataset *d, int validation, int batch,
 /* The test split (all of it; d->test_count scenes for scenes), read once
  * at the end of a training run for its report. */
 int train_open_test(const train_dataset *d, data_set **out, util_err *err);
+
+/* The "optimizer", "schedule" and "normalize" sections that the families
+ * trained by plain epochs (classifier, detector) share: Adam or SGD, a
+ * cosine or constant rate with linear warm-up, and the input's
+ * x = (px / 255 - mean) / std. */
+typedef struct train_optim {
+    nn_optim_cfg opt;
+    double lr, min_lr, warmup_epochs;
+    char schedule[16];   /* "cosine" or "constant" */
+    double mean, std;
+} train_optim;
+
+int train_parse_optim(const cJSON *root, train_optim *o, util_err *err);
+/* The schedule of o over `epochs` epochs of `steps` steps. */
+nn_lr_sched train_schedule(const train_optim *o, long steps, int epochs);
+
+/* Checkpoints after an epoch: the model, the optimiser's state, the
+ * config's canonical text (a resume from another config is refused), the
+ * epochs done and the training seconds so far. read refuses a checkpoint
+ * of another config, naming both files, and epoch counts beyond
+ * max_epoch. */
+int train_checkpoint_save(const char *path, const nn_model *m, const nn_optim *opt,
+                          const char *config_text, int epoch, double seconds,
+                          util_err *err);
+int train_checkpoint_read(const char *path, const char *config_file,
+                          const char *config_text, int max_epoch, nn_model *m,
+                          nn_optim *opt, int *epoch, double *seconds, util_err *err);
 
 /* perm = a random permutation of 0..n-1 (Fisher-Yates), drawn from rng. */
 void train_shuffle(size_t *perm, size_t n, util_rng *rng);

@@ -1,8 +1,9 @@
 /*
  * The weight-file loaders: the safetensors reader itself (header length,
  * JSON header, dtypes, shapes, offsets, checksum), and on top of it the
- * LimitNet loader (model JSON in the metadata, calibration tables) and
- * the classifier loader. Input: the file's bytes, handed to all three.
+ * LimitNet loader (model JSON in the metadata, calibration tables), the
+ * classifier loader and the detector loader (heads, threshold, detection
+ * cap). Input: the file's bytes, handed to all four.
  */
 #include "tests/fuzz/fuzz.h"
 #include "tests/fuzz/targets.h"
@@ -37,6 +38,12 @@ FUZZ_TARGET(weights)
         task_classifier_free(c);
     else if (!err.msg[0])
         FUZZ_FAIL("task_classifier_load failed without saying why");
+    task_detector *d = NULL;
+    err.msg[0] = 0;
+    if (task_detector_load(path, &d, &err) == 0)
+        task_detector_free(d);
+    else if (!err.msg[0])
+        FUZZ_FAIL("task_detector_load failed without saying why");
     unlink(path);
     return 0;
 }
