@@ -30,7 +30,8 @@ static const struct command {
 } commands[] = {
     {"run", cmd_run, "run an experiment: each codec setting over each channel setting"},
     {"check", cmd_check, "check a scenario and list its settings; writes nothing"},
-    {"train", sim_cmd_train, "train a model (classifier or limitnet) from a config"},
+    {"plan", sim_cmd_plan, "list a scenario's cells, their fingerprints, and which are done"},
+    {"train", sim_cmd_train, "train a model (classifier, detector or limitnet) from a config"},
     {"compare", sim_cmd_compare, "accuracy against bytes per codec family, at equal bytes"},
     {"capture", sim_cmd_capture, "write an example capture for the trace channel"},
     {"scenes", sim_cmd_scenes, "a contact sheet (PNG) of composed scenes and their boxes"},

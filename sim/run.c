@@ -513,14 +513,15 @@ static int scenario_fingerprint(const sim_scenario *sc, uint64_t *out,
 
 /* The channel setting is hashed here, per cell, not in the scenario's
  * fingerprint: editing one channel of a sweep keeps the others' cells. */
-static void cell_path(char *buf, size_t len, const sim_scenario *sc,
-                      const sim_chan_setting *cs, const sim_codec_setting *set,
-                      uint64_t base)
+static uint64_t cell_path(char *buf, size_t len, const sim_scenario *sc,
+                          const sim_chan_setting *cs, const sim_codec_setting *set,
+                          uint64_t base)
 {
     uint64_t h = fnv_params(fnv_str(base, cs->model), &cs->params);
     h = fnv_params(fnv_str(h, set->codec), &set->params);
     snprintf(buf, len, "%s/cells/%s-%016llx.csv", sc->output, set->label,
              (unsigned long long)h);
+    return h;
 }
 
 /* ---- the run ------------------------------------------------------------------- */
@@ -682,6 +683,48 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
     if (!rc)
         rc = sim_summary_write(path, sc, res, err);
     return rc ? util_err_prefix(err, "%s: ", sc->file) : 0;
+}
+
+int sim_plan(const sim_scenario *sc, sim_plan_cell **cells, size_t *n, util_err *err)
+{
+    size_t ncells = sc->ncodecs * sc->nchans, nrows = sc->ndeadlines + sc->nbudgets;
+    uint64_t base;
+    *cells = NULL;
+    *n = 0;
+    if (scenario_fingerprint(sc, &base, err))
+        return -1;
+    sim_plan_cell *pc = calloc(ncells, sizeof *pc);
+    sim_cell probe = {.rows = calloc(nrows, sizeof *probe.rows),
+                      .detection = sc->detector[0] != 0};
+    int rc = pc && probe.rows ? 0 : util_errf(err, "out of memory");
+    for (size_t ci = 0; !rc && ci < sc->nchans; ci++) {
+        util_params cp = sc->chans[ci].params;
+        chan *ch;
+        if (chan_create(sc->chans[ci].model, &cp, &ch, err)) {
+            rc = util_err_prefix(err, "%s.", sc->chans[ci].where);
+            break;
+        }
+        for (size_t k = 0; k < sc->ncodecs; k++) {
+            sim_plan_cell *c = &pc[ci * sc->ncodecs + k];
+            c->index = ci * sc->ncodecs + k;
+            c->fingerprint = cell_path(c->path, sizeof c->path, sc, &sc->chans[ci],
+                                       &sc->codecs[k], base);
+            snprintf(c->codec, sizeof c->codec, "%s", sc->codecs[k].label);
+            snprintf(c->channel, sizeof c->channel, "%s", chan_label(ch));
+            snprintf(probe.codec, sizeof probe.codec, "%s", c->codec);
+            snprintf(probe.channel, sizeof probe.channel, "%s", c->channel);
+            c->done = sim_cell_read(c->path, nrows, &probe) == 0;
+        }
+        chan_destroy(ch);
+    }
+    free(probe.rows);
+    if (rc) {
+        free(pc);
+        return -1;
+    }
+    *cells = pc;
+    *n = ncells;
+    return 0;
 }
 
 void sim_result_free(sim_result *res)

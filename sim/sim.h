@@ -133,4 +133,20 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
             util_err *err);
 void sim_result_free(sim_result *res);
 
+/* One cell as sim_run would compute it, for `limitnet plan`. */
+typedef struct sim_plan_cell {
+    size_t index;               /* channel * ncodecs + codec: the run's order */
+    uint64_t fingerprint;       /* the hash in its cell file's name */
+    char codec[SIM_NAME_LEN];
+    char channel[256];
+    char path[SIM_PATH_LEN + 2 * SIM_NAME_LEN]; /* its cell file */
+    int done;                   /* complete in the output directory: a run reuses it */
+} sim_plan_cell;
+
+/* The scenario's cells in run order (*cells, *n of them; free *cells),
+ * with whether each is already complete in sc->output. Opens the channels
+ * and hashes the files the fingerprints cover, but reads no dataset and
+ * writes nothing. */
+int sim_plan(const sim_scenario *sc, sim_plan_cell **cells, size_t *n, util_err *err);
+
 #endif

@@ -170,12 +170,53 @@ static void test_shipped_scenarios_check(void **state)
         fail_msg("%s", msg);
 }
 
+/* `limitnet plan`: every cell in run order with its fingerprint, todo
+ * before a run and done after it; changing one codec setting makes only
+ * its cell todo again, and the other keeps its fingerprint. */
+static void test_plan(void **state)
+{
+    (void)state;
+    char dir[64], path[128], cmd[512], before[4096], after[4096], edited[4096];
+    tu_tempdir(dir);
+    const char *fmt = "{\"dataset\": {\"name\": \"fashion-mnist\", \"count\": 6}, "
+                      "\"codecs\": [{\"name\": \"jpeg\", \"quality\": [10, %d]}], "
+                      BASE_CHANNEL ", \"budgets\": [100, 1000], \"output\": \"%s/out\"}";
+    char text[1024];
+    snprintf(path, sizeof path, "%s/s.json", dir);
+    snprintf(text, sizeof text, fmt, 50, dir);
+    tu_write_file(path, text, strlen(text));
+    snprintf(cmd, sizeof cmd, "%s plan %s", LIMITNET_BIN, path);
+    assert_int_equal(tu_run(cmd, before, sizeof before), 0);
+    assert_non_null(strstr(before, "2 cells, 0 done, 2 to do"));
+    assert_non_null(strstr(before, "\n1 "));
+    snprintf(cmd, sizeof cmd, "%s run %s --quiet", LIMITNET_BIN, path);
+    assert_int_equal(tu_run(cmd, after, sizeof after), 0);
+    snprintf(cmd, sizeof cmd, "%s plan %s", LIMITNET_BIN, path);
+    assert_int_equal(tu_run(cmd, after, sizeof after), 0);
+    assert_non_null(strstr(after, "2 cells, 2 done, 0 to do"));
+    /* The same lines but for todo -> done. */
+    char *l0 = strstr(after, " done\n");
+    assert_non_null(l0);
+    assert_memory_equal(before, after, (size_t)(l0 - after));
+    snprintf(text, sizeof text, fmt, 60, dir);
+    tu_write_file(path, text, strlen(text));
+    snprintf(cmd, sizeof cmd, "%s plan %s", LIMITNET_BIN, path);
+    assert_int_equal(tu_run(cmd, edited, sizeof edited), 0);
+    assert_non_null(strstr(edited, "2 cells, 1 done, 1 to do"));
+    assert_memory_equal(edited, after, (size_t)(l0 - after) + 6); /* cell 0 kept */
+    assert_non_null(strstr(edited, "jpeg-baseline-q60"));
+    snprintf(cmd, sizeof cmd, "%s plan %s/missing.json", LIMITNET_BIN, dir);
+    assert_int_equal(tu_run(cmd, edited, sizeof edited), 2);
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_valid_checks),
         cmocka_unit_test(test_shipped_scenarios_check),
+        cmocka_unit_test(test_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,2 @@
+build-h1/channels/lora_phy.o: channels/lora_phy.c channels/lora_phy.h
+channels/lora_phy.h:

@@ -1,0 +1,3 @@
+build-h1/data/png.o: data/png.c data/data.h util/util.h
+data/data.h:
+util/util.h:

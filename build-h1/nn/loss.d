@@ -1,0 +1,4 @@
+build-h1/nn/loss.o: nn/loss.c nn/nn_impl.h nn/nn.h util/util.h
+nn/nn_impl.h:
+nn/nn.h:
+util/util.h:

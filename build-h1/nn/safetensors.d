@@ -1,0 +1,5 @@
+build-h1/nn/safetensors.o: nn/safetensors.c nn/nn_impl.h nn/nn.h \
+ util/util.h
+nn/nn_impl.h:
+nn/nn.h:
+util/util.h:

@@ -1,0 +1,4 @@
+build-h1/nn/spec.o: nn/spec.c nn/nn_impl.h nn/nn.h util/util.h
+nn/nn_impl.h:
+nn/nn.h:
+util/util.h:

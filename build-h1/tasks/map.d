@@ -1,0 +1,6 @@
+build-h1/tasks/map.o: tasks/map.c tasks/task.h util/util.h util/json.h \
+ /usr/include/cjson/cJSON.h
+tasks/task.h:
+util/util.h:
+util/json.h:
+/usr/include/cjson/cJSON.h:

@@ -1,0 +1,11 @@
+build-h1/train/detector.o: train/detector.c train/train_impl.h \
+ tasks/task.h util/util.h train/train.h data/data.h nn/nn.h util/json.h \
+ /usr/include/cjson/cJSON.h
+train/train_impl.h:
+tasks/task.h:
+util/util.h:
+train/train.h:
+data/data.h:
+nn/nn.h:
+util/json.h:
+/usr/include/cjson/cJSON.h:

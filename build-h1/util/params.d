@@ -1,0 +1,2 @@
+build-h1/util/params.o: util/params.c util/util.h
+util/util.h:

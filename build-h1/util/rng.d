@@ -1,0 +1,2 @@
+build-h1/util/rng.o: util/rng.c util/util.h
+util/util.h:

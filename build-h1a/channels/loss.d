@@ -1,0 +1,5 @@
+build-h1a/channels/loss.o: channels/loss.c channels/loss.h util/util.h
+
+channels/loss.h:
+
+util/util.h:

@@ -1,0 +1,10 @@
+build-h1a/codec/ln_arith.o: codec/ln_arith.c codec/limitnet.h \
+  codec/codec.h util/util.h nn/nn.h
+
+codec/limitnet.h:
+
+codec/codec.h:
+
+util/util.h:
+
+nn/nn.h:

@@ -1,0 +1,10 @@
+build-h1a/codec/ln_huff.o: codec/ln_huff.c codec/limitnet.h codec/codec.h \
+  util/util.h nn/nn.h
+
+codec/limitnet.h:
+
+codec/codec.h:
+
+util/util.h:
+
+nn/nn.h:

@@ -1,0 +1,10 @@
+build-h1a/codec/ln_stream.o: codec/ln_stream.c codec/limitnet.h \
+  codec/codec.h util/util.h nn/nn.h
+
+codec/limitnet.h:
+
+codec/codec.h:
+
+util/util.h:
+
+nn/nn.h:

@@ -1,0 +1,7 @@
+build-h1a/data/idx.o: data/idx.c data/data_impl.h data/data.h util/util.h
+
+data/data_impl.h:
+
+data/data.h:
+
+util/util.h:

@@ -1,0 +1,15 @@
+build-h1a/nn/layers.o: nn/layers.c nn/nn_impl.h nn/nn.h util/util.h \
+  nn/vec.h /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h \
+  /usr/include/x86_64-linux-gnu/openblas-pthread/openblas_config.h
+
+nn/nn_impl.h:
+
+nn/nn.h:
+
+util/util.h:
+
+nn/vec.h:
+
+/usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h:
+
+/usr/include/x86_64-linux-gnu/openblas-pthread/openblas_config.h:

@@ -1,0 +1,7 @@
+build-h1a/nn/model.o: nn/model.c nn/nn_impl.h nn/nn.h util/util.h
+
+nn/nn_impl.h:
+
+nn/nn.h:
+
+util/util.h:

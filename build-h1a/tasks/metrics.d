@@ -1,0 +1,5 @@
+build-h1a/tasks/metrics.o: tasks/metrics.c tasks/task.h util/util.h
+
+tasks/task.h:
+
+util/util.h:

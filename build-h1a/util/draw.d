@@ -1,0 +1,3 @@
+build-h1a/util/draw.o: util/draw.c util/util.h
+
+util/util.h:

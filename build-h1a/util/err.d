@@ -1,0 +1,3 @@
+build-h1a/util/err.o: util/err.c util/util.h
+
+util/util.h:

@@ -1,0 +1,3 @@
+build-h1a/util/image.o: util/image.c util/util.h
+
+util/util.h:

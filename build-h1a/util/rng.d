@@ -1,0 +1,3 @@
+build-h1a/util/rng.o: util/rng.c util/util.h
+
+util/util.h:

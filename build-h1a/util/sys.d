@@ -1,0 +1,3 @@
+build-h1a/util/sys.o: util/sys.c util/util.h
+
+util/util.h:
