@@ -59,7 +59,7 @@ static void usage(FILE *f)
 static void usage_run(FILE *f)
 {
     fprintf(f,
-        "usage: limitnet run SCENARIO.json [-j N] [--force] [--quiet]\n"
+        "usage: limitnet run SCENARIO.json [-j N] [--force] [--quiet] [--cells LIST]\n"
         "\n"
         "Runs an experiment: each codec setting over each channel setting (a\n"
         "cell). Each cell is stored in the scenario's output directory (cells/)\n"
@@ -73,6 +73,9 @@ static void usage_run(FILE *f)
         "                  results do not depend on it (also -jN, --jobs=N)\n"
         "  --force         recompute the cells an earlier run completed\n"
         "  --quiet         no progress lines on stderr (shown on a terminal only)\n"
+        "  --cells LIST    compute only these cells (indices as `limitnet plan`\n"
+        "                  prints them: 3,7-9); the rest are reused when done,\n"
+        "                  and results.csv is written once every cell is done\n"
         "  -h, --help      this help\n", MAX_JOBS);
 }
 
@@ -163,6 +166,32 @@ static void print_table(const sim_scenario *sc, const sim_result *res)
            sc->output, sc->output, res->seconds, res->threads);
 }
 
+/* "3,7-9" into only[0..n-1]: 0 or -1 (naming what is wrong) for an index
+ * at or past n, a range that runs backwards, or anything but digits,
+ * commas and dashes. */
+static int parse_cells(const char *list, size_t n, uint8_t *only)
+{
+    char buf[4096];
+    size_t len = strlen(list);
+    /* strtok would skip an empty item: "0," and "1,,2" are typos */
+    if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf || !len ||
+        list[0] == ',' || list[len - 1] == ',' || strstr(list, ",,"))
+        return -1;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *dash = strchr(tok, '-');
+        long a, b;
+        if (dash)
+            *dash = 0;
+        if (sim_arg_long(tok, 0, (long)n - 1, &a) ||
+            (dash && sim_arg_long(dash + 1, 0, (long)n - 1, &b)) || (dash && b < a))
+            return -1;
+        for (long i = a; i <= (dash ? b : a); i++)
+            only[i] = 1;
+    }
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     if (sim_arg_help(argc, argv)) {
@@ -170,11 +199,17 @@ static int cmd_run(int argc, char **argv)
         return 0;
     }
     sim_options opt = {.progress = progress, .stop = &stop_signal};
-    const char *file = NULL, *v;
+    const char *file = NULL, *v, *cells = NULL;
     for (int i = 1; i < argc; i++) {
         int m = sim_arg_value(argc, argv, &i, "-j", "--jobs", &v);
         long j;
-        if (m) {
+        if (!m && (m = sim_arg_value(argc, argv, &i, NULL, "--cells", &v)) != 0) {
+            if (m < 0) {
+                fprintf(stderr, "limitnet run: --cells wants a list of cell indices\n");
+                return 2;
+            }
+            cells = v;
+        } else if (m) {
             if (m < 0 || sim_arg_long(v, 1, MAX_JOBS, &j)) {
                 fprintf(stderr, "limitnet run: -j/--jobs wants a number of "
                         "threads, 1..%d, got %s\n", MAX_JOBS,
@@ -204,6 +239,17 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "limitnet: %s\n", err.msg);
         return 2;
     }
+    size_t total = sc->ncodecs * sc->nchans;
+    uint8_t *only = NULL;
+    if (cells && (!(only = calloc(total, 1)) || parse_cells(cells, total, only))) {
+        fprintf(stderr, "limitnet run: --cells %s: expected indices 0..%zu as in "
+                "`limitnet plan`, e.g. 3,7-9\n", cells, total - 1);
+        free(only);
+        sim_scenario_free(sc);
+        return 2;
+    }
+    opt.only = only;
+    opt.nonly = total;
     /* Workers already run in parallel; OpenBLAS threads inside each would
      * only oversubscribe the cores. */
     openblas_set_num_threads(1);
@@ -212,7 +258,6 @@ static int cmd_run(int argc, char **argv)
     sim_result res;
     int rc = sim_run(sc, &opt, &res, &err);
     int sig = atomic_load(&stop_signal);
-    size_t total = sc->ncodecs * sc->nchans;
     if (rc && res.interrupted)
         fprintf(stderr, "limitnet: %s: stopped by %s: %zu of %zu cells are "
                 "complete in %s/cells and kept, the one in progress was "
@@ -225,8 +270,13 @@ static int cmd_run(int argc, char **argv)
             fprintf(stderr, "limitnet: %zu of %zu cells are complete in "
                     "%s/cells and kept; running the same command again "
                     "reuses them\n", res.ncomplete, total, sc->output);
-    } else
+    } else if (res.ntodo)
+        printf("%s: %zu of %zu cells complete in %s/cells, %zu to do "
+               "(limitnet plan lists them); results.csv is written when all are "
+               "done\n", sc->file, res.ncomplete, total, sc->output, res.ntodo);
+    else
         print_table(sc, &res);
+    free(only);
     int interrupted = rc && res.interrupted;
     sim_result_free(&res);
     sim_scenario_free(sc);

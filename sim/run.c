@@ -595,7 +595,14 @@ static int context_open(const sim_scenario *sc, context *cx, util_err *err)
     return open_detector(sc, cx, err);
 }
 
-/* Cell index = channel * ncodecs + codec: results are grouped by channel. */
+/* Cell index = channel * ncodecs + codec: results are grouped by channel.
+ * Returns 0 for a cell computed or reused, 1 for one left to do (not
+ * selected by opt->only, not complete), -1 on failure. */
+static int selected(const sim_options *opt, size_t index)
+{
+    return !opt->only || (index < opt->nonly && opt->only[index]);
+}
+
 static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
                     uint64_t base, const sim_options *opt, int threads,
                     sim_cell *cell, util_err *err)
@@ -612,9 +619,16 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
     cell->rows = calloc(cell->nrows, sizeof *cell->rows);
     if (!cell->rows)
         return util_errf(err, "out of memory");
-    if (!opt->force && sim_cell_read(path, cell->nrows, cell) == 0) {
+    int pick = selected(opt, index);
+    if ((!opt->force || !pick) && sim_cell_read(path, cell->nrows, cell) == 0) {
         cell->reused = 1;
         return 0;
+    }
+    if (!pick) {
+        free(cell->rows); /* left to do: another run (or shard) computes it */
+        cell->rows = NULL;
+        cell->nrows = 0;
+        return 1;
     }
     job jb = {.sc = sc, .set = set, .ds = cx->ds, .ch = ch, .cls = cx->cls,
               .det = cx->det, .ncuts = cell->nrows, .stop = opt->stop};
@@ -663,6 +677,11 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
         }
         rc = run_cell(sc, &cx, k, base, opt, res->threads, &res->cells[k], err);
         res->ncells = k + 1;
+        if (rc == 1) {
+            res->ntodo++;
+            rc = 0;
+            continue;
+        }
         if (!rc)
             res->ncomplete++;
         if (!rc && opt->progress)
@@ -677,10 +696,10 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
     res->interrupted = rc && stop_requested(opt->stop);
     char path[SIM_PATH_LEN + 16];
     snprintf(path, sizeof path, "%s/results.csv", sc->output);
-    if (!rc)
+    if (!rc && !res->ntodo)
         rc = sim_results_write(path, res, err);
     snprintf(path, sizeof path, "%s/summary.json", sc->output);
-    if (!rc)
+    if (!rc && !res->ntodo)
         rc = sim_summary_write(path, sc, res, err);
     return rc ? util_err_prefix(err, "%s: ", sc->file) : 0;
 }

@@ -111,6 +111,9 @@ typedef struct sim_result {
      * reuses, and whether the run stopped because *opt->stop was set. */
     size_t ncomplete;
     int interrupted;
+    /* Cells left to do (not selected by options.only, not complete): no
+     * results.csv was written, and cells[] holds them without rows. */
+    size_t ntodo;
 } sim_result;
 
 typedef struct sim_options {
@@ -126,6 +129,12 @@ typedef struct sim_options {
      * lock-free atomic is safe there and across threads); read, not
      * written, here. */
     const atomic_int *stop;
+    /* When non-NULL: only cells with only[index] set (nonly entries; index
+     * as sim_plan's) are computed; the others are reused when complete in
+     * the output directory and otherwise left to do. results.csv and
+     * summary.json are written only once every cell is complete. */
+    const uint8_t *only;
+    size_t nonly;
 } sim_options;
 
 /* Runs the scenario, writing into sc->output. */

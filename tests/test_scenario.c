@@ -210,6 +210,50 @@ static void test_plan(void **state)
     tu_rmtree(dir);
 }
 
+/* `run --cells`: a run of cell 0 alone writes its cell and no results.csv;
+ * a second of cell 1 completes the sweep, and its results.csv is the one a
+ * single run writes, byte for byte. Bad lists are refused. */
+static void test_run_cells(void **state)
+{
+    (void)state;
+    char dir[64], path[128], cmd[512], out[4096];
+    tu_tempdir(dir);
+    const char *fmt = "{\"dataset\": {\"name\": \"fashion-mnist\", \"count\": 6}, "
+                      "\"codecs\": [{\"name\": \"jpeg\", \"quality\": [10, 50]}], "
+                      BASE_CHANNEL ", \"budgets\": [100, 1000], \"output\": \"%s/%s\"}";
+    char text[1024], *csv[2];
+    const char *outs[2] = {"split", "whole"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/%s.json", dir, outs[k]);
+        snprintf(text, sizeof text, fmt, dir, outs[k]);
+        tu_write_file(path, text, strlen(text));
+    }
+    snprintf(cmd, sizeof cmd, "%s run %s/split.json --quiet --cells 0", LIMITNET_BIN, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "1 to do"));
+    snprintf(path, sizeof path, "%s/split/results.csv", dir);
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(cmd, sizeof cmd, "%s run %s/split.json --quiet --cells 1", LIMITNET_BIN, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd, "%s run %s/whole.json --quiet", LIMITNET_BIN, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/%s/results.csv", dir, outs[k]);
+        assert_non_null(csv[k] = tu_read_file(path, NULL));
+    }
+    assert_string_equal(csv[0], csv[1]);
+    free(csv[0]);
+    free(csv[1]);
+    static const char *const bad[] = {"2", "1-0", "x", "0,", "-1", ""};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        snprintf(cmd, sizeof cmd, "%s run %s/split.json --quiet --cells '%s'", LIMITNET_BIN,
+                 dir, bad[k]);
+        if (tu_run(cmd, out, sizeof out) != 2 || !strstr(out, "--cells"))
+            fail_msg("--cells '%s': %s", bad[k], out);
+    }
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_valid_checks),
         cmocka_unit_test(test_shipped_scenarios_check),
         cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_run_cells),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
