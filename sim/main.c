@@ -60,6 +60,7 @@ static void usage_run(FILE *f)
 {
     fprintf(f,
         "usage: limitnet run SCENARIO.json [-j N] [--force] [--quiet] [--cells LIST]\n"
+        "                    [--shard K/N]\n"
         "\n"
         "Runs an experiment: each codec setting over each channel setting (a\n"
         "cell). Each cell is stored in the scenario's output directory (cells/)\n"
@@ -76,6 +77,9 @@ static void usage_run(FILE *f)
         "  --cells LIST    compute only these cells (indices as `limitnet plan`\n"
         "                  prints them: 3,7-9); the rest are reused when done,\n"
         "                  and results.csv is written once every cell is done\n"
+        "  --shard K/N     compute shard K of N of the cells: a fixed split\n"
+        "                  balanced by each codec's cost, the same whenever the\n"
+        "                  shards run; done cells are reused\n"
         "  -h, --help      this help\n", MAX_JOBS);
 }
 
@@ -192,6 +196,44 @@ static int parse_cells(const char *list, size_t n, uint8_t *only)
     return 0;
 }
 
+/* A cell's relative cost for balancing shards: what its codec costs per
+ * image, roughly: the learned codec runs a decoder network per cut, JPEG
+ * 2000 decodes layer by layer, the rest are cheap. Every cell of a
+ * scenario has the same images and cuts. */
+static double cell_cost(const char *codec)
+{
+    if (!strncmp(codec, "limitnet", 8))
+        return 8;
+    return strcmp(codec, "j2k") == 0 ? 2 : 1;
+}
+
+/* Shard k of n (0-based): the cells, costliest first (ties by index),
+ * each given to the shard with the least cost so far (ties to the
+ * lowest). The split covers every cell, done or not, so that it is the
+ * same whenever and in whatever order the shards run: a shard run again
+ * after dying reuses what it finished and computes the rest of its own. */
+static void shard_cells(const sim_scenario *sc, long k, long n, size_t total,
+                        uint8_t *only, size_t *order, double *load)
+{
+    for (size_t i = 0; i < total; i++)
+        order[i] = i;
+    for (size_t i = 1; i < total; i++) /* insertion sort: stable, by cost */
+        for (size_t j = i; j > 0 && cell_cost(sc->codecs[order[j] % sc->ncodecs].codec) >
+                                        cell_cost(sc->codecs[order[j - 1] % sc->ncodecs].codec);
+             j--) {
+            size_t t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    for (size_t i = 0; i < total; i++) {
+        long best = 0;
+        for (long s = 1; s < n; s++)
+            best = load[s] < load[best] ? s : best;
+        load[best] += cell_cost(sc->codecs[order[i] % sc->ncodecs].codec);
+        only[order[i]] = best == k;
+    }
+}
+
 static int cmd_run(int argc, char **argv)
 {
     if (sim_arg_help(argc, argv)) {
@@ -200,10 +242,22 @@ static int cmd_run(int argc, char **argv)
     }
     sim_options opt = {.progress = progress, .stop = &stop_signal};
     const char *file = NULL, *v, *cells = NULL;
+    long shard_k = -1, shard_n = 0;
     for (int i = 1; i < argc; i++) {
         int m = sim_arg_value(argc, argv, &i, "-j", "--jobs", &v);
         long j;
-        if (!m && (m = sim_arg_value(argc, argv, &i, NULL, "--cells", &v)) != 0) {
+        if (!m && (m = sim_arg_value(argc, argv, &i, NULL, "--shard", &v)) != 0) {
+            char kbuf[32];
+            const char *slash = m > 0 ? strchr(v, '/') : NULL;
+            if (!slash || slash - v >= (long)sizeof kbuf ||
+                sim_arg_long(slash + 1, 1, 1000000, &shard_n) ||
+                (snprintf(kbuf, sizeof kbuf, "%.*s", (int)(slash - v), v),
+                 sim_arg_long(kbuf, 1, shard_n, &shard_k))) {
+                fprintf(stderr, "limitnet run: --shard wants K/N with 1 <= K <= N\n");
+                return 2;
+            }
+            shard_k--;
+        } else if (!m && (m = sim_arg_value(argc, argv, &i, NULL, "--cells", &v)) != 0) {
             if (m < 0) {
                 fprintf(stderr, "limitnet run: --cells wants a list of cell indices\n");
                 return 2;
@@ -241,12 +295,32 @@ static int cmd_run(int argc, char **argv)
     }
     size_t total = sc->ncodecs * sc->nchans;
     uint8_t *only = NULL;
+    if (cells && shard_n) {
+        fprintf(stderr, "limitnet run: --cells and --shard: give one of them\n");
+        sim_scenario_free(sc);
+        return 2;
+    }
     if (cells && (!(only = calloc(total, 1)) || parse_cells(cells, total, only))) {
         fprintf(stderr, "limitnet run: --cells %s: expected indices 0..%zu as in "
                 "`limitnet plan`, e.g. 3,7-9\n", cells, total - 1);
         free(only);
         sim_scenario_free(sc);
         return 2;
+    }
+    if (shard_n) {
+        size_t *order = malloc(total * sizeof *order);
+        double *load = calloc((size_t)shard_n, sizeof *load);
+        only = calloc(total, 1);
+        if (order && load && only)
+            shard_cells(sc, shard_k, shard_n, total, only, order, load);
+        free(order);
+        free(load);
+        if (!order || !load || !only) {
+            fprintf(stderr, "limitnet run: --shard: out of memory\n");
+            free(only);
+            sim_scenario_free(sc);
+            return 1;
+        }
     }
     opt.only = only;
     opt.nonly = total;

@@ -212,7 +212,8 @@ static void test_plan(void **state)
 
 /* `run --cells`: a run of cell 0 alone writes its cell and no results.csv;
  * a second of cell 1 completes the sweep, and its results.csv is the one a
- * single run writes, byte for byte. Bad lists are refused. */
+ * single run writes, byte for byte; so do three --shard runs (one of them
+ * with no cell: two cells for three shards). Bad lists are refused. */
 static void test_run_cells(void **state)
 {
     (void)state;
@@ -242,8 +243,21 @@ static void test_run_cells(void **state)
         assert_non_null(csv[k] = tu_read_file(path, NULL));
     }
     assert_string_equal(csv[0], csv[1]);
-    free(csv[0]);
-    free(csv[1]);
+    /* Three shards of the same sweep, one after another, complete it too. */
+    snprintf(path, sizeof path, "%s/shards.json", dir);
+    snprintf(text, sizeof text, fmt, dir, "shards");
+    tu_write_file(path, text, strlen(text));
+    for (int k = 1; k <= 3; k++) {
+        snprintf(cmd, sizeof cmd, "%s run %s --quiet --shard %d/3", LIMITNET_BIN, path, k);
+        assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    }
+    snprintf(path, sizeof path, "%s/shards/results.csv", dir);
+    char *sh = tu_read_file(path, NULL);
+    assert_non_null(sh);
+    assert_string_equal(sh, csv[1]);
+    free(sh);
+    snprintf(cmd, sizeof cmd, "%s run %s/split.json --shard 3/2", LIMITNET_BIN, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 2);
     static const char *const bad[] = {"2", "1-0", "x", "0,", "-1", ""};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         snprintf(cmd, sizeof cmd, "%s run %s/split.json --quiet --cells '%s'", LIMITNET_BIN,
@@ -251,6 +265,8 @@ static void test_run_cells(void **state)
         if (tu_run(cmd, out, sizeof out) != 2 || !strstr(out, "--cells"))
             fail_msg("--cells '%s': %s", bad[k], out);
     }
+    free(csv[0]);
+    free(csv[1]);
     tu_rmtree(dir);
 }
 
