@@ -1,8 +1,0 @@
-build-h1/channels/ieee802154.o: channels/ieee802154.c \
- channels/chan_impl.h channels/chan.h util/util.h channels/ieee802154.h \
- channels/loss.h
-channels/chan_impl.h:
-channels/chan.h:
-util/util.h:
-channels/ieee802154.h:
-channels/loss.h:

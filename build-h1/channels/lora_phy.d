@@ -1,2 +1,0 @@
-build-h1/channels/lora_phy.o: channels/lora_phy.c channels/lora_phy.h
-channels/lora_phy.h:

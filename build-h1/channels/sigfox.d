@@ -1,6 +1,0 @@
-build-h1/channels/sigfox.o: channels/sigfox.c channels/chan_impl.h \
- channels/chan.h util/util.h channels/loss.h
-channels/chan_impl.h:
-channels/chan.h:
-util/util.h:
-channels/loss.h:

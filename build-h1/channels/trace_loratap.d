@@ -1,4 +1,0 @@
-build-h1/channels/trace_loratap.o: channels/trace_loratap.c \
- channels/trace_impl.h util/util.h
-channels/trace_impl.h:
-util/util.h:

@@ -1,4 +1,0 @@
-build-h1/channels/trace_semtech.o: channels/trace_semtech.c \
- channels/trace_impl.h util/util.h
-channels/trace_impl.h:
-util/util.h:

@@ -1,6 +1,0 @@
-build-h1/channels/trace_write.o: channels/trace_write.c channels/trace.h \
- channels/chan.h util/util.h channels/trace_impl.h
-channels/trace.h:
-channels/chan.h:
-util/util.h:
-channels/trace_impl.h:

@@ -1,7 +1,0 @@
-build-h1/codec/limitnet.o: codec/limitnet.c codec/codec_impl.h \
- codec/codec.h util/util.h codec/limitnet.h nn/nn.h
-codec/codec_impl.h:
-codec/codec.h:
-util/util.h:
-codec/limitnet.h:
-nn/nn.h:

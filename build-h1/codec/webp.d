@@ -1,5 +1,0 @@
-build-h1/codec/webp.o: codec/webp.c codec/codec_impl.h codec/codec.h \
- util/util.h
-codec/codec_impl.h:
-codec/codec.h:
-util/util.h:

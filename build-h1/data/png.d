@@ -1,3 +1,0 @@
-build-h1/data/png.o: data/png.c data/data.h util/util.h
-data/data.h:
-util/util.h:

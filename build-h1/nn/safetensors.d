@@ -1,5 +1,0 @@
-build-h1/nn/safetensors.o: nn/safetensors.c nn/nn_impl.h nn/nn.h \
- util/util.h
-nn/nn_impl.h:
-nn/nn.h:
-util/util.h:

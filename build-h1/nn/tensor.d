@@ -1,6 +1,0 @@
-build-h1/nn/tensor.o: nn/tensor.c nn/nn_impl.h nn/nn.h util/util.h \
- nn/vec.h
-nn/nn_impl.h:
-nn/nn.h:
-util/util.h:
-nn/vec.h:

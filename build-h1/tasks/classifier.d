@@ -1,5 +1,0 @@
-build-h1/tasks/classifier.o: tasks/classifier.c tasks/task.h util/util.h \
- nn/nn.h
-tasks/task.h:
-util/util.h:
-nn/nn.h:

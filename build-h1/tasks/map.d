@@ -1,6 +1,0 @@
-build-h1/tasks/map.o: tasks/map.c tasks/task.h util/util.h util/json.h \
- /usr/include/cjson/cJSON.h
-tasks/task.h:
-util/util.h:
-util/json.h:
-/usr/include/cjson/cJSON.h:

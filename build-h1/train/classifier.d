@@ -1,9 +1,0 @@
-build-h1/train/classifier.o: train/classifier.c train/train.h data/data.h \
- util/util.h nn/nn.h util/json.h /usr/include/cjson/cJSON.h tasks/task.h
-train/train.h:
-data/data.h:
-util/util.h:
-nn/nn.h:
-util/json.h:
-/usr/include/cjson/cJSON.h:
-tasks/task.h:

@@ -1,2 +1,0 @@
-build-h1/util/err.o: util/err.c util/util.h
-util/util.h:

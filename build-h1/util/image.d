@@ -1,2 +1,0 @@
-build-h1/util/image.o: util/image.c util/util.h
-util/util.h:

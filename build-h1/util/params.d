@@ -1,2 +1,0 @@
-build-h1/util/params.o: util/params.c util/util.h
-util/util.h:

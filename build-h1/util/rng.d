@@ -1,2 +1,0 @@
-build-h1/util/rng.o: util/rng.c util/util.h
-util/util.h:

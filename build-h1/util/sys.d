@@ -1,2 +1,0 @@
-build-h1/util/sys.o: util/sys.c util/util.h
-util/util.h:

@@ -1,5 +1,0 @@
-build-h1a/channels/loss.o: channels/loss.c channels/loss.h util/util.h
-
-channels/loss.h:
-
-util/util.h:

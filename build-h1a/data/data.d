@@ -1,8 +1,0 @@
-build-h1a/data/data.o: data/data.c data/data_impl.h data/data.h \
-  util/util.h
-
-data/data_impl.h:
-
-data/data.h:
-
-util/util.h:

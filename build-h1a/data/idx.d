@@ -1,7 +1,0 @@
-build-h1a/data/idx.o: data/idx.c data/data_impl.h data/data.h util/util.h
-
-data/data_impl.h:
-
-data/data.h:
-
-util/util.h:

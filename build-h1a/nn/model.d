@@ -1,7 +1,0 @@
-build-h1a/nn/model.o: nn/model.c nn/nn_impl.h nn/nn.h util/util.h
-
-nn/nn_impl.h:
-
-nn/nn.h:
-
-util/util.h:

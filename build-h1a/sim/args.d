@@ -1,3 +1,0 @@
-build-h1a/sim/args.o: sim/args.c sim/cli.h
-
-sim/cli.h:

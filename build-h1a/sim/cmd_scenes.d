@@ -1,8 +1,0 @@
-build-h1a/sim/cmd_scenes.o: sim/cmd_scenes.c data/data.h util/util.h \
-  sim/cli.h
-
-data/data.h:
-
-util/util.h:
-
-sim/cli.h:

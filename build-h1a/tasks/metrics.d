@@ -1,5 +1,0 @@
-build-h1a/tasks/metrics.o: tasks/metrics.c tasks/task.h util/util.h
-
-tasks/task.h:
-
-util/util.h:
