@@ -333,16 +333,10 @@ static int cut_map(const job *jb, size_t c, sim_row *r, util_err *err)
     int rc = 0;
     size_t n = data_count(jb->ds);
     for (size_t i = 0; !rc && i < n; i++) {
-        data_annot a;
-        task_box gt[DATA_MAX_OBJECTS];
-        data_annotation(jb->ds, i, &a);
-        for (int k = 0; k < a.n; k++)
-            gt[k] = (task_box){(float)a.box[k].x0, (float)a.box[k].y0,
-                               (float)a.box[k].x1, (float)a.box[k].y1};
         size_t at = i * jb->ncuts + c;
-        rc = task_map_add(acc, (long)(jb->sc->first + i),
-                          jb->dets + at * (size_t)jb->max_dets, jb->ndets[at], gt,
-                          a.label, a.n, err);
+        rc = task_map_add_item(acc, (long)(jb->sc->first + i),
+                               jb->dets + at * (size_t)jb->max_dets, jb->ndets[at], jb->ds,
+                               i, err);
     }
     if (!rc)
         rc = task_map_result(acc, &r->map50, &r->map50_95, err);

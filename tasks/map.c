@@ -402,6 +402,18 @@ static int check_merge(const task_map *a, const task_map *b, util_err *err)
     return 0;
 }
 
+int task_map_add_item(task_map *m, long image, const task_det *dets, int ndet,
+                      const data_set *ds, size_t item, util_err *err)
+{
+    data_annot a;
+    task_box gt[DATA_MAX_OBJECTS];
+    data_annotation(ds, item, &a);
+    for (int k = 0; k < a.n; k++)
+        gt[k] = (task_box){(float)a.box[k].x0, (float)a.box[k].y0, (float)a.box[k].x1,
+                           (float)a.box[k].y1};
+    return task_map_add(m, image, dets, ndet, gt, a.label, a.n, err);
+}
+
 int task_map_merge(task_map *a, const task_map *b, util_err *err)
 {
     long *img = NULL;

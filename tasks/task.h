@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 
+#include "data/data.h"
 #include "util/util.h"
 
 /* PSNR in dB with peak 255; identical images give TASK_PSNR_MAX. */
@@ -104,6 +105,10 @@ void task_map_free(task_map *m);
 int task_map_add(task_map *m, long image, const task_det *dets, int ndet,
                  const task_box *gt, const int *gt_label, int ngt,
                  util_err *err);
+/* task_map_add with the ground truth of item `item` of ds (its annotated
+ * boxes and classes; none for a dataset without annotations). */
+int task_map_add_item(task_map *m, long image, const task_det *dets, int ndet,
+                      const data_set *ds, size_t item, util_err *err);
 
 /* Adds everything b holds to a (partial results of threads or shards); the
  * result is exactly that of adding every image to a. Fails, leaving a

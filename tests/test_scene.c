@@ -9,15 +9,21 @@
 
 #define S 64
 
-static data_set *scenes(const char *split, size_t first, size_t count, int size,
-                        uint64_t seed)
+static data_set *composed(const char *name, const char *split, size_t first,
+                          size_t count, int size, uint64_t seed)
 {
-    data_opts o = {"fmnist-cluttered", split, NULL, first, count, size, seed};
+    data_opts o = {name, split, NULL, first, count, size, seed};
     data_set *ds = NULL;
     util_err err;
     if (data_open_ex(&o, &ds, &err))
         fail_msg("%s", err.msg);
     return ds;
+}
+
+static data_set *scenes(const char *split, size_t first, size_t count, int size,
+                        uint64_t seed)
+{
+    return composed("fmnist-cluttered", split, first, count, size, seed);
 }
 
 static size_t scene_bytes(const data_set *ds)
@@ -247,12 +253,7 @@ static void test_errors(void **state)
 
 static data_set *multi(const char *split, size_t first, size_t count, uint64_t seed)
 {
-    data_opts o = {"fmnist-multi", split, NULL, first, count, M, seed};
-    data_set *ds = NULL;
-    util_err err;
-    if (data_open_ex(&o, &ds, &err))
-        fail_msg("%s", err.msg);
-    return ds;
+    return composed("fmnist-multi", split, first, count, M, seed);
 }
 
 /* The default canvas is 96 pixels; same options, same scenes, whatever

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "data/data.h"
 #include "nn/nn.h"
@@ -106,18 +105,16 @@ static int parse_config(const cJSON *root, cls_cfg *c, util_err *err)
     return 0;
 }
 
+static int parse_any(const cJSON *root, void *c, util_err *err)
+{
+    return parse_config(root, c, err);
+}
+
 static int load_config(const char *path, cls_cfg *c, util_err *err)
 {
     memset(c, 0, sizeof *c);
     c->file = path;
-    cJSON *root;
-    int rc = util_json_load(path, &root, err);
-    if (!rc)
-        rc = parse_config(root, c, err);
-    if (!rc && !(c->text = cJSON_PrintUnformatted(root)))
-        rc = util_errf(err, "out of memory");
-    cJSON_Delete(root);
-    return rc ? util_err_prefix(err, "%s: ", path) : 0;
+    return train_load_config(path, parse_any, c, &c->text, err);
 }
 
 static void free_config(cls_cfg *c)
@@ -192,12 +189,6 @@ static int save_checkpoint(const trainer *t, util_err *err)
 {
     return train_checkpoint_save(t->cfg.checkpoint, t->m, t->opt, t->cfg.text, t->done,
                                  t->seconds, err);
-}
-
-static int resume(trainer *t, util_err *err)
-{
-    return train_checkpoint_read(t->cfg.checkpoint, t->cfg.file, t->cfg.text,
-                                 t->cfg.epochs, t->m, t->opt, &t->done, &t->seconds, err);
 }
 
 /* ---- one epoch ------------------------------------------------------------------ */
@@ -404,14 +395,10 @@ static int start(trainer *t, int want_resume, util_err *err)
 {
     if (setup(t, err))
         return -1;
-    struct stat sb;
-    if (want_resume && stat(t->cfg.checkpoint, &sb) != 0)
-        train_progress("train: no checkpoint %s, starting afresh\n", t->cfg.checkpoint);
-    else if (want_resume && resume(t, err))
-        return -1;
-    if (t->done)
-        train_progress("train: resuming after epoch %d of %d\n", t->done, t->cfg.epochs);
-    return 0;
+    return want_resume ? train_checkpoint_resume(t->cfg.checkpoint, t->cfg.file, t->cfg.text,
+                                                 t->cfg.epochs, t->m, t->opt, &t->done,
+                                                 &t->seconds, err)
+                       : 0;
 }
 
 /* Final validation, the weight file, and the test accuracy through the

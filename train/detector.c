@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "data/data.h"
 #include "nn/nn.h"
@@ -112,18 +111,16 @@ static int parse_config(const cJSON *root, det_cfg *c, util_err *err)
     return 0;
 }
 
+static int parse_any(const cJSON *root, void *c, util_err *err)
+{
+    return parse_config(root, c, err);
+}
+
 static int load_config(const char *path, det_cfg *c, util_err *err)
 {
     memset(c, 0, sizeof *c);
     c->file = path;
-    cJSON *root;
-    int rc = util_json_load(path, &root, err);
-    if (!rc)
-        rc = parse_config(root, c, err);
-    if (!rc && !(c->text = cJSON_PrintUnformatted(root)))
-        rc = util_errf(err, "out of memory");
-    cJSON_Delete(root);
-    return rc ? util_err_prefix(err, "%s: ", path) : 0;
+    return train_load_config(path, parse_any, c, &c->text, err);
 }
 
 static void free_config(det_cfg *c)
@@ -354,19 +351,6 @@ static int run_epoch(trainer *t, int e, epoch_stats *st, util_err *err)
 
 /* ---- mAP ---------------------------------------------------------------------------- */
 
-/* Adds scene i's detections and ground truth to acc. */
-static int score_scene(task_map *acc, const data_set *ds, size_t i, const task_det *dets,
-                       int n, util_err *err)
-{
-    data_annot a;
-    task_box gt[DATA_MAX_OBJECTS];
-    data_annotation(ds, i, &a);
-    for (int k = 0; k < a.n; k++)
-        gt[k] = (task_box){(float)a.box[k].x0, (float)a.box[k].y0, (float)a.box[k].x1,
-                           (float)a.box[k].y1};
-    return task_map_add(acc, (long)i, dets, n, gt, a.label, a.n, err);
-}
-
 /* mAP@0.5 of the model being trained on ds, in inference mode. */
 static int evaluate(trainer *t, const data_set *ds, double *map50, util_err *err)
 {
@@ -395,7 +379,8 @@ static int evaluate(trainer *t, const data_set *ds, double *map50, util_err *err
             int k = task_detect_decode(d, hm + (size_t)i * d->classes * hw,
                                        sz + (size_t)i * 2 * hw, of + (size_t)i * 2 * hw, dets);
             rc = k < 0 ? util_errf(err, "out of memory")
-                       : score_scene(acc, ds, at + (size_t)i, dets, k, err);
+                       : task_map_add_item(acc, (long)(at + (size_t)i), dets, k, ds,
+                                           at + (size_t)i, err);
         }
     }
     double m95;
@@ -484,7 +469,8 @@ static int test_map(const det_cfg *c, double *m50, double *m95, size_t *n, util_
     if (!rc)
         rc = task_detector_detect(det, imgs, *n, dets, counts, err);
     for (size_t i = 0; !rc && i < *n; i++)
-        rc = score_scene(acc, ds, i, dets + i * (size_t)dc.max_dets, counts[i], err);
+        rc = task_map_add_item(acc, (long)i, dets + i * (size_t)dc.max_dets, counts[i], ds,
+                               i, err);
     if (!rc)
         rc = task_map_result(acc, m50, m95, err);
     task_map_free(acc);
@@ -500,16 +486,10 @@ static int start(trainer *t, int want_resume, util_err *err)
 {
     if (setup(t, err))
         return -1;
-    struct stat sb;
-    if (want_resume && stat(t->cfg.checkpoint, &sb) != 0)
-        train_progress("train: no checkpoint %s, starting afresh\n", t->cfg.checkpoint);
-    else if (want_resume &&
-             train_checkpoint_read(t->cfg.checkpoint, t->cfg.file, t->cfg.text,
-                                   t->cfg.epochs, t->m, t->opt, &t->done, &t->seconds, err))
-        return -1;
-    if (t->done)
-        train_progress("train: resuming after epoch %d of %d\n", t->done, t->cfg.epochs);
-    return 0;
+    return want_resume ? train_checkpoint_resume(t->cfg.checkpoint, t->cfg.file, t->cfg.text,
+                                                 t->cfg.epochs, t->m, t->opt, &t->done,
+                                                 &t->seconds, err)
+                       : 0;
 }
 
 static int finish(trainer *t, util_err *err)

@@ -634,15 +634,10 @@ static int score_detections(ln_trainer *t, size_t at, int m, task_map *acc, util
     for (int i = 0; i < m; i++) {
         int k = task_detect_decode(d, hm + (size_t)i * d->classes * hw, sz + (size_t)i * 2 * hw,
                                    of + (size_t)i * 2 * hw, dets);
-        data_annot a;
-        task_box gt[DATA_MAX_OBJECTS];
-        data_annotation(t->val, at + (size_t)i, &a);
-        for (int j = 0; j < a.n; j++)
-            gt[j] = (task_box){(float)a.box[j].x0, (float)a.box[j].y0, (float)a.box[j].x1,
-                               (float)a.box[j].y1};
         if (k < 0)
             return util_errf(err, "out of memory");
-        if (task_map_add(acc, (long)(at + (size_t)i), dets, k, gt, a.label, a.n, err))
+        if (task_map_add_item(acc, (long)(at + (size_t)i), dets, k, t->val, at + (size_t)i,
+                              err))
             return -1;
     }
     return 0;

@@ -8,6 +8,21 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+
+int train_load_config(const char *path,
+                      int (*parse)(const cJSON *root, void *cfg, util_err *err),
+                      void *cfg, char **text, util_err *err)
+{
+    cJSON *root;
+    int rc = util_json_load(path, &root, err);
+    if (!rc)
+        rc = parse(root, cfg, err);
+    if (!rc && !(*text = cJSON_PrintUnformatted(root)))
+        rc = util_errf(err, "out of memory");
+    cJSON_Delete(root);
+    return rc ? util_err_prefix(err, "%s: ", path) : 0;
+}
 
 int train_config_int(const cJSON *obj, const char *path, const char *key,
                      int def, int lo, int hi, int *out, util_err *err)
@@ -94,10 +109,15 @@ int train_checkpoint_save(const char *path, const nn_model *m, const nn_optim *o
     return rc ? -1 : 0;
 }
 
-int train_checkpoint_read(const char *path, const char *config_file,
-                          const char *config_text, int max_epoch, nn_model *m,
-                          nn_optim *opt, int *epoch, double *seconds, util_err *err)
+int train_checkpoint_resume(const char *path, const char *config_file,
+                            const char *config_text, int max_epoch, nn_model *m,
+                            nn_optim *opt, int *epoch, double *seconds, util_err *err)
 {
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        train_progress("train: no checkpoint %s, starting afresh\n", path);
+        return 0;
+    }
     nn_st_file *f;
     if (nn_st_open(path, &f, err))
         return -1;
@@ -117,6 +137,8 @@ int train_checkpoint_read(const char *path, const char *config_file,
         *seconds = secs;
     }
     nn_st_close(f);
+    if (!rc && *epoch)
+        train_progress("train: resuming after epoch %d of %d\n", *epoch, max_epoch);
     return rc;
 }
 

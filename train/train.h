@@ -68,6 +68,13 @@ int train_detector_check(const char *config, util_err *err);
 
 /* ---- pieces the families share (train/loop.c) --------------------------------- */
 
+/* Reads the config at path: parse(root, cfg, err) fills a family's
+ * settings from it, and *text gets its canonical text (free it with
+ * cJSON_free), which checkpoints record. Errors start with the path. */
+int train_load_config(const char *path,
+                      int (*parse)(const cJSON *root, void *cfg, util_err *err),
+                      void *cfg, char **text, util_err *err);
+
 /* util_json_int into an int field, for the many counts a config holds. */
 int train_config_int(const cJSON *obj, const char *path, const char *key,
                      int def, int lo, int hi, int *out, util_err *err);
@@ -119,15 +126,17 @@ nn_lr_sched train_schedule(const train_optim *o, long steps, int epochs);
 
 /* Checkpoints after an epoch: the model, the optimiser's state, the
  * config's canonical text (a resume from another config is refused), the
- * epochs done and the training seconds so far. read refuses a checkpoint
- * of another config, naming both files, and epoch counts beyond
- * max_epoch. */
+ * epochs done and the training seconds so far. resume continues from the
+ * checkpoint at path when there is one, saying so on the progress stream
+ * (a missing one means starting afresh: *epoch and *seconds stay 0); it
+ * refuses a checkpoint of another config, naming both files, and epoch
+ * counts beyond max_epoch. */
 int train_checkpoint_save(const char *path, const nn_model *m, const nn_optim *opt,
                           const char *config_text, int epoch, double seconds,
                           util_err *err);
-int train_checkpoint_read(const char *path, const char *config_file,
-                          const char *config_text, int max_epoch, nn_model *m,
-                          nn_optim *opt, int *epoch, double *seconds, util_err *err);
+int train_checkpoint_resume(const char *path, const char *config_file,
+                            const char *config_text, int max_epoch, nn_model *m,
+                            nn_optim *opt, int *epoch, double *seconds, util_err *err);
 
 /* perm = a random permutation of 0..n-1 (Fisher-Yates), drawn from rng. */
 void train_shuffle(size_t *perm, size_t n, util_rng *rng);
