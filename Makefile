@@ -51,7 +51,7 @@ LDLIBS   += $(shell pkg-config --libs $(NS3_PKGS)) -lstdc++
 endif
 
 # Modules in link order: each may use only those after it.
-MODULES := sim train tasks codec channels data nn util
+MODULES := sim train tasks codec channels data nn util device
 
 LIBS     := $(foreach m,$(MODULES),$(BUILD)/lib$(m).a)
 MAIN     := sim/main.c
@@ -64,6 +64,9 @@ PROGRAM  := $(BINDIR)/limitnet
 
 .PHONY: all test asan bench crosscheck-ns3 quickstart clean
 all: $(PROGRAM)
+
+# The Cortex-M7 build under QEMU: make device, make device-bench.
+include device/device.mk
 
 define module_rules
 $(BUILD)/lib$(1).a: $(call modobj,$(1))
@@ -84,8 +87,9 @@ $(PROGRAM): $(BUILD)/sim/main.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
 
-# Tests find the program and the data through these definitions.
-TEST_DEFS := -DLIMITNET_BIN=\"$(abspath $(PROGRAM))\" -DSOURCE_DIR=\"$(CURDIR)\"
+# Tests find the program, the data and the device build through these.
+TEST_DEFS := -DLIMITNET_BIN=\"$(abspath $(PROGRAM))\" -DSOURCE_DIR=\"$(CURDIR)\" \
+             -DDEVICE_ELF_DIR=\"$(abspath $(BUILD))/m7\"
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/chanutil.h tests/codecutil.h $(LIBS)
 	@mkdir -p $(@D)
@@ -112,7 +116,7 @@ $(BUILD)/bench/%: bench/%.c $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBS) $(LDLIBS) $(LDFLAGS)
 
-test: $(TESTS) $(PROGRAM) $(EXPERIMENTS)
+test: $(TESTS) $(PROGRAM) $(EXPERIMENTS) $(if $(M7_NOCC),,$(M7)/encode_fmnist.elf)
 	@scripts/run-tests.sh $(TESTS)
 
 # GCC's -fsanitize=undefined leaves out float-cast-overflow (a double from
@@ -182,6 +186,13 @@ crosscheck-ns3: $(BUILD)/bench/bench_ns3
 quickstart: $(PROGRAM)
 	$(PROGRAM) run scenarios/quickstart.json
 	scripts/plot.sh results/quickstart
+
+# The device's int8 models from the committed weights (device/model_*.c;
+# tests/test_device.c checks that the committed files are what this makes).
+.PHONY: device-models
+device-models: $(PROGRAM)
+	$(PROGRAM) device-export --config models/limitnet-fmnist.json \
+	  --weights models/limitnet-fmnist.safetensors --name fmnist
 
 clean:
 	rm -rf build build-asan build-fuzz bin

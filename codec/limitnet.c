@@ -20,6 +20,10 @@
  *             paper's prioritised retransmission; see the README   [1]
  *   ignore_side  limitnet only, an ablation: the decoder never uses a side
  *             grid, as if every copy had been lost              [false]
+ *   encoder   "float" (nn/, float32) or "int8": the device's own encoder
+ *             (device/device.h), compiled in from device/model_*.c for
+ *             this weight file, so the packets are the very bytes the
+ *             microcontroller sends; Huffman only            [float]
  *
  * Packets. Every packet starts with a header of 1 + 2 * nb bits, rounded
  * up to whole bytes, where nb = bits to write the value count N (10 bits
@@ -49,6 +53,7 @@
  */
 #include "codec/codec_impl.h"
 #include "codec/limitnet.h"
+#include "device/device.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -59,6 +64,9 @@
 
 typedef struct ln_state {
     codec_ln *m;
+    const device_model *dev; /* "encoder": "int8": the device's encoder */
+    void *work;              /* its scratch */
+    device_packets pk;       /* its packets */
     codec_ln_geom g;
     int nosal, prior, ignore_side, coder;
     long copies; /* times the first packet is sent */
@@ -79,6 +87,9 @@ static void destroy(void *state)
     nn_ws_destroy(s->wdec);
     nn_tensor_free(&s->x);
     codec_ln_free(s->m);
+    free(s->work);
+    free(s->pk.buf);
+    free(s->pk.len);
     free(s->q);
     free(s->z);
     free(s);
@@ -98,12 +109,27 @@ static int setup(ln_state *s, util_err *err)
     return 0;
 }
 
+/* The device's encoder (device/device.h), compiled in for this weight
+ * file: the packets are the bytes the microcontroller sends. */
+static int setup_int8(ln_state *s, const char *weights, int huffman, util_err *err)
+{
+    if (!huffman)
+        return util_errf(err, "encoder: the int8 encoder codes with \"huffman\" only, "
+                         "as the device does");
+    s->dev = codec_ln_int8_find(weights, err);
+    if (!s->dev)
+        return util_err_prefix(err, "encoder: int8: ");
+    s->work = malloc(s->dev->work);
+    return s->work ? 0 : util_errf(err, "out of memory");
+}
+
 static int create(util_params *p, void **state, char *label, size_t label_len,
                   int nosal, util_err *err)
 {
     static const char *const fallbacks[] = {"prior", "channel", NULL};
     static const char *const coders[] = {"huffman", "arith", NULL};
-    const char *weights, *fallback = "prior", *entropy;
+    static const char *const encoders[] = {"float", "int8", NULL};
+    const char *weights, *fallback = "prior", *entropy, *encoder;
     ln_state *s = calloc(1, sizeof *s);
     if (!s)
         return util_errf(err, "out of memory");
@@ -112,6 +138,7 @@ static int create(util_params *p, void **state, char *label, size_t label_len,
              util_params_num(p, "keep", 1, 1e-9, 1, &s->keep, err) ||
              util_params_str(p, "entropy", "huffman", coders, &entropy, err) ||
              util_params_int(p, "first_copies", 1, 1, 3, &s->copies, err) ||
+             util_params_str(p, "encoder", "float", encoders, &encoder, err) ||
              (!nosal && (util_params_str(p, "fallback", "prior", fallbacks,
                                          &fallback, err) ||
                          util_params_bool(p, "ignore_side", 0, &s->ignore_side, err)));
@@ -119,6 +146,8 @@ static int create(util_params *p, void **state, char *label, size_t label_len,
         rc = util_err_prefix(err, "weights: ");
     if (!rc)
         rc = setup(s, err);
+    if (!rc && strcmp(encoder, "int8") == 0)
+        rc = setup_int8(s, weights, strcmp(entropy, "huffman") == 0, err);
     if (rc) {
         destroy(s);
         return -1;
@@ -126,7 +155,8 @@ static int create(util_params *p, void **state, char *label, size_t label_len,
     s->prior = strcmp(fallback, "prior") == 0;
     s->coder = strcmp(entropy, "arith") == 0 ? CODEC_LN_ARITH : CODEC_LN_HUFFMAN;
     static const char *const copies[] = {"", "", "-twice", "-thrice"};
-    snprintf(label, label_len, "limitnet%s%s%s%s%s-k%g", nosal ? "-nosal" : "",
+    snprintf(label, label_len, "limitnet%s%s%s%s%s%s-k%g", nosal ? "-nosal" : "",
+             s->dev ? "-int8" : "",
              s->coder == CODEC_LN_ARITH ? "-arith" : "", copies[s->copies],
              s->ignore_side ? "-noside" : "", !nosal && !s->prior ? "-fbchannel" : "",
              s->keep);
@@ -176,6 +206,43 @@ static int analyse(ln_state *s, const util_image *img, uint8_t *cells,
     return 0;
 }
 
+/* The packets of device_pack, one codec_stream packet each. */
+static int encode_int8(ln_state *s, const util_image *img, uint8_t *cells, int count,
+                       size_t payload, codec_stream *out, util_err *err)
+{
+    const codec_ln_geom *g = &s->g;
+    if (img->w != g->in_w || img->h != g->in_h || img->c != g->in_c)
+        return util_errf(err, "the model takes %dx%dx%d images, got %dx%dx%d",
+                         g->in_w, g->in_h, g->in_c, img->w, img->h, img->c);
+    if (payload > 65535)
+        return util_errf(err, "the int8 encoder takes payloads up to 65535 bytes, "
+                         "got %zu", payload);
+    /* At most one packet per value, and the first packet's copies. */
+    uint32_t maxn = (uint32_t)count + (uint32_t)s->copies;
+    size_t cap = payload * maxn;
+    if (cap > s->pk.cap || maxn > s->pk.maxn) {
+        free(s->pk.buf);
+        free(s->pk.len);
+        s->pk.buf = malloc(cap);
+        s->pk.len = malloc(maxn * sizeof *s->pk.len);
+        s->pk.cap = s->pk.buf && s->pk.len ? (uint32_t)cap : 0;
+        s->pk.maxn = s->pk.cap ? maxn : 0;
+        if (!s->pk.cap)
+            return util_errf(err, "out of memory");
+    }
+    s->pk.used = s->pk.n = 0;
+    int rc = device_encode(s->dev, img->px, s->q, cells, s->work);
+    if (!rc)
+        rc = device_pack(s->dev, s->q, cells, (int)s->copies, count, (uint32_t)payload,
+                         &s->pk, s->work);
+    if (rc)
+        return util_errf(err, "a %zu-byte payload: %s", payload, device_strerror(rc));
+    for (uint32_t i = 0, at = 0; i < s->pk.n; at += s->pk.len[i++])
+        if (codec_stream_push(out, s->pk.buf + at, s->pk.len[i], err))
+            return -1;
+    return 0;
+}
+
 static int encode(void *state, const util_image *img, size_t payload,
                   codec_stream *out, util_err *err)
 {
@@ -183,6 +250,8 @@ static int encode(void *state, const util_image *img, size_t payload,
     uint8_t cells[CODEC_LN_MAX_GRID * CODEC_LN_MAX_GRID];
     uint8_t *cp = s->nosal ? NULL : cells;
     int count = (int)lround(s->keep * s->g.n);
+    if (s->dev)
+        return encode_int8(s, img, cp, count < 1 ? 1 : count, payload, out, err);
     if (analyse(s, img, cp, err))
         return -1;
     return codec_ln_pack(s->m, s->coder, s->q, cp, (int)s->copies,

@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #include "codec/codec.h"
+#include "data/data.h"
 #include "nn/nn.h"
 #include "util/util.h"
 
@@ -216,5 +217,35 @@ enum { CODEC_LN_HUFFMAN, CODEC_LN_ARITH };
 int codec_ln_unpack(const codec_ln *m, int coder, int how, const uint8_t *fallback,
                     const codec_stream *st, const uint8_t *arrived, float *z,
                     uint8_t *known, util_err *err);
+
+
+/* ---- the device's int8 encoder (codec/ln_int8.c) ------------------------- */
+
+struct device_model;
+typedef struct codec_ln_int8 codec_ln_int8;
+
+/* FNV-1a 64 of a file's bytes: which weight file a device model came from. */
+int codec_ln_fingerprint(const char *path, uint64_t *fp, util_err *err);
+
+/* Post-training quantisation of m's encoder and saliency head for device/:
+ * per-output-channel int8 weights, activation scales from the largest
+ * output of each layer over `count` images of calib (training images
+ * only: the caller's duty), the level thresholds, the sigmoid table and
+ * the Huffman tables. name: a C identifier; fp: the weight file's
+ * fingerprint. Fails, saying why, on networks device/ cannot run. */
+int codec_ln_int8_build(codec_ln *m, const data_set *calib, size_t count,
+                        const char *name, uint64_t fp, codec_ln_int8 **out,
+                        util_err *err);
+void codec_ln_int8_free(codec_ln_int8 *q);
+const struct device_model *codec_ln_int8_model(const codec_ln_int8 *q);
+/* Writes the model as C: path_c defines `const device_model
+ * device_model_<name>`, path_h declares it with DEVICE_<NAME>_WORK, its
+ * scratch bytes. about: one line on where it came from, for the comment. */
+int codec_ln_int8_write(const codec_ln_int8 *q, const char *path_c,
+                        const char *path_h, const char *about, util_err *err);
+
+/* The compiled-in device model made from the weight file at path, or NULL
+ * (with err saying how to make one) when none was. */
+const struct device_model *codec_ln_int8_find(const char *path, util_err *err);
 
 #endif

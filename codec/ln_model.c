@@ -1,6 +1,7 @@
 /* The LimitNet model: its three networks, the tables both ends share, the
  * side grid, the send order and the quantiser (codec/limitnet.h). */
 #include "codec/limitnet.h"
+#include "device/device.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -75,6 +76,9 @@ static int build(codec_ln *m, util_err *err)
     if (z.c > CODEC_LN_MAX_CHANNELS)
         return util_errf(err, "latent has %d channels, at most %d", z.c,
                          CODEC_LN_MAX_CHANNELS);
+    if ((double)z.c * z.h * z.w > DEVICE_MAX_VALUES)
+        return util_errf(err, "latent has %dx%dx%d values, at most %d (the send "
+                         "order is 16-bit)", z.c, z.h, z.w, DEVICE_MAX_VALUES);
     codec_ln_geom *g = &m->g;
     g->in_c = in.c, g->in_h = in.h, g->in_w = in.w;
     g->c = z.c, g->h = z.h, g->w = z.w, g->n = z.c * z.h * z.w;
@@ -323,39 +327,15 @@ void codec_ln_side(const codec_ln_geom *g, const float *sal, uint8_t *cells)
 int codec_ln_order(const codec_ln_geom *g, const uint8_t *cells, int *order,
                    util_err *err)
 {
-    /* Scores are small integers (at most 31 * 5 + C * 31), so a counting
-     * sort over them, stable in the latent index, gives the order in
-     * O(n): the receiver computes it for every decode, and a comparison
-     * sort cost more than unpacking the packets. Best score first. */
-    int hw = g->h * g->w, top = CODEC_LN_SIDE_MAX * 5 + g->c * 31;
-    int *start = calloc((size_t)top + 2, sizeof *start);
-    int *cell = malloc((size_t)hw * sizeof *cell);
-    uint16_t *key = malloc((size_t)g->n * sizeof *key);
-    if (!start || !cell || !key) {
-        free(start);
-        free(cell);
-        free(key);
+    /* One implementation for both ends: the device's (device/pack.c). */
+    uint16_t *o = malloc(DEVICE_PACK_WORK(g->n, g->c));
+    if (!o)
         return util_errf(err, "out of memory for the send order");
-    }
-    for (int y = 0; y < g->h; y++)
-        for (int x = 0; x < g->w; x++) {
-            int v = cells ? cells[cell_of(y, g->h, g->grid) * g->grid +
-                                  cell_of(x, g->w, g->grid)] : 0;
-            cell[y * g->w + x] = (v < CODEC_LN_SIDE_MAX ? v : CODEC_LN_SIDE_MAX) * 5;
-        }
-    /* key = top - score ascends as the score falls */
-    for (int j = 0, i = 0; j < g->c; j++)
-        for (int p = 0; p < hw; p++, i++) {
-            key[i] = (uint16_t)(top - (g->c - j) * 31 - cell[p]);
-            start[key[i] + 1]++;
-        }
-    for (int k = 0; k <= top; k++)
-        start[k + 1] += start[k];
+    device_order((uint16_t)g->c, (uint16_t)g->h, (uint16_t)g->w, (uint16_t)g->grid,
+                 cells, o, o + g->n);
     for (int i = 0; i < g->n; i++)
-        order[start[key[i]]++] = i;
-    free(start);
-    free(cell);
-    free(key);
+        order[i] = o[i];
+    free(o);
     return 0;
 }
 

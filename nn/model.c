@@ -107,6 +107,34 @@ nn_shape nn_model_node_shape(const nn_model *m, int node)
     return node >= 0 && node < m->nnodes ? m->nodes[node].shape : z;
 }
 
+const char *nn_model_node_type(const nn_model *m, int node)
+{
+    if (node < 0 || node >= m->nnodes)
+        return NULL;
+    const nn_layer_ops *ops = m->nodes[node].L.ops;
+    return ops ? ops->type : "input";
+}
+
+int nn_model_node_inputs(const nn_model *m, int node, const int **in)
+{
+    if (node < 0 || node >= m->nnodes)
+        return -1;
+    *in = m->nodes[node].in;
+    return m->nodes[node].nin;
+}
+
+int nn_model_node_conv(const nn_model *m, int node, nn_conv_spec *spec,
+                       const float **w, const float **b)
+{
+    if (node < 0 || node >= m->nnodes || m->nodes[node].L.ops != &nn_ops_conv2d)
+        return -1;
+    const nn_layer *L = &m->nodes[node].L;
+    *spec = L->conv;
+    *w = L->w->data;
+    *b = L->b ? L->b->data : NULL;
+    return 0;
+}
+
 nn_layer *nn_model_layer(nn_model *m, int node)
 {
     return &m->nodes[node].L;

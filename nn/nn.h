@@ -132,6 +132,14 @@ int nn_model_find(const nn_model *m, const char *name);
 const char *nn_model_node_name(const nn_model *m, int node);
 /* Per-sample output shape of a node (n = 1). */
 nn_shape nn_model_node_shape(const nn_model *m, int node);
+/* What a converter to another runtime (device/) reads: a node's layer
+ * type ("conv2d", "relu", ...; "input" for node 0), its input nodes (the
+ * count, -1 for no such node), and a conv2d's geometry, weight
+ * [cout][cin][kh][kw] and bias (NULL without one; -1 if not a conv2d). */
+const char *nn_model_node_type(const nn_model *m, int node);
+int nn_model_node_inputs(const nn_model *m, int node, const int **in);
+int nn_model_node_conv(const nn_model *m, int node, nn_conv_spec *spec,
+                       const float **w, const float **b);
 /* Trainable parameters, and multiply-accumulates of one forward pass for
  * one sample. */
 size_t nn_model_param_count(const nn_model *m);

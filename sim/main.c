@@ -36,6 +36,7 @@ static const struct command {
     {"capture", sim_cmd_capture, "write an example capture for the trace channel"},
     {"scenes", sim_cmd_scenes, "a contact sheet (PNG) of composed scenes and their boxes"},
     {"gallery", sim_cmd_gallery, "what the cloud sees: reconstructions at byte budgets"},
+    {"device-export", sim_cmd_device_export, "the device's int8 encoder as C, from a LimitNet weight file"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -26,6 +26,7 @@ static const struct sub {
     {"capture", "--kind generic -o x.pcap"},
     {"scenes", "--kind cluttered --out sheet"},
     {"gallery", "missing.json --budgets 100 --out x.png"},
+    {"device-export", "--config missing.json --weights missing --name x --out out"},
 };
 #define NSUBS (sizeof subs / sizeof subs[0])
 

@@ -1,0 +1,129 @@
+/*
+ * The device side end to end on the Cortex-M7 (and, built with gcc, on the
+ * host, where it must write the same bytes): reads images, encodes each
+ * with device_encode, packs it with device_pack, writes the packets, and
+ * says what it cost.
+ *
+ *   encode.elf IMAGES PACKETS PAYLOAD KEEP [COPIES]
+ *
+ * IMAGES: raw images of the model's size one after another (height x
+ * width x channels bytes each). PACKETS: per image a little-endian u16
+ * packet count, then per packet a u16 length and its bytes. KEEP: values
+ * sent per image (1 to all), as the codec's keep times the latent size.
+ * On the M7 each image's instructions are counted (device/m7/m7.h) and a
+ * line per stage is printed, with the stack's high-water mark; everything
+ * the device touches is in the static buffers below, sized from the model
+ * at build time (MODEL_HEADER, MODEL, MODEL_UP name it).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "device/device.h"
+#include MODEL_HEADER
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define SIZE(what) CAT(CAT(DEVICE_, MODEL_UP), what)
+
+#define MAX_PACKETS 64
+#define MAX_BYTES (MAX_PACKETS * 255)
+
+#ifdef __arm__
+#include "device/m7/m7.h"
+#define COUNT_START() m7_counter_read()
+#define STACK_USED() m7_stack_used()
+#else
+#define COUNT_START() 0u
+#define STACK_USED() ((size_t)0)
+#endif
+
+static uint32_t work[(SIZE(_WORK) + 3) / 4];
+static uint8_t image[SIZE(_IMAGE)];
+static uint8_t levels[SIZE(_VALUES)];
+static uint8_t cells[SIZE(_CELLS)];
+static uint8_t bytes[MAX_BYTES];
+static uint16_t lens[MAX_PACKETS];
+
+typedef struct cost {
+    uint64_t sum;
+    uint32_t min, max;
+} cost;
+
+static void add(cost *c, uint32_t v)
+{
+    c->sum += v;
+    c->min = v < c->min ? v : c->min;
+    c->max = v > c->max ? v : c->max;
+}
+
+static int put16(FILE *f, unsigned v)
+{
+    return fputc((int)(v & 255), f) == EOF || fputc((int)(v >> 8), f) == EOF;
+}
+
+static int run(FILE *in, FILE *out, unsigned long payload, unsigned long keep,
+               int copies, cost *enc, cost *pack, unsigned long *n)
+{
+    const device_model *m = &MODEL;
+    while (fread(image, 1, sizeof image, in) == sizeof image) {
+        uint32_t t0 = COUNT_START();
+        int rc = device_encode(m, image, levels, cells, work);
+        uint32_t t1 = COUNT_START();
+        device_packets pk = {bytes, sizeof bytes, 0, lens, MAX_PACKETS, 0};
+        if (!rc)
+            rc = device_pack(m, levels, cells, copies, (int)keep, (uint32_t)payload, &pk,
+                             work);
+        uint32_t t2 = COUNT_START();
+        if (rc) {
+            fprintf(stderr, "image %lu: %s\n", *n, device_strerror(rc));
+            return 1;
+        }
+        add(enc, t1 - t0);
+        add(pack, t2 - t1);
+        if (put16(out, pk.n))
+            return 1;
+        for (uint32_t i = 0, at = 0; i < pk.n; at += lens[i++])
+            if (put16(out, lens[i]) || fwrite(bytes + at, 1, lens[i], out) != lens[i])
+                return 1;
+        (*n)++;
+    }
+    return ferror(in) ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+#ifdef __arm__
+    static char *args[8];
+    argc = m7_cmdline(args, 8);
+    argv = args;
+    m7_counter_start();
+#endif
+    if (argc < 5) {
+        fprintf(stderr, "usage: encode IMAGES PACKETS PAYLOAD KEEP [COPIES]\n");
+        return 2;
+    }
+    unsigned long payload = strtoul(argv[3], NULL, 10), keep = strtoul(argv[4], NULL, 10);
+    int copies = argc > 5 ? atoi(argv[5]) : 1;
+    FILE *in = fopen(argv[1], "rb"), *out = fopen(argv[2], "wb");
+    if (!in || !out) {
+        fprintf(stderr, "cannot open %s or %s\n", argv[1], argv[2]);
+        return 1;
+    }
+    cost enc = {0, UINT32_MAX, 0}, pack = {0, UINT32_MAX, 0};
+    unsigned long n = 0;
+    int rc = run(in, out, payload, keep, copies, &enc, &pack, &n);
+    fclose(in);
+    if (fclose(out) || rc || !n)
+        return 1;
+    printf("images %lu\n", n);
+    printf("encode instructions mean %lu min %lu max %lu\n",
+           (unsigned long)(enc.sum / n), (unsigned long)enc.min, (unsigned long)enc.max);
+    printf("pack instructions mean %lu min %lu max %lu\n",
+           (unsigned long)(pack.sum / n), (unsigned long)pack.min, (unsigned long)pack.max);
+    printf("static bytes work %lu image %lu levels %lu cells %lu packets %lu\n",
+           (unsigned long)sizeof work, (unsigned long)sizeof image,
+           (unsigned long)sizeof levels, (unsigned long)sizeof cells,
+           (unsigned long)(sizeof bytes + sizeof lens));
+    printf("stack bytes %lu\n", (unsigned long)STACK_USED());
+    return 0;
+}
