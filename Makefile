@@ -193,6 +193,8 @@ quickstart: $(PROGRAM)
 device-models: $(PROGRAM)
 	$(PROGRAM) device-export --config models/limitnet-fmnist.json \
 	  --weights models/limitnet-fmnist.safetensors --name fmnist
+	$(PROGRAM) device-export --config models/limitnet-cluttered.json \
+	  --weights models/limitnet-cluttered.safetensors --name cluttered
 
 clean:
 	rm -rf build build-asan build-fuzz bin

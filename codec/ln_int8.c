@@ -467,10 +467,12 @@ int codec_ln_int8_write(const codec_ln_int8 *q, const char *path_c,
 
 /* ---- the compiled-in models ------------------------------------------------------- */
 
+#include "device/model_cluttered.h"
 #include "device/model_fmnist.h"
 
 /* Every model `make device-models` exports, as the host build has them. */
-static const device_model *const compiled[] = {&device_model_fmnist};
+static const device_model *const compiled[] = {&device_model_fmnist,
+                                               &device_model_cluttered};
 
 const struct device_model *codec_ln_int8_find(const char *path, util_err *err)
 {

@@ -64,7 +64,8 @@ M7_JWRAP := -Wl,--wrap=jpeg_get_small,--wrap=jpeg_free_small \
 M7_PLAT  := $(M7)/target/startup.o $(M7)/target/m7.o
 M7_ELFS  := $(M7)/jpeg_m7.elf $(M7)/calib_m7.elf
 M7_PPM   := $(M7_JSRC)/testimages/testorig.ppm
-M7_SETS  := fmnist28 photo64 photo96
+M7_SETS  := fmnist28 cluttered64 photo64 photo96
+M7_PROGRAM ?= $(if $(PROGRAM),$(PROGRAM),bin/limitnet)
 
 .PHONY: device-jpeg device-jpeg-bench
 
@@ -162,6 +163,12 @@ $(M7)/fmnist28.raw: $(M7)/mkimages $(M7)/t10k-images-idx3-ubyte
 
 $(M7)/photo64.raw: $(M7)/mkimages $(M7_PPM)
 	$(M7)/mkimages ppm $(M7_PPM) 64 16 $@
+
+# 100 cluttered test scenes, as scenarios/cluttered_lora.json composes them.
+$(M7)/cluttered64.raw: $(M7)/mkimages $(M7_PROGRAM)
+	$(M7_PROGRAM) scenes --kind cluttered --count 100 --seed 7 --out $(M7)/sheets \
+	  --raw $(M7)/cluttered64.pixels
+	$(M7)/mkimages bytes $(M7)/cluttered64.pixels 64 64 3 $@
 
 $(M7)/photo96.raw: $(M7)/mkimages $(M7_PPM)
 	$(M7)/mkimages ppm $(M7_PPM) 96 16 $@

@@ -7,6 +7,7 @@
  * and mask outlines (yellow) drawn over it, and the class named below.
  * Writes DIR/scenes-KIND-SPLIT.png and prints its path.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 #define LABEL_H 10 /* a line of 7-pixel text and its margins */
 
 typedef struct sheet_opts {
-    const char *kind, *split, *out;
+    const char *kind, *split, *out, *raw;
     long count, first, size, seed, cols, scale;
 } sheet_opts;
 
@@ -26,6 +27,7 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: limitnet scenes [--kind K] --out DIR [--split S] [--count N]\n"
         "                       [--first N] [--size PX] [--seed N] [--cols N] [--scale N]\n"
+        "                       [--raw FILE]\n"
         "\n"
         "A contact sheet of composed scenes, to look at what the models are\n"
         "trained and scored on: each scene scaled up, its object boxes (green)\n"
@@ -43,6 +45,8 @@ static void usage(FILE *f)
         "  --seed N          the layout seed, as a scenario's dataset.seed (default %d)\n"
         "  --cols N          scenes per row, 1..64 (default 8)\n"
         "  --scale N         each pixel drawn N x N, 1..8 (default 2)\n"
+        "  --raw FILE        also the scenes' pixels, height x width x 3 bytes each,\n"
+        "                    one after another (what `make device-bench` encodes)\n"
         "  -h, --help        this help\n",
         DATA_SCENE_MIN_SIZE, DATA_SCENE_MAX_SIZE, DATA_SCENE_DEFAULT_SIZE,
         DATA_MULTI_DEFAULT_SIZE, DATA_SCENE_DEFAULT_SEED);
@@ -59,19 +63,19 @@ static int num_arg(const char *flag, const char *v, long lo, long hi, long *out)
 
 static int parse(int argc, char **argv, sheet_opts *o)
 {
-    *o = (sheet_opts){"cluttered", "test", NULL, 32, 0, 0, DATA_SCENE_DEFAULT_SEED, 8, 2};
+    *o = (sheet_opts){"cluttered", "test", NULL, NULL, 32, 0, 0, DATA_SCENE_DEFAULT_SEED, 8, 2};
     /* every option takes a value: the first six are numbers */
     static const char *const names[] = {"--count", "--first", "--size", "--seed",
                                         "--cols", "--scale", "--kind", "--split",
-                                        "--out"};
+                                        "--out", "--raw"};
     long *num[] = {&o->count, &o->first, &o->size, &o->seed, &o->cols, &o->scale};
     const long lo[] = {1, 0, DATA_SCENE_MIN_SIZE, 0, 1, 1};
     const long hi[] = {1024, DATA_SCENE_MAX_COUNT, DATA_SCENE_MAX_SIZE, 4294967295L, 64, 8};
-    const char **str[] = {&o->kind, &o->split, &o->out};
+    const char **str[] = {&o->kind, &o->split, &o->out, &o->raw};
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int m = 0, k = 0;
-        for (; k < 9; k++)
+        for (; k < 10; k++)
             if ((m = sim_arg_value(argc, argv, &i, NULL, names[k], &v)) != 0)
                 break;
         if (m == 0) {
@@ -130,6 +134,29 @@ static int tile(util_image *sheet, const data_set *ds, size_t i, int x, int y,
     return 0;
 }
 
+/* Every scene's pixels, one after another; through a temporary name, so
+ * that a failure leaves no half file. */
+static int write_raw(const char *path, const data_set *ds, util_err *err)
+{
+    char tmp[1200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return util_errf(err, "%s: %s", tmp, strerror(errno));
+    for (size_t i = 0; i < data_count(ds); i++) {
+        util_image v;
+        int label;
+        data_get(ds, i, &v, &label);
+        fwrite(v.px, 1, util_image_size(&v), f);
+    }
+    int bad = ferror(f);
+    if (fclose(f) || bad || rename(tmp, path)) {
+        remove(tmp);
+        return util_errf(err, "%s: write error", path);
+    }
+    return 0;
+}
+
 static int write_sheet(const sheet_opts *o, const data_set *ds, char *path,
                        size_t len, util_err *err)
 {
@@ -180,7 +207,8 @@ int sim_cmd_scenes(int argc, char **argv)
         return 2;
     }
     char path[1200];
-    int rc = util_mkdirs(o.out, &err) || write_sheet(&o, ds, path, sizeof path, &err);
+    int rc = util_mkdirs(o.out, &err) || write_sheet(&o, ds, path, sizeof path, &err) ||
+             (o.raw && write_raw(o.raw, ds, &err));
     data_free(ds);
     if (rc) {
         fprintf(stderr, "limitnet scenes: %s\n", err.msg);

@@ -8,6 +8,9 @@
  *   mkimages ppm IMAGE.ppm TILE STRIDE OUT.raw
  *       every TILE x TILE window of a binary PPM (P6, maxval 255) whose
  *       top-left corner lies on the STRIDE grid, in raster order, 3 channels
+ *   mkimages bytes PIXELS W H C OUT.raw
+ *       headerless images of W x H x C bytes one after another (e.g. from
+ *       `limitnet scenes --raw`), as many as the file holds whole
  *
  * Deterministic: the same input gives the same bytes.
  */
@@ -143,14 +146,39 @@ static int from_ppm(const char *in, long tile, long stride, const char *out)
     return write_raw(out, count, (uint32_t)tile, (uint32_t)tile, 3, pix);
 }
 
+static int from_bytes(const char *in, long w, long h, long c, const char *out)
+{
+    FILE *f = fopen(in, "rb");
+    size_t per = w > 0 && h > 0 && c > 0 && w <= 4096 && h <= 4096 && c <= 4
+                     ? (size_t)w * h * c : 0;
+    if (!f || !per || fseek(f, 0, SEEK_END)) {
+        fprintf(stderr, "mkimages: %s: cannot read images of %ldx%ldx%ld\n", in, w, h, c);
+        return 1;
+    }
+    long size = ftell(f);
+    size_t count = size > 0 ? (size_t)size / per : 0;
+    unsigned char *pix = count ? malloc(count * per) : NULL;
+    rewind(f);
+    if (!pix || fread(pix, 1, count * per, f) != count * per) {
+        fprintf(stderr, "mkimages: %s: no whole %ldx%ldx%ld image\n", in, w, h, c);
+        return 1;
+    }
+    fclose(f);
+    return write_raw(out, (uint32_t)count, (uint32_t)w, (uint32_t)h, (uint32_t)c, pix);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 7 && strcmp(argv[1], "bytes") == 0)
+        return from_bytes(argv[2], strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10),
+                          strtol(argv[5], NULL, 10), argv[6]);
     if (argc == 5 && strcmp(argv[1], "idx") == 0)
         return from_idx(argv[2], strtol(argv[3], NULL, 10), argv[4]);
     if (argc == 6 && strcmp(argv[1], "ppm") == 0)
         return from_ppm(argv[2], strtol(argv[3], NULL, 10),
                         strtol(argv[4], NULL, 10), argv[5]);
     fprintf(stderr, "usage: mkimages idx IMAGES.idx3 COUNT OUT.raw\n"
-                    "       mkimages ppm IMAGE.ppm TILE STRIDE OUT.raw\n");
+                    "       mkimages ppm IMAGE.ppm TILE STRIDE OUT.raw\n"
+                    "       mkimages bytes PIXELS W H C OUT.raw\n");
     return 2;
 }

@@ -6,11 +6,13 @@
  *
  *   encode.elf IMAGES PACKETS PAYLOAD KEEP [COPIES]
  *
- * IMAGES: raw images of the model's size one after another (height x
- * width x channels bytes each). PACKETS: per image a little-endian u16
+ * IMAGES: the image file of bench/device/jpeg_m7.c ("LNIM", 20 bytes of
+ * header: magic, count, width, height, channels, little-endian u32s; then
+ * the images, height x width x channels bytes each), of the model's size.
+ * PACKETS: per image a little-endian u16
  * packet count, then per packet a u16 length and its bytes. KEEP: values
  * sent per image (1 to all), as the codec's keep times the latent size.
- * On the M7 each image's instructions are counted (device/m7/m7.h) and a
+ * KEEP 0 sends them all. On the M7 each image's instructions are counted (device/m7/m7.h) and a
  * line per stage is printed, with the stack's high-water mark; everything
  * the device touches is in the static buffers below, sized from the model
  * at build time (MODEL_HEADER, MODEL, MODEL_UP name it).
@@ -61,6 +63,27 @@ static int put16(FILE *f, unsigned v)
     return fputc((int)(v & 255), f) == EOF || fputc((int)(v >> 8), f) == EOF;
 }
 
+static uint32_t le32(const uint8_t *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+           (uint32_t)b[3] << 24;
+}
+
+/* Reads the header; 0 when it is an LNIM file of the model's images. */
+static int header(FILE *in, unsigned long *count)
+{
+    const device_model *m = &MODEL;
+    uint8_t h[20];
+    if (fread(h, 1, sizeof h, in) != sizeof h || le32(h) != 0x4D494E4Cu ||
+        le32(h + 8) != m->in_w || le32(h + 12) != m->in_h || le32(h + 16) != m->in_c) {
+        fprintf(stderr, "images: not an LNIM file of %ux%ux%u images\n", m->in_w, m->in_h,
+                m->in_c);
+        return 1;
+    }
+    *count = le32(h + 4);
+    return 0;
+}
+
 static int run(FILE *in, FILE *out, unsigned long payload, unsigned long keep,
                int copies, cost *enc, cost *pack, unsigned long *n)
 {
@@ -104,14 +127,17 @@ int main(int argc, char **argv)
     }
     unsigned long payload = strtoul(argv[3], NULL, 10), keep = strtoul(argv[4], NULL, 10);
     int copies = argc > 5 ? atoi(argv[5]) : 1;
+    if (keep == 0)
+        keep = SIZE(_VALUES);
     FILE *in = fopen(argv[1], "rb"), *out = fopen(argv[2], "wb");
     if (!in || !out) {
         fprintf(stderr, "cannot open %s or %s\n", argv[1], argv[2]);
         return 1;
     }
     cost enc = {0, UINT32_MAX, 0}, pack = {0, UINT32_MAX, 0};
-    unsigned long n = 0;
-    int rc = run(in, out, payload, keep, copies, &enc, &pack, &n);
+    unsigned long n = 0, count = 0;
+    int rc = header(in, &count) || run(in, out, payload, keep, copies, &enc, &pack, &n) ||
+             n != count;
     fclose(in);
     if (fclose(out) || rc || !n)
         return 1;
