@@ -23,9 +23,14 @@
  * orthonormal, so the encoder's distortion estimate is not the pixels'
  * squared error).
  *
- * As for JPEG, only packets before the first missing one are used.
- * OpenJPEG reads a codestream that ends early only in non-strict mode,
- * which is set although the cut makes the stream whole. Its error, warning
+ * As for JPEG, only packets before the first missing one are used. The
+ * decoder hands OpenJPEG only streams shaped as our encoder writes them:
+ * the main header these settings give (byte for byte), one tile-part whose
+ * header holds PLT segments only, cut at the last whole packet with the
+ * tile-part length set and an EOC after it, so strict mode reads it;
+ * anything else is damage and gives grey. OpenJPEG 2.5.0's non-strict
+ * mode and its trust in header fields are where fuzzing found faults (a
+ * use-after-free; a fuzzed COD making it allocate 2 GB). Its error, warning
  * and info callbacks are routed into the state's message buffer: encode
  * errors are reported through util_err; decode errors mean "nothing
  * usable" and give flat grey.
@@ -276,7 +281,8 @@ static int walk(const uint8_t *p, size_t n, size_t *pos, int in_tile,
             lo->com = *pos;
             lo->com_len = 2 + seg;
         }
-        if (m == M_PLT && in_tile && seg < 3)
+        /* our encoder's tile-part header holds PLT segments only */
+        if (in_tile && (m != M_PLT || seg < 3))
             return -1;
         *pos += 2 + seg;
     }
@@ -302,7 +308,9 @@ static int scan(const uint8_t *p, size_t n, layout *lo)
     lo->sot = pos;
     if (pos + SOT_LEN > n)
         return 1;
-    if (rd16(p + pos + 2) != SOT_LEN - 2)
+    /* one tile, its first and only tile-part (T.800 A.4.2) */
+    if (rd16(p + pos + 2) != SOT_LEN - 2 || rd16(p + pos + 4) != 0 ||
+        p[pos + 10] != 0 || p[pos + 11] != 1)
         return -1;
     pos += SOT_LEN;
     if ((rc = walk(p, n, &pos, 1, lo)) != 0)
@@ -540,7 +548,7 @@ static void decompress(jk_state *st, util_image *out)
         /* copy_out checks the shape before it writes: a stream of another
          * shape leaves out grey. */
         if (opj_setup_decoder(c, &p) &&
-            opj_decoder_set_strict_mode(c, OPJ_FALSE) &&
+            opj_decoder_set_strict_mode(c, OPJ_TRUE) &&
             opj_read_header(s, c, &im) && opj_decode(c, s, im))
             (void)copy_out(im, out);
     }
@@ -556,14 +564,12 @@ static void decompress(jk_state *st, util_image *out)
  * segment in header none mode. That SOT gives the tile-part length as 0
  * ("up to EOC"), the value for a length the decoder cannot know. */
 static int gather_prefix(jk_state *st, const codec_stream *s, size_t k,
-                         const util_image *out, util_err *err)
+                         util_err *err)
 {
     st->in.len = 0;
     if (st->header == HEADER_NONE) {
         static const uint8_t sot[SOT_LEN] = { 0xFF, 0x90, 0, 10, 0, 0, 0, 0,
                                               0, 0, 0, 1 };
-        if (ensure_header(st, out->w, out->h, out->c, err) != 0)
-            return -1;
         if (buf_append(&st->in, st->hdr.data, st->hdr.len) != 0 ||
             buf_append(&st->in, sot, sizeof sot) != 0)
             return util_errf(err, "j2k: out of memory");
@@ -578,10 +584,9 @@ static int gather_prefix(jk_state *st, const codec_stream *s, size_t k,
 }
 
 /* Makes st->in a whole codestream of the packets before end: the tile-part
- * length set to match and an EOC after them. Without that, OpenJPEG reads
- * a stream cut short in non-strict mode too, but not one whose tile-part
- * length is 0 ("up to EOC", as header none mode must send it). There is
- * room for the two bytes (gather_prefix). */
+ * length set to match and an EOC after them, which strict mode needs (and
+ * no mode reads a tile-part length of 0, "up to EOC", as header none mode
+ * must send it). There is room for the two bytes (gather_prefix). */
 static void end_at(buf *in, const layout *lo, size_t end)
 {
     uint32_t psot = (uint32_t)(end - lo->sot);
@@ -593,6 +598,16 @@ static void end_at(buf *in, const layout *lo, size_t end)
     in->len = end;
     in->data[in->len++] = 0xFF;
     in->data[in->len++] = 0xD9;
+}
+
+/* The main header is the one these settings give for this image size
+ * (ensure_header made it). The receiver knows the settings (it refuses
+ * another size already), so a header that differs is damage, and
+ * OpenJPEG never sees its fields: a fuzzed COD had it allocate 2 GB. */
+static int header_is_ours(const jk_state *st, const layout *lo)
+{
+    return lo->sot == st->hdr_len &&
+           memcmp(st->in.data, st->hdr.data, st->hdr_len) == 0;
 }
 
 static int jk_decode(void *state, const codec_stream *s,
@@ -608,17 +623,15 @@ static int jk_decode(void *state, const codec_stream *s,
         prefix += s->pkt[k].len;
     if (prefix == 0)
         return 0;
-    if (gather_prefix(st, s, k, out, err) != 0)
+    if (ensure_header(st, out->w, out->h, out->c, err) != 0 ||
+        gather_prefix(st, s, k, err) != 0)
         return -1;
     layout lo;
     if (scan(st->in.data, st->in.len, &lo) != 0 ||
-        !siz_matches(st->in.data, &lo, out->w, out->h, out->c))
+        !siz_matches(st->in.data, &lo, out->w, out->h, out->c) ||
+        !header_is_ours(st, &lo) || !lo.has_plt || lo.complete == 0)
         return 0;
-    if (lo.has_plt) {
-        if (lo.complete == 0)
-            return 0;
-        end_at(&st->in, &lo, lo.sod_end + lo.complete);
-    }
+    end_at(&st->in, &lo, lo.sod_end + lo.complete);
     decompress(st, out);
     return 0;
 }

@@ -6,7 +6,8 @@
 # summary line. A crash, leak, timeout or sanitizer report leaves its
 # input in build-fuzz/crash/ and the command that replays it.
 #
-#   scripts/fuzz.sh SECONDS TARGET...     (make fuzz builds and calls this)
+#   scripts/fuzz.sh SECONDS TARGET...     (make fuzz builds and calls this;
+#                                         FUZZ_SEED=N fixes libFuzzer's seed)
 #   scripts/fuzz.sh --merge TARGET...     adds to tests/fuzz/corpus/ the inputs
 #                                         of build-fuzz/corpus/ that add coverage
 #                                         (libFuzzer's -merge=1; make fuzz-merge)
@@ -53,7 +54,9 @@ for t in "$@"; do
   # -timeout: one input taking 10 s is a hang; -rss_limit_mb keeps a leak
   # from taking the machine; -max_len fits the largest seed (a Semtech
   # capture, 13 KB) with room to grow.
-  "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
+  # -seed: FUZZ_SEED (make check sets 1, so CI walks the same inputs in
+  # the same order every time; 0, the default, lets libFuzzer draw one).
+  "$bin" -max_total_time="$secs" -seed="${FUZZ_SEED:-0}" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
     -print_final_stats=1 -artifact_prefix="$root/crash/$t-" "${dirs[@]}" >"$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

@@ -2,10 +2,10 @@
 # Plots a results directory written by `limitnet run`:
 #   quality-vs-bytes.{png,svg}     quality against mean payload bytes received
 #   quality-vs-deadline.{png,svg}  quality against the deadline
-# Quality is top-1 accuracy (when the scenario had a classifier), PSNR and
+# Quality is top-1 accuracy (with a classifier) or mAP@0.5 (with a detector), PSNR and
 # SSIM; one line per codec setting (per codec and channel setting when the
 # scenario swept channels). With several channel settings also, against the
-# deadline, accuracy (or PSNR without a classifier):
+# deadline, accuracy or mAP (or PSNR without a task model):
 #   quality-vs-deadline-by-channel.{png,svg}  a panel per channel setting,
 #     a line per codec setting
 #   quality-vs-deadline-by-codec.{png,svg}    a panel per codec setting,
@@ -19,8 +19,8 @@ usage() {
 usage: scripts/plot.sh RESULTS_DIR [--channels REGEX] [--out DIR]
 
 Plots the results.csv of a \`limitnet run\` with gnuplot, as PNG and SVG:
-quality (accuracy, PSNR, SSIM) against bytes received and against the
-deadline; with several channel settings also a panel per channel setting
+quality (accuracy or mAP@0.5, PSNR, SSIM) against bytes received and against
+the deadline; with several channel settings also a panel per channel setting
 and a panel per codec setting.
 
   RESULTS_DIR       the scenario's output directory (results.csv)
@@ -63,7 +63,14 @@ if [ -n "$filter" ]; then
   csv=$sub
 fi
 
-has_acc=$(awk -F, 'NR > 1 && $15 != "" { print 1; exit }' "$csv")
+# The task score: top-1 accuracy (column 15) with a classifier, mAP@0.5
+# (column map50) with a detector; has_acc is set when there is either.
+score_col=15; score_name="top-1 accuracy"
+map_col=$(head -n 1 "$csv" | tr , '\n' | grep -nx map50 | cut -d: -f1 || true)
+if [ -n "$map_col" ] && awk -F, -v c="$map_col" 'NR > 1 && $c != "" { f = 1; exit } END { exit !f }' "$csv"; then
+  score_col=$map_col; score_name="mAP@0.5"
+fi
+has_acc=$(awk -F, -v c="$score_col" 'NR > 1 && $c != "" { print 1; exit }' "$csv")
 has_deadline=$(awk -F, 'NR > 1 && $3 == "deadline" { print 1; exit }' "$csv")
 nchan=$(awk -F, 'NR > 1 && !seen[$2]++ { n++ } END { print n + 0 }' "$csv")
 bytes_cut=${has_deadline:+deadline}; bytes_cut=${bytes_cut:-budget}
@@ -93,8 +100,8 @@ set xlabel ("$xaxis" eq "bytes" ? "mean payload bytes received" : "deadline (s)"
 set multiplot layout 1,$panels title "$name: quality vs $xaxis (" . cut . " cuts)" noenhanced
 sel(c, col) = (key(0) eq c && strcol(3) eq cut) ? column(col) : NaN
 if ("$has_acc" ne "") {
-  set ylabel "top-1 accuracy (%)"
-  plot for [c in series] file using (sel(c, xcol)):(100 * sel(c, 15)) with linespoints title c noenhanced
+  set ylabel "$score_name (%)"
+  plot for [c in series] file using (sel(c, xcol)):(100 * sel(c, $score_col)) with linespoints title c noenhanced
 }
 set ylabel "PSNR (dB)"
 plot for [c in series] file using (sel(c, xcol)):(sel(c, 13)) with linespoints title c noenhanced
@@ -127,13 +134,13 @@ file = "$csv"
 codecs = system("awk -F, 'NR > 1 && !seen[\$1]++ { printf \"%s \", \$1 }' " . file)
 chans = system("awk -F, 'NR > 1 && !seen[\$2]++ { printf \"%s \", \$2 }' " . file)
 acc = "$has_acc" ne ""
-ycol = acc ? 15 : 13
+ycol = acc ? $score_col : 13
 yscale = acc ? 100 : 1
 set xlabel "deadline (s)"
-set ylabel (acc ? "top-1 accuracy (%)" : "PSNR (dB)")
+set ylabel (acc ? "$score_name (%)" : "PSNR (dB)")
 if (acc) { set yrange [0:100] } else { set yrange [$psnr_range] }
 set logscale x
-set multiplot layout $rows,$cols title "$name: " . (acc ? "accuracy" : "PSNR") . " vs deadline, by $by" noenhanced
+set multiplot layout $rows,$cols title "$name: " . (acc ? "$score_name" : "PSNR") . " vs deadline, by $by" noenhanced
 sel(c, h, col) = (strcol(1) eq c && strcol(2) eq h && strcol(3) eq "deadline") ? column(col) : NaN
 # (Loop variables are not called c: "set title c" reads c as a keyword.)
 if ("$by" eq "channel") {

@@ -475,6 +475,33 @@ static void test_size_mismatch(void **state)
     util_image_free(&col);
 }
 
+/* A JPEG 2000 stream whose main header is not the one the receiver's
+ * settings give (here: other wavelet levels) is damage: grey, and never
+ * handed to OpenJPEG, which trusts those fields (a fuzzed COD made it
+ * allocate 2 GB: tests/fuzz/regress/j2k/). The same stream decodes with
+ * the settings that made it. */
+static void test_j2k_foreign_header(void **state)
+{
+    (void)state;
+    static const char *const l3[] = { "levels=3", NULL };
+    static const char *const l2[] = { "levels=2", NULL };
+    util_image img, out;
+    make_image(&img, W, H, 1, 1);
+    alloc_image(&out, W, H, 1);
+    codec *a = cu_make("j2k", l3), *b = cu_make("j2k", l2);
+    codec_stream s;
+    cu_encode(a, &img, 51, &s);
+    cu_decode(a, &s, NULL, s.n, &out);
+    assert_false(cu_is_flat(&out, 128));
+    cu_decode(b, &s, NULL, s.n, &out);
+    assert_true(cu_is_flat(&out, 128));
+    codec_stream_free(&s);
+    codec_destroy(a);
+    codec_destroy(b);
+    util_image_free(&img);
+    util_image_free(&out);
+}
+
 /* ---- hostile input ------------------------------------------------------------ */
 
 static void random_stream(codec_stream *s, util_rng *rng)
@@ -597,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_j2k_missing_middle),
         cmocka_unit_test(test_webp_partial_worthless),
         cmocka_unit_test(test_size_mismatch),
+        cmocka_unit_test(test_j2k_foreign_header),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_corrupted),
     };
