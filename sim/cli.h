@@ -12,6 +12,7 @@ int sim_cmd_capture(int argc, char **argv);
 int sim_cmd_scenes(int argc, char **argv);
 int sim_cmd_gallery(int argc, char **argv);
 int sim_cmd_plan(int argc, char **argv);
+int sim_cmd_merge(int argc, char **argv);
 int sim_cmd_device_export(int argc, char **argv);
 
 /* A whole decimal integer in [lo, hi] from a command-line argument: 0, or

@@ -31,6 +31,7 @@ static const struct command {
     {"run", cmd_run, "run an experiment: each codec setting over each channel setting"},
     {"check", cmd_check, "check a scenario and list its settings; writes nothing"},
     {"plan", sim_cmd_plan, "list a scenario's cells, their fingerprints, and which are done"},
+    {"merge", sim_cmd_merge, "gather a sharded run's cells and write its results"},
     {"train", sim_cmd_train, "train a model (classifier, detector or limitnet) from a config"},
     {"compare", sim_cmd_compare, "accuracy against bytes per codec family, at equal bytes"},
     {"capture", sim_cmd_capture, "write an example capture for the trace channel"},

@@ -26,8 +26,21 @@
 #define CSV_HEADER_DET CSV_COLUMNS ",map50,map50_95\n"
 #define CSV_FIELDS_MAX 17
 
-/* What a temporary file's name adds to the final one, before "PID.N". */
+/* What a temporary file's name adds to the final one, before "PID.N.HOST".
+ * The host is there because shards on several machines may share one
+ * output directory (NFS): a process id means nothing on another host, so
+ * sim_clean_temps judges only its own host's files. */
 #define TEMP_MARK ".tmp."
+
+/* This machine's name as temporary and meta files record it: the short
+ * host name, or "localhost" when there is none. */
+void sim_host_name(char *buf, size_t len)
+{
+    if (gethostname(buf, len) != 0 || !buf[0])
+        snprintf(buf, len, "localhost");
+    buf[len - 1] = 0;
+    buf[strcspn(buf, "./")] = 0; /* the short name; never a path */
+}
 
 /* Creates a fresh temporary file beside path (rename() must stay within one
  * file system) and returns its descriptor, or -1 with errno set. The name
@@ -38,10 +51,12 @@
 static int create_temp(const char *path, char *tmp, size_t len)
 {
     static atomic_uint counter;
+    char host[64];
+    sim_host_name(host, sizeof host);
     for (int tries = 0; tries < 100; tries++) {
         unsigned n = atomic_fetch_add(&counter, 1u);
-        if ((size_t)snprintf(tmp, len, "%s" TEMP_MARK "%ld.%u", path,
-                             (long)getpid(), n) >= len) {
+        if ((size_t)snprintf(tmp, len, "%s" TEMP_MARK "%ld.%u.%s", path,
+                             (long)getpid(), n, host) >= len) {
             errno = ENAMETOOLONG;
             return -1;
         }
@@ -114,6 +129,8 @@ void sim_clean_temps(const char *dir)
     if (!d)
         return;
     long self = (long)getpid();
+    char host[64];
+    sim_host_name(host, sizeof host);
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         const char *mark = strstr(de->d_name, TEMP_MARK);
@@ -126,8 +143,11 @@ void sim_clean_temps(const char *dir)
         const char *count = end + 1;
         while (*count >= '0' && *count <= '9')
             count++;
-        /* A live writer's temporary file is about to be renamed: keep it. */
-        if (count == end + 1 || *count || pid == self || pid_alive(pid))
+        /* A live writer's temporary file is about to be renamed: keep it.
+         * Another host's (or a name we did not make) is not ours to judge.
+         * Names without a host are from before hosts were recorded. */
+        if (count == end + 1 || (*count && (*count != '.' || strcmp(count + 1, host))) ||
+            pid == self || pid_alive(pid))
             continue;
         char path[SIM_PATH_LEN + 320];
         if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) <
@@ -274,6 +294,64 @@ int sim_cell_read(const char *path, size_t nrows, sim_cell *cell)
     return bad || i != nrows;
 }
 
+/* A cell's meta file: its CSV path with ".csv" replaced by ".meta.json". */
+static int meta_path(char *buf, size_t len, const char *csv)
+{
+    size_t n = strlen(csv);
+    if (n < 4 || strcmp(csv + n - 4, ".csv") ||
+        (size_t)snprintf(buf, len, "%.*s.meta.json", (int)(n - 4), csv) >= len)
+        return -1;
+    return 0;
+}
+
+int sim_cell_meta_write(const char *csv, const sim_cell *cell, int threads,
+                        util_err *err)
+{
+    char path[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 16];
+    if (meta_path(path, sizeof path, csv))
+        return util_errf(err, "%s: not a cell file name", csv);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "host", cell->host);
+    cJSON_AddNumberToObject(o, "pid", (double)getpid());
+    cJSON_AddNumberToObject(o, "threads", threads);
+    cJSON_AddNumberToObject(o, "seconds", cell->seconds);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!text)
+        return util_errf(err, "%s: out of memory", path);
+    int rc = sim_write_atomic(path, text, strlen(text), err);
+    free(text);
+    return rc;
+}
+
+void sim_cell_meta_read(const char *csv, sim_cell *cell)
+{
+    char path[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 16];
+    snprintf(cell->host, sizeof cell->host, "unknown");
+    cell->seconds = 0;
+    char *text = NULL;
+    FILE *f = meta_path(path, sizeof path, csv) ? NULL : fopen(path, "rb");
+    if (f) {
+        size_t cap = 4096;
+        text = calloc(cap + 1, 1);
+        if (text && fread(text, 1, cap, f) == cap) { /* not ours: too long */
+            free(text);
+            text = NULL;
+        }
+        fclose(f);
+    }
+    cJSON *o = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "host");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "seconds");
+    if (cJSON_IsString(h) && h->valuestring[0] &&
+        strlen(h->valuestring) < sizeof cell->host)
+        snprintf(cell->host, sizeof cell->host, "%s", h->valuestring);
+    if (cJSON_IsNumber(t) && t->valuedouble >= 0 && t->valuedouble < 1e9)
+        cell->seconds = t->valuedouble;
+    cJSON_Delete(o);
+}
+
 static cJSON *cells_json(const sim_result *res)
 {
     cJSON *arr = cJSON_CreateArray();
@@ -284,7 +362,22 @@ static cJSON *cells_json(const sim_result *res)
         cJSON_AddStringToObject(o, "channel", c->channel);
         cJSON_AddBoolToObject(o, "reused", c->reused);
         cJSON_AddNumberToObject(o, "seconds", c->seconds);
+        cJSON_AddStringToObject(o, "host", c->host);
         cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+/* Every host that computed a cell, in the order the cells name them. */
+static cJSON *hosts_json(const sim_result *res)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; arr && i < res->ncells; i++) {
+        size_t j = 0;
+        while (j < i && strcmp(res->cells[j].host, res->cells[i].host))
+            j++;
+        if (j == i)
+            cJSON_AddItemToArray(arr, cJSON_CreateString(res->cells[i].host));
     }
     return arr;
 }
@@ -301,6 +394,7 @@ int sim_summary_write(const char *path, const sim_scenario *sc,
     cJSON_AddStringToObject(o, "seeds", "channel of item i: util_seed_mix(seed, i)");
     cJSON_AddNumberToObject(o, "threads", res->threads);
     cJSON_AddNumberToObject(o, "wall_seconds", res->seconds);
+    cJSON_AddItemToObject(o, "hosts", hosts_json(res));
     cJSON_AddStringToObject(o, "results", "results.csv");
     cJSON_AddItemToObject(o, "cells", cells_json(res));
     char *text = cJSON_Print(o);

@@ -616,6 +616,7 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
     int pick = selected(opt, index);
     if ((!opt->force || !pick) && sim_cell_read(path, cell->nrows, cell) == 0) {
         cell->reused = 1;
+        sim_cell_meta_read(path, cell);
         return 0;
     }
     if (!pick) {
@@ -635,7 +636,12 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
     cell->seconds = util_now() - t0;
     if (rc)
         return util_err_prefix(err, "%s over %s: ", set->label, cell->channel);
-    return sim_cell_write(path, cell, err);
+    sim_host_name(cell->host, sizeof cell->host);
+    /* The numbers first; a cell file whose meta file is missing is still
+     * a whole cell (its host reads as unknown). */
+    if (sim_cell_write(path, cell, err))
+        return -1;
+    return sim_cell_meta_write(path, cell, threads, err);
 }
 
 int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,

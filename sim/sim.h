@@ -98,7 +98,8 @@ typedef struct sim_cell {
     size_t nrows;
     int reused;              /* read back from an earlier run */
     int detection;           /* rows carry map50 and map50_95 */
-    double seconds;          /* time spent computing it */
+    double seconds;          /* time spent computing it (by whichever run did) */
+    char host[64];           /* the host that computed it; "unknown" if not recorded */
 } sim_cell;
 
 typedef struct sim_result {
@@ -141,6 +142,26 @@ typedef struct sim_options {
 int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
             util_err *err);
 void sim_result_free(sim_result *res);
+
+/* What sim_gather_cells found in a directory. */
+typedef struct sim_gather {
+    size_t copied;    /* cells of this scenario copied into its output */
+    size_t present;   /* cells already complete in the output */
+    size_t foreign;   /* cell files of codec settings this scenario lacks */
+    char **refused;   /* one message per file refused, naming it and why */
+    size_t nrefused;
+} sim_gather;
+
+/* Copies into sc->output/cells every whole cell file of this scenario
+ * found in dir (an output directory's cells/, or dir itself), with its
+ * meta file, each atomically; refuses, by name, files under one of the
+ * scenario's codec labels whose fingerprint is not one of its cells', and
+ * cell files that do not read back whole. Adds to *g (zeroed by the
+ * caller, freed with sim_gather_free). -1 only when dir cannot be read or
+ * a copy cannot be written. */
+int sim_gather_cells(const sim_scenario *sc, const char *dir, sim_gather *g,
+                     util_err *err);
+void sim_gather_free(sim_gather *g);
 
 /* One cell as sim_run would compute it, for `limitnet plan`. */
 typedef struct sim_plan_cell {

@@ -26,6 +26,16 @@ int sim_cell_write(const char *path, const sim_cell *cell, util_err *err);
  * the file is absent or unusable (then the cell is recomputed), 0 if read. */
 int sim_cell_read(const char *path, size_t nrows, sim_cell *cell);
 
+/* A cell's meta file beside its CSV (LABEL-HASH.meta.json): the host and
+ * process that computed it and how long it took, for summary.json; not
+ * part of the numbers, so a missing or damaged one only reads as host
+ * "unknown", 0 seconds. */
+int sim_cell_meta_write(const char *csv, const sim_cell *cell, int threads,
+                        util_err *err);
+void sim_cell_meta_read(const char *csv, sim_cell *cell);
+/* This machine's short host name (temporary and meta files record it). */
+void sim_host_name(char *buf, size_t len);
+
 int sim_results_write(const char *path, const sim_result *res, util_err *err);
 int sim_summary_write(const char *path, const sim_scenario *sc,
                       const sim_result *res, util_err *err);

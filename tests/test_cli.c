@@ -21,6 +21,7 @@ static const struct sub {
     {"run", "missing.json -j 2"},
     {"check", "missing.json"},
     {"plan", "missing.json"},
+    {"merge", "missing.json"},
     {"train", "classifier --config missing.json"},
     {"compare", "missing-dir --clean 0.9"},
     {"capture", "--kind generic -o x.pcap"},

@@ -270,6 +270,86 @@ static void test_run_cells(void **state)
     tu_rmtree(dir);
 }
 
+/* `merge`: shards run on "two machines" (two output directories), their
+ * cells gathered into a third, give the single run's results.csv byte for
+ * byte; a missing cell is named and the merge fails; a file with a foreign
+ * fingerprint or cut short is refused by name and does not count. */
+static void test_merge(void **state)
+{
+    (void)state;
+    char dir[64], path[256], cmd[1024], out[8192];
+    tu_tempdir(dir);
+    const char *fmt = "{\"dataset\": {\"name\": \"fashion-mnist\", \"count\": 6}, "
+                      "\"codecs\": [{\"name\": \"jpeg\", \"quality\": [10, 50]}], "
+                      BASE_CHANNEL ", \"budgets\": [100, 1000], \"output\": \"%s/%s\"}";
+    const char *outs[] = {"whole", "m1", "m2", "merged", "bad"};
+    for (int k = 0; k < 5; k++) {
+        char text[1024];
+        snprintf(path, sizeof path, "%s/%s.json", dir, outs[k]);
+        snprintf(text, sizeof text, fmt, dir, outs[k]);
+        tu_write_file(path, text, strlen(text));
+    }
+    snprintf(cmd, sizeof cmd, "%s run %s/whole.json --quiet && %s run %s/m1.json --quiet "
+             "--shard 1/2 && %s run %s/m2.json --quiet --shard 2/2", LIMITNET_BIN, dir,
+             LIMITNET_BIN, dir, LIMITNET_BIN, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    /* One machine's cells alone: the other cell is named as missing. */
+    snprintf(cmd, sizeof cmd, "%s merge %s/merged.json %s/m1", LIMITNET_BIN, dir, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 1);
+    if (!strstr(out, "1 of 2 cells are missing") || !strstr(out, "\n  1 jpeg-baseline-q50"))
+        fail_msg("merge of one shard: %s", out);
+    snprintf(path, sizeof path, "%s/merged/results.csv", dir);
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(cmd, sizeof cmd, "%s merge %s/merged.json %s/m2", LIMITNET_BIN, dir, dir);
+    if (tu_run(cmd, out, sizeof out) != 0)
+        fail_msg("merge: %s", out);
+    char *whole, *merged;
+    snprintf(path, sizeof path, "%s/whole/results.csv", dir);
+    assert_non_null(whole = tu_read_file(path, NULL));
+    snprintf(path, sizeof path, "%s/merged/results.csv", dir);
+    assert_non_null(merged = tu_read_file(path, NULL));
+    assert_string_equal(whole, merged);
+    free(merged);
+    snprintf(path, sizeof path, "%s/merged/summary.json", dir);
+    assert_non_null(merged = tu_read_file(path, NULL));
+    assert_non_null(strstr(merged, "\"hosts\""));
+    free(merged);
+    /* A foreign fingerprint and a cut-short cell are refused by name. */
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/copied && cp %s/m1/cells/*.csv %s/m2/cells/*.csv "
+             "%s/copied/ && cd %s/copied && for f in *.csv; do head -c 60 $f > t && mv t $f; "
+             "done && echo x > jpeg-baseline-q10-0123456789abcdef.csv", dir, dir, dir, dir, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd, "%s merge %s/bad.json %s/copied", LIMITNET_BIN, dir, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 1);
+    if (!strstr(out, "copied/jpeg-baseline-q10-0123456789abcdef.csv: refused: a cell of "
+                     "this codec setting, but its fingerprint") ||
+        !strstr(out, "refused: not a whole cell file") || !strstr(out, "2 of 2 cells are missing"))
+        fail_msg("merge of bad files: %s", out);
+    snprintf(cmd, sizeof cmd, "%s merge %s/bad.json %s/nowhere", LIMITNET_BIN, dir, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "nowhere: not a directory"));
+    /* A dead process's temporary files are removed on its own host only:
+     * another host's process ids mean nothing here. */
+    char host[64] = "";
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = 0;
+    host[strcspn(host, "./")] = 0;
+    const char *temps[] = {"a.csv.tmp.999999.0", "a.csv.tmp.999999.1.%s",
+                           "a.csv.tmp.999999.2.other-host"};
+    for (int k = 0; k < 3; k++) {
+        char name[128];
+        snprintf(name, sizeof name, temps[k], host);
+        snprintf(path, sizeof path, "%s/whole/cells/%s", dir, name);
+        tu_write_file(path, "x", 1);
+    }
+    snprintf(cmd, sizeof cmd, "%s run %s/whole.json --quiet >/dev/null && ls %s/whole/cells | grep tmp",
+             LIMITNET_BIN, dir, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_string_equal(out, "a.csv.tmp.999999.2.other-host\n");
+    free(whole);
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_shipped_scenarios_check),
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_run_cells),
+        cmocka_unit_test(test_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

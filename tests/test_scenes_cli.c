@@ -66,8 +66,10 @@ static int count_cells(const char *dir)
     DIR *d = opendir(path);
     assert_non_null(d);
     int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name); /* cell files, not their meta files */
+        n += e->d_name[0] != '.' && len > 4 && !strcmp(e->d_name + len - 4, ".csv");
+    }
     closedir(d);
     return n;
 }

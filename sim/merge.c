@@ -1,0 +1,174 @@
+/*
+ * Gathering cell files computed elsewhere (other shards, other machines)
+ * into a scenario's output directory, for `limitnet merge`.
+ *
+ * A cell file's name is LABEL-HASH.csv, the hash covering everything that
+ * decides its numbers (sim/run.c, cell_path); sim_plan says which names
+ * this scenario's cells have. A file is taken only under one of those
+ * names and only when it reads back whole, so a file from another
+ * scenario, model, dataset or build, or one cut short by a copy, cannot
+ * reach results.csv: it is refused by name.
+ */
+#include "sim/sim_impl.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Appends a message to the report's list of refused files. */
+static int refuse(sim_gather *g, util_err *err, const char *fmt, const char *file,
+                  const char *why)
+{
+    char **r = realloc(g->refused, (g->nrefused + 1) * sizeof *r);
+    if (!r)
+        return util_errf(err, "out of memory");
+    g->refused = r;
+    size_t len = strlen(file) + strlen(why) + strlen(fmt) + 1;
+    if (!(r[g->nrefused] = malloc(len)))
+        return util_errf(err, "out of memory");
+    snprintf(r[g->nrefused++], len, fmt, file, why);
+    return 0;
+}
+
+/* The file's bytes, or NULL. Cell and meta files are small (rows of
+ * numbers); past 64 MiB it is not one of ours. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 0, n = 0;
+    char *buf = NULL;
+    int bad = 0;
+    while (!bad && !feof(f)) {
+        if (n == cap) {
+            char *more = cap < (1u << 26) ? realloc(buf, cap ? 2 * cap : 65536) : NULL;
+            bad = !more;
+            buf = more ? more : buf;
+            cap = more ? (cap ? 2 * cap : 65536) : cap;
+            if (bad)
+                break;
+        }
+        n += fread(buf + n, 1, cap - n, f);
+        bad = ferror(f);
+    }
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf ? buf : calloc(1, 1);
+}
+
+/* Copies src (and its meta file, when there is one) to dst atomically. */
+static int copy_cell(const char *src, const char *dst, util_err *err)
+{
+    char ms[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 16], md[sizeof ms];
+    size_t len;
+    char *text = slurp(src, &len);
+    if (!text)
+        return util_errf(err, "%s: cannot read", src);
+    int rc = 0;
+    size_t ns = strlen(src) - 4, nd = strlen(dst) - 4;
+    snprintf(ms, sizeof ms, "%.*s.meta.json", (int)ns, src);
+    snprintf(md, sizeof md, "%.*s.meta.json", (int)nd, dst);
+    size_t mlen;
+    char *meta = slurp(ms, &mlen);
+    /* The cell, then its meta file, as a run writes them. */
+    rc = sim_write_atomic(dst, text, len, err);
+    if (!rc && meta)
+        rc = sim_write_atomic(md, meta, mlen, err);
+    free(meta);
+    free(text);
+    return rc;
+}
+
+/* One file of dir: a cell of ours to take, or refused, or not a cell. */
+static int take(const sim_scenario *sc, sim_plan_cell *pc, size_t n,
+                const char *dir, const char *name, sim_cell *probe, sim_gather *g,
+                util_err *err)
+{
+    size_t len = strlen(name);
+    const char *dash = strrchr(name, '-');
+    if (len < 4 || strcmp(name + len - 4, ".csv") || !dash)
+        return 0; /* meta files, temporaries, anything else */
+    char src[SIM_PATH_LEN + 2 * SIM_NAME_LEN];
+    if ((size_t)snprintf(src, sizeof src, "%s/%s", dir, name) >= sizeof src)
+        return refuse(g, err, "%s: %s", name, "path too long");
+    for (size_t i = 0; i < n; i++) {
+        const char *base = strrchr(pc[i].path, '/');
+        if (strcmp(base + 1, name))
+            continue;
+        snprintf(probe->codec, sizeof probe->codec, "%s", pc[i].codec);
+        snprintf(probe->channel, sizeof probe->channel, "%s", pc[i].channel);
+        if (sim_cell_read(src, sc->ndeadlines + sc->nbudgets, probe))
+            return refuse(g, err, "%s: refused: %s", src,
+                          "not a whole cell file (cut short, edited or damaged)");
+        if (pc[i].done) {
+            g->present++;
+            return 0;
+        }
+        if (copy_cell(src, pc[i].path, err))
+            return -1;
+        pc[i].done = 1;
+        g->copied++;
+        return 0;
+    }
+    char label[SIM_NAME_LEN + 1];
+    snprintf(label, sizeof label, "%.*s", (int)(dash - name), name);
+    for (size_t k = 0; k < sc->ncodecs; k++)
+        if (!strcmp(sc->codecs[k].label, label))
+            return refuse(g, err, "%s: refused: %s", src,
+                          "a cell of this codec setting, but its fingerprint is "
+                          "none of this scenario's (another dataset, seed, model "
+                          "file, channel or build)");
+    g->foreign++;
+    return 0;
+}
+
+int sim_gather_cells(const sim_scenario *sc, const char *dir, sim_gather *g,
+                     util_err *err)
+{
+    char cells[SIM_PATH_LEN + 8], out[SIM_PATH_LEN + 8];
+    struct stat sb;
+    /* An output directory holds its cells in cells/; a directory of copied
+     * cell files holds them itself. */
+    snprintf(cells, sizeof cells, "%s/cells", dir);
+    if (stat(cells, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        snprintf(cells, sizeof cells, "%s", dir);
+    snprintf(out, sizeof out, "%s/cells", sc->output);
+    if (util_mkdirs(out, err))
+        return -1;
+    DIR *d = opendir(cells);
+    if (!d)
+        return util_errf(err, "%s: cannot read the directory: %s", cells,
+                         strerror(errno));
+    sim_plan_cell *pc;
+    size_t n;
+    if (sim_plan(sc, &pc, &n, err)) {
+        closedir(d);
+        return -1;
+    }
+    sim_cell probe = {.rows = calloc(sc->ndeadlines + sc->nbudgets + 1, sizeof *probe.rows),
+                      .detection = sc->detector[0] != 0};
+    int rc = probe.rows ? 0 : util_errf(err, "out of memory");
+    struct dirent *de;
+    while (!rc && (de = readdir(d)) != NULL)
+        rc = take(sc, pc, n, cells, de->d_name, &probe, g, err);
+    closedir(d);
+    free(probe.rows);
+    free(pc);
+    return rc;
+}
+
+void sim_gather_free(sim_gather *g)
+{
+    for (size_t i = 0; i < g->nrefused; i++)
+        free(g->refused[i]);
+    free(g->refused);
+    memset(g, 0, sizeof *g);
+}
