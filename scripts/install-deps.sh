@@ -17,6 +17,11 @@ PACKAGES=(
   # the device side on a Cortex-M7 under QEMU (device/, device/device.mk),
   # stb's JPEG writer for its JPEG baseline, dpkg-dev for apt-get source
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libstb-dev dpkg-dev
+  # sweeps on real engines (scripts/sweep-parallel.sh, scripts/sweep-slurm.sh):
+  # GNU parallel, and Slurm 22.05 with munge, which tests/test_sweep.c runs
+  # as a one-node cluster on localhost (scripts/slurm-local.sh; the packages'
+  # own services are not needed)
+  parallel slurm-wlm munge
 )
 
 SUDO=""
