@@ -10,6 +10,11 @@
 #     a line per codec setting
 #   quality-vs-deadline-by-codec.{png,svg}    a panel per codec setting,
 #     a line per channel setting
+# Error bars, where results.csv has the interval columns (found by name:
+# accuracy_lo/accuracy_hi, map50_lo/map50_hi, psnr_se, ssim_se) and they are
+# not empty: the 95 % interval of each task score (Wilson for accuracy,
+# bootstrap for mAP) and +-1.96 standard errors for PSNR and SSIM. Files
+# without them (older runs) plot as before, without bars.
 # Options: --channels REGEX plots only the channel settings whose label
 # matches (grep -E), --out DIR writes the plots there instead of
 # RESULTS_DIR; -h/--help says so.
@@ -21,7 +26,9 @@ usage: scripts/plot.sh RESULTS_DIR [--channels REGEX] [--out DIR]
 Plots the results.csv of a \`limitnet run\` with gnuplot, as PNG and SVG:
 quality (accuracy or mAP@0.5, PSNR, SSIM) against bytes received and against
 the deadline; with several channel settings also a panel per channel setting
-and a panel per codec setting.
+and a panel per codec setting. Error bars are 95 % intervals: Wilson for
+top-1 accuracy, bootstrap for mAP@0.5, +-1.96 standard errors for PSNR and
+SSIM; drawn where results.csv has those columns (older files plot without).
 
   RESULTS_DIR       the scenario's output directory (results.csv)
   --channels REGEX  only the channel settings whose label matches (grep -E)
@@ -63,13 +70,50 @@ if [ -n "$filter" ]; then
   csv=$sub
 fi
 
+# A column's number, by its name in the header (empty when absent), and
+# whether some row has a value in it.
+colnum() { head -n 1 "$csv" | tr -d '\r' | tr , '\n' | grep -nx -- "$1" | cut -d: -f1 || true; }
+filled() { [ -n "$1" ] && awk -F, -v c="$1" 'NR > 1 && $c != "" { f = 1; exit } END { exit !f }' "$csv"; }
 # The task score: top-1 accuracy (column 15) with a classifier, mAP@0.5
 # (column map50) with a detector; has_acc is set when there is either.
-score_col=15; score_name="top-1 accuracy"
-map_col=$(head -n 1 "$csv" | tr , '\n' | grep -nx map50 | cut -d: -f1 || true)
-if [ -n "$map_col" ] && awk -F, -v c="$map_col" 'NR > 1 && $c != "" { f = 1; exit } END { exit !f }' "$csv"; then
-  score_col=$map_col; score_name="mAP@0.5"
+score_col=15; score_name="top-1 accuracy"; score_key=accuracy
+map_col=$(colnum map50)
+if filled "$map_col"; then
+  score_col=$map_col; score_name="mAP@0.5"; score_key=map50
 fi
+# The 95 % intervals, where the file has them: the score's lo/hi columns,
+# PSNR's and SSIM's standard errors (empty when absent or never filled).
+lo_col=$(colnum ${score_key}_lo); hi_col=$(colnum ${score_key}_hi)
+{ filled "$lo_col" && filled "$hi_col"; } || lo_col=""
+psnr_se=$(colnum psnr_se); filled "$psnr_se" || psnr_se=""
+ssim_se=$(colnum ssim_se); filled "$ssim_se" || ssim_se=""
+# What each panel plots, per series c (the bars in the line's colour; a
+# row without an interval gets none).
+if [ -n "$lo_col" ]; then
+  score_use="(sel(c, xcol)):(100 * sel(c, $score_col)):(100 * bar(c, $lo_col, $score_col)):(100 * bar(c, $hi_col, $score_col)) with yerrorlines"
+else
+  score_use="(sel(c, xcol)):(100 * sel(c, $score_col)) with linespoints"
+fi
+if [ -n "$psnr_se" ]; then
+  psnr_use="(sel(c, xcol)):(sel(c, 13)):(sebar(c, 13, $psnr_se, -1)):(sebar(c, 13, $psnr_se, 1)) with yerrorlines"
+else
+  psnr_use="(sel(c, xcol)):(sel(c, 13)) with linespoints"
+fi
+if [ -n "$ssim_se" ]; then
+  ssim_use="(sel(c, xcol)):(sel(c, 14)):(sebar(c, 14, $ssim_se, -1)):(sebar(c, 14, $ssim_se, 1)) with yerrorlines"
+else
+  ssim_use="(sel(c, xcol)):(sel(c, 14)) with linespoints"
+fi
+# Shared by every gnuplot script below: small caps on the bars; a bar's
+# end is its column, or the value itself where that is empty; an end
+# +-1.96 standard errors (none where the SE is empty).
+bars_gp='set bars 0.4
+or_y(col, ycol) = column(col) == column(col) ? column(col) : column(ycol)
+or_0(col) = column(col) == column(col) ? column(col) : 0'
+# With bars, a little room left and right, so that a bar at the first or
+# the last x is not drawn over the border.
+[ -z "$lo_col$psnr_se$ssim_se" ] || bars_gp="$bars_gp
+set offsets graph 0.02, graph 0.02, 0, 0"
 has_acc=$(awk -F, -v c="$score_col" 'NR > 1 && $c != "" { print 1; exit }' "$csv")
 has_deadline=$(awk -F, 'NR > 1 && $3 == "deadline" { print 1; exit }' "$csv")
 nchan=$(awk -F, 'NR > 1 && !seen[$2]++ { n++ } END { print n + 0 }' "$csv")
@@ -99,14 +143,20 @@ cut = "$xaxis" eq "bytes" ? "$bytes_cut" : "deadline"
 set xlabel ("$xaxis" eq "bytes" ? "mean payload bytes received" : "deadline (s)")
 set multiplot layout 1,$panels title "$name: quality vs $xaxis (" . cut . " cuts)" noenhanced
 sel(c, col) = (key(0) eq c && strcol(3) eq cut) ? column(col) : NaN
+$bars_gp
+bar(c, col, ycol) = (key(0) eq c && strcol(3) eq cut) ? or_y(col, ycol) : NaN
+sebar(c, ycol, secol, s) = sel(c, ycol) + s * 1.96 * or_0(secol)
+# (Bytes and deadlines are not negative: the room left of the first x
+# stops at 0.)
+if ("$lo_col$psnr_se$ssim_se" ne "") { set xrange [0<*:*] }
 if ("$has_acc" ne "") {
   set ylabel "$score_name (%)"
-  plot for [c in series] file using (sel(c, xcol)):(100 * sel(c, $score_col)) with linespoints title c noenhanced
+  plot for [c in series] file using $score_use title c noenhanced
 }
 set ylabel "PSNR (dB)"
-plot for [c in series] file using (sel(c, xcol)):(sel(c, 13)) with linespoints title c noenhanced
+plot for [c in series] file using $psnr_use title c noenhanced
 set ylabel "SSIM"
-plot for [c in series] file using (sel(c, xcol)):(sel(c, 14)) with linespoints title c noenhanced
+plot for [c in series] file using $ssim_use title c noenhanced
 unset multiplot
 GP
   done
@@ -142,16 +192,19 @@ if (acc) { set yrange [0:100] } else { set yrange [$psnr_range] }
 set logscale x
 set multiplot layout $rows,$cols title "$name: " . (acc ? "$score_name" : "PSNR") . " vs deadline, by $by" noenhanced
 sel(c, h, col) = (strcol(1) eq c && strcol(2) eq h && strcol(3) eq "deadline") ? column(col) : NaN
+$bars_gp
+bar(c, h, col, ycol) = (strcol(1) eq c && strcol(2) eq h && strcol(3) eq "deadline") ? or_y(col, ycol) : NaN
+sebar(c, h, ycol, secol, s) = sel(c, h, ycol) + s * 1.96 * or_0(secol)
 # (Loop variables are not called c: "set title c" reads c as a keyword.)
 if ("$by" eq "channel") {
   do for [chn in chans] {
     set title chn noenhanced
-    plot for [cod in codecs] file using (sel(cod, chn, 4)):(yscale * sel(cod, chn, ycol)) with linespoints title cod noenhanced
+    plot for [cod in codecs] file using $grid_use title cod noenhanced
   }
 } else {
   do for [cod in codecs] {
     set title cod noenhanced
-    plot for [chn in chans] file using (sel(cod, chn, 4)):(yscale * sel(cod, chn, ycol)) with linespoints title chn noenhanced
+    plot for [chn in chans] file using $grid_use title chn noenhanced
   }
 }
 unset multiplot
@@ -161,8 +214,21 @@ GP
 }
 
 if [ "$nchan" -gt 1 ] && [ -n "$has_deadline" ]; then
-  # One y range for all panels, so that they compare at a glance.
-  psnr_range=$(awk -F, 'NR > 1 && $3 == "deadline" { if (lo == "" || $13 < lo) lo = $13; if (hi == "" || $13 > hi) hi = $13 }
+  # The grid's panels plot the score (or PSNR without a task model) against
+  # the deadline, with the same bars as above; sel, bar and sebar take
+  # (codec, channel, column...).
+  if [ -n "$has_acc" ] && [ -n "$lo_col" ]; then
+    grid_use="(sel(cod, chn, 4)):(yscale * sel(cod, chn, ycol)):(yscale * bar(cod, chn, $lo_col, ycol)):(yscale * bar(cod, chn, $hi_col, ycol)) with yerrorlines"
+  elif [ -z "$has_acc" ] && [ -n "$psnr_se" ]; then
+    grid_use="(sel(cod, chn, 4)):(sel(cod, chn, 13)):(sebar(cod, chn, 13, $psnr_se, -1)):(sebar(cod, chn, 13, $psnr_se, 1)) with yerrorlines"
+  else
+    grid_use="(sel(cod, chn, 4)):(yscale * sel(cod, chn, ycol)) with linespoints"
+  fi
+  # One y range for all panels, so that they compare at a glance (the PSNR
+  # bars' ends included, where there are bars).
+  psnr_range=$(awk -F, -v se="${psnr_se:-0}" 'NR > 1 && $3 == "deadline" {
+                          d = se ? 1.96 * $se : 0; l = $13 - d; h = $13 + d
+                          if (lo == "" || l < lo) lo = l; if (hi == "" || h > hi) hi = h }
                         END { printf "%g:%g", int(lo) - 1, int(hi) + 2 }' "$csv")
   ncodec=$(awk -F, 'NR > 1 && !seen[$1]++ { n++ } END { print n + 0 }' "$csv")
   grid_plot channel "$nchan" "$ncodec"

@@ -1,6 +1,7 @@
 /*
  * `limitnet compare RESULTS_DIR --clean ACC [--ref FAMILY]... [--from BYTES]
- *                   [--out NAME] [--metric accuracy|map50|map50_95]`
+ *                   [--out NAME] [--metric accuracy|map50|map50_95]
+ *                   [--boot N] [--seed S]`
  *
  *   int sim_cmd_compare(int argc, char **argv);   (declared in sim/cli.h)
  *
@@ -41,6 +42,11 @@
  *              point that reaches it (never an interpolated crossing); and,
  *              for limitnet against limitnet-nosal, the budgets below half
  *              of limitnet's full stream where content awareness loses
+ *   intervals  from hits.csv, when the run wrote one (top-1 only): a
+ *              paired percentile bootstrap over items (sim/hits.c). Every
+ *              replicate resamples the items once for all rows, rebuilds
+ *              every curve and measures every figure again on the same
+ *              grid; each point keeps its measured mean bytes
  *
  * Writes, into RESULTS_DIR (NAME defaults to comparison):
  *
@@ -71,6 +77,7 @@
 #include <string.h>
 
 #include "sim/cli.h"
+#include "sim/hits.h"
 #include "sim/sim_impl.h"
 
 #define GRID 64
@@ -104,11 +111,20 @@ static const metric metrics[] = {
     {"map50_95", "mAP@[.5:.95]", "detector"},
 };
 
+/* A row of results.csv as the comparison reads it. */
+typedef struct trow {
+    size_t fam;
+    double bytes, enc, acc;
+    char *key;      /* "codec,channel,cut,limit": hits.csv's row key */
+} trow;
+
 typedef struct table {
     family fam[MAX_FAMILIES];
     size_t n;
     char channel[FAMILY_LEN]; /* the one channel setting of the run */
     const metric *m;
+    trow *rows;
+    size_t nrows, caprows;
 } table;
 
 /* The label without its "-token"s that contain a digit (the swept values):
@@ -177,23 +193,25 @@ static int number(const char *s, double *out)
 
 /* Column indices of the fields we need, from the header line. */
 typedef struct cols {
-    int codec, channel, encoded, received, accuracy, n;
+    int codec, channel, cut, limit, encoded, received, accuracy, n;
 } cols;
 
 static int header(char *line, const metric *m, cols *c, util_err *err)
 {
-    *c = (cols){-1, -1, -1, -1, -1, 0};
+    *c = (cols){-1, -1, -1, -1, -1, -1, -1, 0};
     for (char *tok = strtok(line, ",\r\n"); tok; tok = strtok(NULL, ",\r\n"), c->n++) {
         if (!strcmp(tok, "codec")) c->codec = c->n;
         if (!strcmp(tok, "channel")) c->channel = c->n;
+        if (!strcmp(tok, "cut")) c->cut = c->n;
+        if (!strcmp(tok, "limit")) c->limit = c->n;
         if (!strcmp(tok, "encoded_bytes")) c->encoded = c->n;
         if (!strcmp(tok, "received_bytes")) c->received = c->n;
         if (!strcmp(tok, m->column)) c->accuracy = c->n;
     }
-    if (c->codec < 0 || c->channel < 0 || c->encoded < 0 || c->received < 0 ||
-        c->accuracy < 0)
-        return util_errf(err, "header lacks codec, channel, encoded_bytes, "
-                         "received_bytes or %s", m->column);
+    if (c->codec < 0 || c->channel < 0 || c->cut < 0 || c->limit < 0 ||
+        c->encoded < 0 || c->received < 0 || c->accuracy < 0)
+        return util_errf(err, "header lacks codec, channel, cut, limit, "
+                         "encoded_bytes, received_bytes or %s", m->column);
     return 0;
 }
 
@@ -237,7 +255,46 @@ static int row(char *line, const cols *c, table *t, util_err *err)
     char name[FAMILY_LEN];
     family_of(f[c->codec], name, sizeof name);
     family *fam = find(t, name, err);
-    return fam ? add(fam, bytes, acc, enc, err) : -1;
+    if (!fam)
+        return -1;
+    if (t->nrows == t->caprows) {
+        size_t cap = t->caprows ? 2 * t->caprows : 256;
+        trow *r = realloc(t->rows, cap * sizeof *r);
+        if (!r)
+            return util_errf(err, "out of memory");
+        t->rows = r;
+        t->caprows = cap;
+    }
+    size_t klen = strlen(f[c->codec]) + strlen(f[c->channel]) + strlen(f[c->cut]) +
+                  strlen(f[c->limit]) + 4;
+    char *key = malloc(klen);
+    if (!key)
+        return util_errf(err, "out of memory");
+    snprintf(key, klen, "%s,%s,%s,%s", f[c->codec], f[c->channel], f[c->cut],
+             f[c->limit]);
+    t->rows[t->nrows++] = (trow){(size_t)(fam - t->fam), bytes, enc, acc, key};
+    return 0;
+}
+
+static void envelope(family *f);
+
+/* The families' points from the rows, with acc[r] as row r's score, and
+ * their envelopes. */
+static int build(table *t, const double *acc, util_err *err)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        t->fam[i].n = 0;
+        t->fam[i].empty = NAN;
+        t->fam[i].full = 0;
+    }
+    for (size_t r = 0; r < t->nrows; r++) {
+        const trow *w = &t->rows[r];
+        if (add(&t->fam[w->fam], w->bytes, acc[r], w->enc, err))
+            return -1;
+    }
+    for (size_t i = 0; i < t->n; i++)
+        envelope(&t->fam[i]);
+    return 0;
 }
 
 static int load(const char *path, table *t, util_err *err)
@@ -246,7 +303,7 @@ static int load(const char *path, table *t, util_err *err)
     if (!fp)
         return util_errf(err, "%s: cannot open", path);
     char line[4096];
-    cols c = {-1, -1, -1, -1, -1, 0};
+    cols c = {-1, -1, -1, -1, -1, -1, -1, 0};
     int rc = 0, lineno = 1;
     if (!fgets(line, sizeof line, fp))
         rc = util_errf(err, "%s: empty", path);
@@ -429,23 +486,6 @@ static int write_file(const char *dir, const char *stem, const char *ext,
     return sim_write_atomic(path, tx->s ? tx->s : "", tx->len, err);
 }
 
-static int write_csv(const char *dir, const table *t, const refs *r,
-                     const report *rp, util_err *err)
-{
-    text csv = {NULL, 0, 0, 0};
-    say(&csv, "bytes,best_reference");
-    for (size_t i = 0; i < t->n; i++)
-        say(&csv, ",%s", t->fam[i].name);
-    for (int g = 0; g < GRID; g++) {
-        say(&csv, "\n%.3f,%.5f", rp->grid[g], best_ref(r, rp->grid[g]));
-        for (size_t i = 0; i < t->n; i++)
-            say(&csv, ",%.5f", curve(&t->fam[i], rp->grid[g]));
-    }
-    say(&csv, "\n");
-    int rc = write_file(dir, rp->out, "csv", &csv, err);
-    free(csv.s);
-    return rc;
-}
 
 /* The grid line: its ends, and which of the three cases set the upper. */
 static void grid_line(report *rp, const refs *r, const grid_end *e)
@@ -471,7 +511,122 @@ static void grid_line(report *rp, const refs *r, const grid_end *e)
             100 * e->reach, e->bytes);
 }
 
-static void figures(report *rp, const table *t, const refs *r)
+/* The figures of one evaluation of the curves (the point estimate, or a
+ * bootstrap replicate): per family its mean and gain over the best
+ * reference on the grid and its bytes for 90 % of clean (NAN: never), and
+ * limitnet minus limitnet-nosal below half of limitnet's full stream. */
+typedef struct figs {
+    double mean[MAX_FAMILIES], gain[MAX_FAMILIES], bytes90[MAX_FAMILIES];
+    double sal;     /* NAN without both families or budgets below half */
+} figs;
+
+static void measure(const report *rp, const table *t, const refs *r, figs *fg)
+{
+    double target = 0.9 * rp->clean, best[GRID];
+    for (int g = 0; g < GRID; g++)
+        best[g] = best_ref(r, rp->grid[g]);
+    for (size_t i = 0; i < t->n; i++) {
+        const family *f = &t->fam[i];
+        double mean = 0, gain = 0;
+        for (int g = 0; g < GRID; g++) {
+            double v = curve(f, rp->grid[g]);
+            mean += v / GRID;
+            gain += (v - best[g]) / GRID;
+        }
+        fg->mean[i] = mean;
+        fg->gain[i] = gain;
+        fg->bytes90[i] = bytes_for(f, target);
+    }
+    const family *sal = named(t, "limitnet"), *nosal = named(t, "limitnet-nosal");
+    double sum = 0;
+    int checked = 0;
+    for (int g = 0; sal && nosal && g < GRID; g++)
+        if (rp->grid[g] < sal->full / 2) {
+            sum += curve(sal, rp->grid[g]) - curve(nosal, rp->grid[g]);
+            checked++;
+        }
+    fg->sal = checked ? sum / checked : NAN;
+}
+
+/* 95 % percentile intervals of the figures over bootstrap replicates. */
+typedef struct spread {
+    int reps;       /* 0: no intervals */
+    size_t items;
+    uint64_t seed;
+    double gain_lo[MAX_FAMILIES], gain_hi[MAX_FAMILIES];
+    double b90_lo[MAX_FAMILIES], b90_hi[MAX_FAMILIES]; /* INFINITY: never */
+    double sal_lo, sal_hi;
+    /* each family's curve on the grid: [family][budget] */
+    double curve_lo[MAX_FAMILIES][GRID], curve_hi[MAX_FAMILIES][GRID];
+    const char *why; /* reps == 0: why there are none */
+} spread;
+
+/* The 2.5 % and 97.5 % quantiles of v[0..n) (sorted here). */
+static void interval(double *v, size_t n, double *lo, double *hi)
+{
+    util_sort_doubles(v, n);
+    *lo = util_quantile(v, n, 0.025);
+    *hi = util_quantile(v, n, 0.975);
+}
+
+/* Runs the replicates: each resamples the items once for every row
+ * (paired), rebuilds the curves and measures them on the same grid. */
+static int bootstrap(report *rp, table *t, const refs *r, sim_hits *h, spread *sp,
+                     util_err *err)
+{
+    size_t nf = t->n, reps = (size_t)sp->reps;
+    double *acc = malloc((t->nrows + 1) * sizeof *acc);
+    /* per replicate: each family's gain and bytes, limitnet minus nosal,
+     * and each family's curve at each budget */
+    size_t nval = 2 * nf + 1 + nf * GRID;
+    double *val = malloc(nval * reps * sizeof *val);
+    figs *fg = malloc(sizeof *fg);
+    int rc = acc && val && fg ? 0 : util_errf(err, "out of memory");
+    util_rng rng;
+    util_rng_seed(&rng, sp->seed);
+    for (size_t b = 0; !rc && b < reps; b++) {
+        sim_hits_resample(h, &rng, acc);
+        rc = build(t, acc, err);
+        if (rc)
+            break;
+        measure(rp, t, r, fg);
+        for (size_t i = 0; i < nf; i++) {
+            val[i * reps + b] = fg->gain[i];
+            val[(nf + i) * reps + b] = isnan(fg->bytes90[i]) ? INFINITY : fg->bytes90[i];
+        }
+        val[2 * nf * reps + b] = fg->sal;
+        for (size_t i = 0; i < nf; i++)
+            for (int g = 0; g < GRID; g++)
+                val[(2 * nf + 1 + i * GRID + (size_t)g) * reps + b] =
+                    curve(&t->fam[i], rp->grid[g]);
+    }
+    for (size_t i = 0; !rc && i < nf; i++) {
+        interval(val + i * reps, reps, &sp->gain_lo[i], &sp->gain_hi[i]);
+        interval(val + (nf + i) * reps, reps, &sp->b90_lo[i], &sp->b90_hi[i]);
+    }
+    if (!rc)
+        interval(val + 2 * nf * reps, reps, &sp->sal_lo, &sp->sal_hi);
+    for (size_t i = 0; !rc && i < nf; i++)
+        for (int g = 0; g < GRID; g++)
+            interval(val + (2 * nf + 1 + i * GRID + (size_t)g) * reps, reps,
+                     &sp->curve_lo[i][g], &sp->curve_hi[i][g]);
+    free(acc);
+    free(val);
+    free(fg);
+    return rc;
+}
+
+/* Bytes for the table: a number, or "never". */
+static void bytes_text(char *buf, size_t len, double b)
+{
+    if (isfinite(b))
+        snprintf(buf, len, "%.1f", b);
+    else
+        snprintf(buf, len, "never");
+}
+
+static void figures(report *rp, const table *t, const refs *r, const figs *fg,
+                    const spread *sp)
 {
     double target = 0.9 * rp->clean;
     double ref_bytes = INFINITY;
@@ -479,43 +634,53 @@ static void figures(report *rp, const table *t, const refs *r)
         double b = bytes_for(r->f[i], target);
         ref_bytes = !isnan(b) && b < ref_bytes ? b : ref_bytes;
     }
+    if (sp->reps)
+        say(&rp->md, "Intervals: 95 %% paired percentile bootstrap over the %zu "
+            "items (%d resamplings of hits.csv, seed %llu; every row resampled "
+            "alike; the grid, each point's mean bytes and the clean score held "
+            "fixed), in brackets.\n\n", sp->items, sp->reps,
+            (unsigned long long)sp->seed);
+    else
+        say(&rp->md, "Intervals: none (%s).\n\n", sp->why);
     say(&rp->md, "| codec family | mean %s on the grid | gain over best "
         "reference (pp) | bytes for 90 %% of clean (%.2f %%) | vs best "
         "reference |\n|---|---|---|---|---|\n", t->m->word, 100 * target);
     for (size_t i = 0; i < t->n; i++) {
         const family *f = &t->fam[i];
-        double mean = 0, gain = 0;
-        for (int g = 0; g < GRID; g++) {
-            double v = curve(f, rp->grid[g]);
-            mean += v / GRID;
-            gain += (v - best_ref(r, rp->grid[g])) / GRID;
+        double b = fg->bytes90[i];
+        char bb[96], gain[96], rel[32] = "—", lo[32], hi[32];
+        bytes_text(bb, sizeof bb, isnan(b) ? INFINITY : b);
+        snprintf(gain, sizeof gain, "%+.2f", 100 * fg->gain[i]);
+        if (sp->reps) {
+            bytes_text(lo, sizeof lo, sp->b90_lo[i]);
+            bytes_text(hi, sizeof hi, sp->b90_hi[i]);
+            size_t n = strlen(bb);
+            snprintf(bb + n, sizeof bb - n, " [%s, %s]", lo, hi);
+            n = strlen(gain);
+            snprintf(gain + n, sizeof gain - n, " [%+.2f, %+.2f]",
+                     100 * sp->gain_lo[i], 100 * sp->gain_hi[i]);
         }
-        double b = bytes_for(f, target);
-        char bb[32] = "never", rel[32] = "—";
-        if (!isnan(b))
-            snprintf(bb, sizeof bb, "%.1f", b);
         /* a share of nothing (a reference at target with nothing
          * received) is no figure */
         if (!isnan(b) && isfinite(ref_bytes) && ref_bytes > 0)
             snprintf(rel, sizeof rel, "%.1f %%", 100 * b / ref_bytes);
-        say(&rp->md, "| %s | %.2f %% | %+.2f | %s | %s |\n", f->name, 100 * mean,
-            100 * gain, bb, rel);
+        say(&rp->md, "| %s | %.2f %% | %s | %s | %s |\n", f->name,
+            100 * fg->mean[i], gain, bb, rel);
     }
 }
 
-static void sal_vs_nosal(report *rp, const table *t)
+static void sal_vs_nosal(report *rp, const table *t, const figs *fg, const spread *sp)
 {
     const family *s = named(t, "limitnet"), *n = named(t, "limitnet-nosal");
     if (!s || !n)
         return;
-    double half = s->full / 2, worst = 0, at = 0, sum = 0;
+    double half = s->full / 2, worst = 0, at = 0;
     int losses = 0, checked = 0;
     for (int g = 0; g < GRID; g++) {
         double b = rp->grid[g];
         if (b >= half)
             continue;
         double d = curve(s, b) - curve(n, b);
-        sum += d;
         checked++;
         if (d < 0) {
             losses++;
@@ -530,65 +695,197 @@ static void sal_vs_nosal(report *rp, const table *t)
     /* the content-aware gain: the mean lead over the same budgets */
     if (checked)
         say(&rp->md, "; limitnet minus limitnet-nosal, averaged over them: %+.2f pp",
-            100 * sum / checked);
+            100 * fg->sal);
+    if (checked && sp->reps)
+        say(&rp->md, " [%+.2f, %+.2f]", 100 * sp->sal_lo, 100 * sp->sal_hi);
     say(&rp->md, ".\n");
 }
 
 /* ---- the command ---------------------------------------------------------------------- */
 
-static int compare(const char *dir, const char *out, const metric *m, double clean,
-                   double from, const char *const *refnames, int nref, util_err *err)
+static int write_csv(const char *dir, const table *t, const refs *r,
+                     const report *rp, const spread *sp, util_err *err)
+{
+    text csv = {NULL, 0, 0, 0};
+    say(&csv, "bytes,best_reference");
+    for (size_t i = 0; i < t->n; i++)
+        say(&csv, ",%s", t->fam[i].name);
+    /* the bands after every curve, so a run without intervals keeps the
+     * columns it always had */
+    for (size_t i = 0; sp->reps && i < t->n; i++)
+        say(&csv, ",%s_lo,%s_hi", t->fam[i].name, t->fam[i].name);
+    for (int g = 0; g < GRID; g++) {
+        say(&csv, "\n%.3f,%.5f", rp->grid[g], best_ref(r, rp->grid[g]));
+        for (size_t i = 0; i < t->n; i++)
+            say(&csv, ",%.5f", curve(&t->fam[i], rp->grid[g]));
+        for (size_t i = 0; sp->reps && i < t->n; i++)
+            say(&csv, ",%.5f,%.5f", sp->curve_lo[i][g], sp->curve_hi[i][g]);
+    }
+    say(&csv, "\n");
+    int rc = write_file(dir, rp->out, "csv", &csv, err);
+    free(csv.s);
+    return rc;
+}
+
+/* What the comparison is asked for, beside the results directory. */
+typedef struct request {
+    const char *dir, *out;
+    const metric *m;
+    double clean, from;
+    const char *refs[MAX_REFS];
+    int nref;
+    int reps;           /* bootstrap resamplings; 0: none */
+    uint64_t seed;
+} request;
+
+/* The rows' own scores. */
+static double *point_scores(const table *t, util_err *err)
+{
+    double *acc = malloc((t->nrows + 1) * sizeof *acc);
+    if (!acc) {
+        util_errf(err, "out of memory");
+        return NULL;
+    }
+    for (size_t r = 0; r < t->nrows; r++)
+        acc[r] = t->rows[r].acc;
+    return acc;
+}
+
+/* The intervals, from DIR/hits.csv when the comparison is on top-1 and
+ * the run wrote one; sp->why says why not otherwise. Leaves the curves
+ * as they were (the point estimate). */
+static int spread_of(const request *q, report *rp, table *t, const refs *r,
+                     const double *acc, spread *sp, util_err *err)
+{
+    memset(sp, 0, sizeof *sp);
+    sp->seed = q->seed;
+    if (q->reps == 0) {
+        sp->why = "--boot 0";
+        return 0;
+    }
+    if (q->m != &metrics[0]) {
+        sp->why = "the paired bootstrap reads per-item hits, which runs keep "
+                  "for top-1 only";
+        return 0;
+    }
+    char path[SIM_PATH_LEN + 32];
+    snprintf(path, sizeof path, "%s/hits.csv", q->dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        sp->why = "no hits.csv beside results.csv: a run writes one when a "
+                  "classifier scores its cells";
+        return 0;
+    }
+    fclose(f);
+    const char **keys = malloc((t->nrows + 1) * sizeof *keys);
+    if (!keys)
+        return util_errf(err, "out of memory");
+    for (size_t i = 0; i < t->nrows; i++)
+        keys[i] = t->rows[i].key;
+    sim_hits *h;
+    int rc = sim_hits_load(path, keys, t->nrows, &h, err);
+    free(keys);
+    if (rc)
+        return -1;
+    sp->reps = q->reps;
+    sp->items = sim_hits_items(h);
+    rc = bootstrap(rp, t, r, h, sp, err);
+    sim_hits_free(h);
+    return rc ? -1 : build(t, acc, err);
+}
+
+static void heading(report *rp, const request *q, const refs *r, const grid_end *e)
+{
+    const metric *m = q->m;
+    /* accuracy keeps the words its committed comparisons were written with */
+    if (m == &metrics[0])
+        say(&rp->md, "# Accuracy against bytes: %s\n\nReferences:", q->dir);
+    else
+        say(&rp->md, "# %s against bytes: %s\n\nReferences:", m->word, q->dir);
+    for (int i = 0; i < r->n; i++)
+        say(&rp->md, " %s", r->f[i]->name);
+    const char *w = m == &metrics[0] ? "accuracy" : m->word;
+    say(&rp->md, ".\n\nCurves: at b bytes, the best %s of the family's "
+        "measured points with at most b bytes (a step curve, from its "
+        "empty-reception %s at 0 bytes).\n\n", w, w);
+    grid_line(rp, r, e);
+}
+
+/* The grid: from --from to where the references say (find_end). */
+static grid_end set_grid(report *rp, const refs *r)
+{
+    grid_end e = find_end(r, rp->clean);
+    rp->to = e.bytes > rp->from ? e.bytes : 2 * rp->from;
+    for (int g = 0; g < GRID - 1; g++)
+        rp->grid[g] = rp->from * pow(rp->to / rp->from, (double)g / (GRID - 1));
+    /* exactly the end point's bytes: pow's rounding could put the last
+     * budget a hair below the point and leave it off the grid */
+    rp->grid[GRID - 1] = rp->to;
+    return e;
+}
+
+static int report_all(const request *q, table *t, const refs *r, report *rp,
+                      const double *acc, util_err *err)
+{
+    grid_end e = set_grid(rp, r);
+    figs *fg = malloc(sizeof *fg);
+    spread *sp = malloc(sizeof *sp);
+    int rc = fg && sp ? 0 : util_errf(err, "out of memory");
+    if (!rc) {
+        measure(rp, t, r, fg);
+        rc = spread_of(q, rp, t, r, acc, sp, err);
+    }
+    if (!rc) {
+        heading(rp, q, r, &e);
+        figures(rp, t, r, fg, sp);
+        sal_vs_nosal(rp, t, fg, sp);
+        rc = write_csv(q->dir, t, r, rp, sp, err);
+    }
+    free(fg);
+    free(sp);
+    return rc;
+}
+
+static void table_free(table *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->fam[i].pt);
+    for (size_t i = 0; i < t->nrows; i++)
+        free(t->rows[i].key);
+    free(t->rows);
+}
+
+static int compare(const request *q, util_err *err)
 {
     table t;
     memset(&t, 0, sizeof t);
-    t.m = m;
+    t.m = q->m;
     char path[SIM_PATH_LEN + 32];
-    int n = snprintf(path, sizeof path, "%s/results.csv", dir);
+    int n = snprintf(path, sizeof path, "%s/results.csv", q->dir);
     if (n < 0 || (size_t)n >= sizeof path)
-        return util_errf(err, "%s: path too long", dir);
+        return util_errf(err, "%s: path too long", q->dir);
     int rc = load(path, &t, err);
+    double *acc = rc ? NULL : point_scores(&t, err);
+    if (!rc && (!acc || build(&t, acc, err)))
+        rc = -1;
     refs r = {{0}, 0};
-    for (size_t i = 0; !rc && i < t.n; i++)
-        envelope(&t.fam[i]);
-    for (int i = 0; !rc && i < nref; i++) {
-        const family *f = named(&t, refnames[i]);
+    for (int i = 0; !rc && i < q->nref; i++) {
+        const family *f = named(&t, q->refs[i]);
         if (f)
             r.f[r.n++] = f;
     }
     if (!rc && r.n == 0)
         rc = util_errf(err, "%s: none of the reference families is present", path);
-    report rp = {out, from, 0, clean, {0}, {NULL, 0, 0, 0}};
-    if (!rc) {
-        grid_end e = find_end(&r, clean);
-        rp.to = e.bytes > from ? e.bytes : 2 * from;
-        for (int g = 0; g < GRID - 1; g++)
-            rp.grid[g] = from * pow(rp.to / from, (double)g / (GRID - 1));
-        /* exactly the end point's bytes: pow's rounding could put the last
-         * budget a hair below the point and leave it off the grid */
-        rp.grid[GRID - 1] = rp.to;
-        /* accuracy keeps the words its committed comparisons were written with */
-        if (m == &metrics[0])
-            say(&rp.md, "# Accuracy against bytes: %s\n\nReferences:", dir);
-        else
-            say(&rp.md, "# %s against bytes: %s\n\nReferences:", m->word, dir);
-        for (int i = 0; i < r.n; i++)
-            say(&rp.md, " %s", r.f[i]->name);
-        const char *w = m == &metrics[0] ? "accuracy" : m->word;
-        say(&rp.md, ".\n\nCurves: at b bytes, the best %s of the family's "
-            "measured points with at most b bytes (a step curve, from its "
-            "empty-reception %s at 0 bytes).\n\n", w, w);
-        grid_line(&rp, &r, &e);
-        figures(&rp, &t, &r);
-        sal_vs_nosal(&rp, &t);
-        rc = write_csv(dir, &t, &r, &rp, err);
-    }
+    report rp = {q->out, q->from, 0, q->clean, {0}, {NULL, 0, 0, 0}};
     if (!rc)
-        rc = write_file(dir, out, "md", &rp.md, err);
+        rc = report_all(q, &t, &r, &rp, acc, err);
+    if (!rc)
+        rc = write_file(q->dir, q->out, "md", &rp.md, err);
     if (!rc)
         fputs(rp.md.s ? rp.md.s : "", stdout);
     free(rp.md.s);
-    for (size_t i = 0; i < t.n; i++)
-        free(t.fam[i].pt);
+    free(acc);
+    table_free(&t);
     return rc;
 }
 
@@ -596,7 +893,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: limitnet compare RESULTS_DIR --clean ACC [--ref FAMILY]... [--from BYTES]\n"
-        "                        [--out NAME] [--metric M]\n"
+        "                        [--out NAME] [--metric M] [--boot N] [--seed S]\n"
         "\n"
         "Compares a run's codec families at equal bytes. Reads RESULTS_DIR/results.csv\n"
         "(one channel setting, with a classifier); each family (a setting's label\n"
@@ -617,6 +914,10 @@ static void usage(FILE *f)
         "  --from BYTES   the grid's first budget, above 0 (default 16)\n"
         "  --out NAME     the output files' name, without .csv/.md (default\n"
         "                 comparison)\n"
+        "  --boot N       95 %% intervals from N resamplings of the items in\n"
+        "                 RESULTS_DIR/hits.csv, paired across codecs (default\n"
+        "                 1000; 0: none); top-1 only\n"
+        "  --seed S       the resampling's seed (default 1)\n"
         "  -h, --help     this help\n", MAX_REFS);
 }
 
@@ -628,6 +929,61 @@ static int bad_number(const char *opt, const char *want, const char *v)
     return 2;
 }
 
+/* One option's value into q (k: its index in sim_cmd_compare's opts);
+ * 0, or the exit status of a bad value. */
+static int option(request *q, int k, const char *v)
+{
+    double x;
+    switch (k) {
+    case 0:
+        if (number(v, &q->clean) || !(q->clean > 0 && q->clean <= 1))
+            return bad_number("--clean", "an accuracy in (0, 1]", v);
+        return 0;
+    case 1:
+        /* an empty name would write RESULTS_DIR/.csv, a hidden file */
+        if (!v[0]) {
+            fprintf(stderr, "limitnet compare: --out wants a name\n");
+            return 2;
+        }
+        q->out = v;
+        return 0;
+    case 2:
+        if (number(v, &q->from) || !(q->from > 0))
+            return bad_number("--from", "a number of bytes above 0", v);
+        return 0;
+    case 4:
+        q->m = NULL;
+        for (size_t j = 0; j < sizeof metrics / sizeof metrics[0]; j++)
+            if (strcmp(v, metrics[j].column) == 0)
+                q->m = &metrics[j];
+        if (!q->m) {
+            fprintf(stderr, "limitnet compare: --metric: expected accuracy, map50 "
+                    "or map50_95, got '%s'\n", v);
+            return 2;
+        }
+        return 0;
+    case 5:
+        /* checked before the cast: a double out of int's range is undefined */
+        if (number(v, &x) || !(x >= 0 && x <= 100000) || x != floor(x))
+            return bad_number("--boot", "a whole number of resamplings, 0 to 100000", v);
+        q->reps = (int)x;
+        return 0;
+    case 6:
+        if (number(v, &x) || !(x >= 0 && x <= 9007199254740991.0) || x != floor(x))
+            return bad_number("--seed", "a whole number, 0 to 2^53 - 1", v);
+        q->seed = (uint64_t)x;
+        return 0;
+    default:
+        if (q->nref == MAX_REFS) {
+            fprintf(stderr, "limitnet compare: more than %d --ref families\n",
+                    MAX_REFS);
+            return 2;
+        }
+        q->refs[q->nref++] = v;
+        return 0;
+    }
+}
+
 int sim_cmd_compare(int argc, char **argv)
 {
     /* Help first: before any argument is judged or any file opened. */
@@ -635,14 +991,15 @@ int sim_cmd_compare(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    const char *dir = NULL, *out = "comparison", *refs[MAX_REFS], *v;
-    int nref = 0;
-    double clean = NAN, from = 16;
-    static const char *const opts[] = {"--clean", "--out", "--from", "--ref", "--metric"};
-    const metric *mt = &metrics[0];
+    request q = {.out = "comparison", .m = &metrics[0], .clean = NAN, .from = 16,
+                 .reps = 1000, .seed = 1};
+    const char *v;
+    static const char *const opts[] = {"--clean", "--out", "--from", "--ref",
+                                       "--metric", "--boot", "--seed"};
+    enum { NOPTS = sizeof opts / sizeof opts[0] };
     for (int i = 1; i < argc; i++) {
         int m = 0, k = 0;
-        for (; k < 5; k++)
+        for (; k < NOPTS; k++)
             if ((m = sim_arg_value(argc, argv, &i, NULL, opts[k], &v)) != 0)
                 break;
         if (m < 0) {
@@ -650,61 +1007,27 @@ int sim_cmd_compare(int argc, char **argv)
             return 2;
         }
         if (m == 0) {
-            if (argv[i][0] != '-' && !dir) {
-                dir = argv[i];
+            if (argv[i][0] != '-' && !q.dir) {
+                q.dir = argv[i];
                 continue;
             }
             return sim_arg_unknown("compare", argv[i]);
         }
-        switch (k) {
-        case 0:
-            if (number(v, &clean) || !(clean > 0 && clean <= 1))
-                return bad_number("--clean", "an accuracy in (0, 1]", v);
-            break;
-        case 1:
-            /* an empty name would write RESULTS_DIR/.csv, a hidden file */
-            if (!v[0]) {
-                fprintf(stderr, "limitnet compare: --out wants a name\n");
-                return 2;
-            }
-            out = v;
-            break;
-        case 2:
-            if (number(v, &from) || !(from > 0))
-                return bad_number("--from", "a number of bytes above 0", v);
-            break;
-        case 4:
-            mt = NULL;
-            for (size_t j = 0; j < sizeof metrics / sizeof metrics[0]; j++)
-                if (strcmp(v, metrics[j].column) == 0)
-                    mt = &metrics[j];
-            if (!mt) {
-                fprintf(stderr, "limitnet compare: --metric: expected accuracy, map50 "
-                        "or map50_95, got '%s'\n", v);
-                return 2;
-            }
-            break;
-        default:
-            if (nref == MAX_REFS) {
-                fprintf(stderr, "limitnet compare: more than %d --ref families\n",
-                        MAX_REFS);
-                return 2;
-            }
-            refs[nref++] = v;
-            break;
-        }
+        int rc = option(&q, k, v);
+        if (rc)
+            return rc;
     }
-    if (!dir || isnan(clean)) {
+    if (!q.dir || isnan(q.clean)) {
         usage(stderr);
         return 2;
     }
-    if (nref == 0) {
-        refs[nref++] = "jpeg-baseline";
-        refs[nref++] = "jpeg-progressive";
-        refs[nref++] = "jpeg-abbreviated";
+    if (q.nref == 0) {
+        q.refs[q.nref++] = "jpeg-baseline";
+        q.refs[q.nref++] = "jpeg-progressive";
+        q.refs[q.nref++] = "jpeg-abbreviated";
     }
     util_err err;
-    if (compare(dir, out, mt, clean, from, refs, nref, &err)) {
+    if (compare(&q, &err)) {
         fprintf(stderr, "limitnet compare: %s\n", err.msg);
         return 1;
     }

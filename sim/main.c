@@ -62,7 +62,7 @@ static void usage_run(FILE *f)
 {
     fprintf(f,
         "usage: limitnet run SCENARIO.json [-j N] [--force] [--quiet] [--cells LIST]\n"
-        "                    [--shard K/N]\n"
+        "                    [--shard K/N] [--per-item]\n"
         "\n"
         "Runs an experiment: each codec setting over each channel setting (a\n"
         "cell). Each cell is stored in the scenario's output directory (cells/)\n"
@@ -82,6 +82,10 @@ static void usage_run(FILE *f)
         "  --shard K/N     compute shard K of N of the cells: a fixed split\n"
         "                  balanced by each codec's cost, the same whenever the\n"
         "                  shards run; done cells are reused\n"
+        "  --per-item      also write every item's row at every cut beside each\n"
+        "                  cell (cells/LABEL-HASH.items.csv; scenarios/README.md\n"
+        "                  has the columns), for statistics of your own; done\n"
+        "                  cells without them are computed again\n"
         "  -h, --help      this help\n", MAX_JOBS);
 }
 
@@ -277,6 +281,8 @@ static int cmd_run(int argc, char **argv)
             opt.force = 1;
         } else if (strcmp(argv[i], "--quiet") == 0) {
             opt.progress = NULL;
+        } else if (strcmp(argv[i], "--per-item") == 0) {
+            opt.per_item = 1;
         } else if ((argv[i][0] == '-' && argv[i][1]) || file) {
             return sim_arg_unknown("run", argv[i]);
         } else {

@@ -64,27 +64,39 @@ static char *slurp(const char *path, size_t *len)
     return buf ? buf : calloc(1, 1);
 }
 
-/* Copies src (and its meta file, when there is one) to dst atomically. */
-static int copy_cell(const char *src, const char *dst, util_err *err)
+/* Copies the sidecar src's name gives (src with ".csv" replaced by ext)
+ * beside dst, atomically; a missing one is copied when required, else
+ * skipped. */
+static int copy_sidecar(const char *src, const char *dst, const char *ext,
+                        int required, util_err *err)
 {
-    char ms[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 16], md[sizeof ms];
+    char ss[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 16], sd[sizeof ss];
+    snprintf(ss, sizeof ss, "%.*s%s", (int)(strlen(src) - 4), src, ext);
+    snprintf(sd, sizeof sd, "%.*s%s", (int)(strlen(dst) - 4), dst, ext);
+    size_t len;
+    char *text = slurp(ss, &len);
+    if (!text)
+        return required ? util_errf(err, "%s: cannot read", ss) : 0;
+    int rc = sim_write_atomic(sd, text, len, err);
+    free(text);
+    return rc;
+}
+
+/* Copies the cell src (with its hits and meta file, when there are) to
+ * dst atomically, in the order a run writes them: hits, numbers, meta. */
+static int copy_cell(const char *src, const char *dst, int has_hits, util_err *err)
+{
+    if (copy_sidecar(src, dst, ".hits", has_hits, err))
+        return -1;
     size_t len;
     char *text = slurp(src, &len);
     if (!text)
         return util_errf(err, "%s: cannot read", src);
-    int rc = 0;
-    size_t ns = strlen(src) - 4, nd = strlen(dst) - 4;
-    snprintf(ms, sizeof ms, "%.*s.meta.json", (int)ns, src);
-    snprintf(md, sizeof md, "%.*s.meta.json", (int)nd, dst);
-    size_t mlen;
-    char *meta = slurp(ms, &mlen);
-    /* The cell, then its meta file, as a run writes them. */
-    rc = sim_write_atomic(dst, text, len, err);
-    if (!rc && meta)
-        rc = sim_write_atomic(md, meta, mlen, err);
-    free(meta);
+    int rc = sim_write_atomic(dst, text, len, err);
     free(text);
-    return rc;
+    if (!rc)
+        rc = copy_sidecar(src, dst, ".items.csv", 0, err);
+    return rc ? rc : copy_sidecar(src, dst, ".meta.json", 0, err);
 }
 
 /* One file of dir: a cell of ours to take, or refused, or not a cell. */
@@ -94,8 +106,9 @@ static int take(const sim_scenario *sc, sim_plan_cell *pc, size_t n,
 {
     size_t len = strlen(name);
     const char *dash = strrchr(name, '-');
-    if (len < 4 || strcmp(name + len - 4, ".csv") || !dash)
-        return 0; /* meta files, temporaries, anything else */
+    if (len < 4 || strcmp(name + len - 4, ".csv") || !dash ||
+        (len > 10 && !strcmp(name + len - 10, ".items.csv")))
+        return 0; /* meta, hits and per-item files, temporaries, anything else */
     char src[SIM_PATH_LEN + 2 * SIM_NAME_LEN];
     if ((size_t)snprintf(src, sizeof src, "%s/%s", dir, name) >= sizeof src)
         return refuse(g, err, "%s: %s", name, "path too long");
@@ -107,12 +120,17 @@ static int take(const sim_scenario *sc, sim_plan_cell *pc, size_t n,
         snprintf(probe->channel, sizeof probe->channel, "%s", pc[i].channel);
         if (sim_cell_read(src, sc->ndeadlines + sc->nbudgets, probe))
             return refuse(g, err, "%s: refused: %s", src,
-                          "not a whole cell file (cut short, edited or damaged)");
+                          probe->has_hits
+                              ? "not a whole cell file with its hits file "
+                                "(cut short, edited, damaged, missing or from "
+                                "an older version)"
+                              : "not a whole cell file (cut short, edited, "
+                                "damaged or from an older version)");
         if (pc[i].done) {
             g->present++;
             return 0;
         }
-        if (copy_cell(src, pc[i].path, err))
+        if (copy_cell(src, pc[i].path, probe->has_hits, err))
             return -1;
         pc[i].done = 1;
         g->copied++;
@@ -154,13 +172,15 @@ int sim_gather_cells(const sim_scenario *sc, const char *dir, sim_gather *g,
         return -1;
     }
     sim_cell probe = {.rows = calloc(sc->ndeadlines + sc->nbudgets + 1, sizeof *probe.rows),
-                      .detection = sc->detector[0] != 0};
+                      .detection = sc->detector[0] != 0,
+                      .has_hits = sc->classifier[0] != 0};
     int rc = probe.rows ? 0 : util_errf(err, "out of memory");
     struct dirent *de;
     while (!rc && (de = readdir(d)) != NULL)
         rc = take(sc, pc, n, cells, de->d_name, &probe, g, err);
     closedir(d);
     free(probe.rows);
+    free(probe.hits);
     free(pc);
     return rc;
 }

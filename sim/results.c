@@ -20,11 +20,15 @@
 #define CSV_COLUMNS "codec,channel,cut,limit,images,encoded_bytes,sent_bytes," \
     "sent_packets,received_bytes,received_packets,lost_packets,complete,"   \
     "psnr,ssim,accuracy"
-/* A detection scenario's files add two columns; others keep the header
- * their committed results were written with. */
-#define CSV_HEADER CSV_COLUMNS "\n"
-#define CSV_HEADER_DET CSV_COLUMNS ",map50,map50_95\n"
-#define CSV_FIELDS_MAX 17
+/* The uncertainty columns come last, so that the first fifteen (and a
+ * detection file's mAPs) keep the places scripts and readers of older
+ * files know them by. */
+#define CSV_SPREAD "psnr_se,ssim_se,accuracy_lo,accuracy_hi"
+#define CSV_SPREAD_DET ",map50_lo,map50_hi,map50_95_lo,map50_95_hi"
+#define CSV_HEADER CSV_COLUMNS "," CSV_SPREAD "\n"
+#define CSV_HEADER_DET CSV_COLUMNS ",map50,map50_95," CSV_SPREAD CSV_SPREAD_DET "\n"
+#define CSV_FIELDS 19
+#define CSV_FIELDS_DET 25
 
 /* What a temporary file's name adds to the final one, before "PID.N.HOST".
  * The host is there because shards on several machines may share one
@@ -178,7 +182,31 @@ static void row_csv(FILE *f, const sim_cell *cell, const sim_row *r)
         field(f, r->map50, 1);
         field(f, r->map50_95, 1);
     }
+    field(f, r->psnr_se, 1);
+    field(f, r->ssim_se, 1);
+    field(f, r->acc_lo, 1);
+    field(f, r->acc_hi, 1);
+    if (cell->detection) {
+        field(f, r->map50_lo, 1);
+        field(f, r->map50_hi, 1);
+        field(f, r->map50_95_lo, 1);
+        field(f, r->map50_95_hi, 1);
+    }
     fputc('\n', f);
+}
+
+int sim_write_stream(const char *path, FILE *f, char **buf, size_t *len,
+                     util_err *err)
+{
+    /* A memory stream fails only for want of memory; half a table must not
+     * reach the file. */
+    int bad = ferror(f);
+    bad |= fclose(f) != 0;
+    int rc = bad ? util_errf(err, "%s: out of memory", path)
+                 : sim_write_atomic(path, *buf, *len, err);
+    free(*buf);
+    *buf = NULL;
+    return rc;
 }
 
 /* Builds CSV text for the given cells in memory, then writes it at once. */
@@ -194,17 +222,7 @@ static int write_csv(const char *path, const sim_cell *cells, size_t n,
     for (size_t c = 0; c < n; c++)
         for (size_t i = 0; i < cells[c].nrows; i++)
             row_csv(f, &cells[c], &cells[c].rows[i]);
-    /* A memory stream fails only for want of memory; half a table must not
-     * reach the file. */
-    int bad = ferror(f);
-    bad |= fclose(f) != 0;
-    if (bad) {
-        free(buf);
-        return util_errf(err, "%s: out of memory", path);
-    }
-    int rc = sim_write_atomic(path, buf, len, err);
-    free(buf);
-    return rc;
+    return sim_write_stream(path, f, &buf, &len, err);
 }
 
 int sim_cell_write(const char *path, const sim_cell *cell, util_err *err)
@@ -246,23 +264,46 @@ static int number(const char *t, int may_be_empty, double *v)
     return *end || end == t ? -1 : 0;
 }
 
+/* The numeric columns from limit on, in file order, and whether each may
+ * be empty (no classifier, no detector, a single image). */
+static void row_targets(sim_row *r, int detection, double **dst, int *may_be_empty)
+{
+    double *base[] = {&r->limit, NULL, &r->encoded_bytes, &r->sent_bytes,
+                      &r->sent_packets, &r->received_bytes, &r->received_packets,
+                      &r->lost_packets, &r->complete, &r->psnr, &r->ssim,
+                      &r->accuracy};
+    double *det[] = {&r->map50, &r->map50_95};
+    double *spread[] = {&r->psnr_se, &r->ssim_se, &r->acc_lo, &r->acc_hi};
+    double *spread_det[] = {&r->map50_lo, &r->map50_hi, &r->map50_95_lo,
+                            &r->map50_95_hi};
+    int n = 0;
+    for (size_t i = 0; i < sizeof base / sizeof *base; i++, n++)
+        dst[n] = base[i], may_be_empty[n] = i == 11;
+    for (size_t i = 0; detection && i < 2; i++, n++)
+        dst[n] = det[i], may_be_empty[n] = 1;
+    for (size_t i = 0; i < 4; i++, n++)
+        dst[n] = spread[i], may_be_empty[n] = 1;
+    for (size_t i = 0; detection && i < 4; i++, n++)
+        dst[n] = spread_det[i], may_be_empty[n] = 1;
+}
+
 /* Parses one row; the codec and channel columns must match the cell's. */
 static int parse_row(char *line, const sim_cell *cell, sim_row *r)
 {
-    char *tok[CSV_FIELDS_MAX];
-    int n = split(line, tok, CSV_FIELDS_MAX);
-    if (n != (cell->detection ? 17 : 15) || strcmp(tok[0], cell->codec) ||
-        strcmp(tok[1], cell->channel))
+    char *tok[CSV_FIELDS_DET];
+    int n = split(line, tok, CSV_FIELDS_DET);
+    if (n != (cell->detection ? CSV_FIELDS_DET : CSV_FIELDS) ||
+        strcmp(tok[0], cell->codec) || strcmp(tok[1], cell->channel))
         return -1;
     r->is_budget = strcmp(tok[2], "budget") == 0;
-    double *dst[] = {&r->limit, NULL, &r->encoded_bytes, &r->sent_bytes,
-                     &r->sent_packets, &r->received_bytes, &r->received_packets,
-                     &r->lost_packets, &r->complete, &r->psnr, &r->ssim,
-                     &r->accuracy, &r->map50, &r->map50_95};
-    r->map50 = r->map50_95 = NAN;
+    double *dst[CSV_FIELDS_DET];
+    int empty_ok[CSV_FIELDS_DET];
+    r->map50 = r->map50_95 = r->map50_lo = r->map50_hi = NAN;
+    r->map50_95_lo = r->map50_95_hi = NAN;
+    row_targets(r, cell->detection, dst, empty_ok);
     for (int i = 3; i < n; i++) {
         double v;
-        if (number(tok[i], i >= 14, &v))
+        if (number(tok[i], empty_ok[i - 3], &v))
             return -1;
         /* The file may have been edited or damaged: a count out of
          * size_t's range would make the cast undefined. */
@@ -276,8 +317,83 @@ static int parse_row(char *line, const sim_cell *cell, sim_row *r)
     return 0;
 }
 
+/* A sidecar's path: the cell's CSV path with ".csv" replaced by ext. */
+static int sidecar_path(char *buf, size_t len, const char *csv, const char *ext)
+{
+    size_t n = strlen(csv);
+    if (n < 4 || strcmp(csv + n - 4, ".csv") ||
+        (size_t)snprintf(buf, len, "%.*s%s", (int)(n - 4), csv, ext) >= len)
+        return -1;
+    return 0;
+}
+
+#define HITS_MAGIC "limitnet-hits 1"
+
+static int hex_digit(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    return -1;
+}
+
+/* One row of hex into out (nbytes); the row's bit count must be the
+ * number of items its accuracy says were right, so a hits file that
+ * does not belong to its CSV is refused. */
+static int parse_hits_row(const char *line, size_t nbytes, const sim_row *r,
+                          uint8_t *out)
+{
+    size_t ones = 0;
+    for (size_t b = 0; b < nbytes; b++) {
+        int hi = hex_digit(line[2 * b]), lo = hi < 0 ? -1 : hex_digit(line[2 * b + 1]);
+        if (lo < 0)
+            return -1;
+        out[b] = (uint8_t)(hi << 4 | lo);
+        ones += (size_t)__builtin_popcount(out[b]);
+    }
+    if (line[2 * nbytes] != '\n' && line[2 * nbytes] != 0)
+        return -1;
+    /* bits past the last item stay clear */
+    if (r->images % 8 && out[nbytes - 1] >> (r->images % 8))
+        return -1;
+    return fabs((double)ones - r->accuracy * (double)r->images) < 0.5 ? 0 : -1;
+}
+
+/* Reads the cell's hits sidecar into a new cell->hits; 1 if absent or
+ * not the one its rows describe. */
+static int hits_read(const char *csv, sim_cell *cell)
+{
+    char path[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 16];
+    size_t images = cell->nrows ? cell->rows[0].images : 0;
+    size_t nbytes = SIM_HITS_BYTES(images);
+    if (!images || sidecar_path(path, sizeof path, csv, ".hits"))
+        return 1;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 1;
+    char head[96], want[96];
+    snprintf(want, sizeof want, HITS_MAGIC " %zu %zu\n", cell->nrows, images);
+    char *line = malloc(2 * nbytes + 3);
+    cell->hits = malloc(cell->nrows * nbytes);
+    int bad = !line || !cell->hits || !fgets(head, sizeof head, f) || strcmp(head, want);
+    for (size_t i = 0; !bad && i < cell->nrows; i++)
+        bad = cell->rows[i].images != images || !fgets(line, (int)(2 * nbytes + 3), f) ||
+              parse_hits_row(line, nbytes, &cell->rows[i], cell->hits + i * nbytes);
+    bad = bad || fgetc(f) != EOF;
+    fclose(f);
+    free(line);
+    if (bad) {
+        free(cell->hits);
+        cell->hits = NULL;
+    }
+    return bad;
+}
+
 int sim_cell_read(const char *path, size_t nrows, sim_cell *cell)
 {
+    free(cell->hits);
+    cell->hits = NULL;
     FILE *f = fopen(path, "r");
     if (!f)
         return 1;
@@ -291,17 +407,61 @@ int sim_cell_read(const char *path, size_t nrows, sim_cell *cell)
         i++;
     }
     fclose(f);
-    return bad || i != nrows;
+    if (bad || i != nrows)
+        return 1;
+    return cell->has_hits ? hits_read(path, cell) : 0;
+}
+
+/* The hex of one row's hits, and a line end. */
+static void hits_row(FILE *f, const uint8_t *hits, size_t nbytes)
+{
+    for (size_t b = 0; b < nbytes; b++)
+        fprintf(f, "%02x", hits[b]);
+    fputc('\n', f);
+}
+
+int sim_cell_hits_write(const char *csv, const sim_cell *cell, util_err *err)
+{
+    char path[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 16];
+    if (sidecar_path(path, sizeof path, csv, ".hits"))
+        return util_errf(err, "%s: not a cell file name", csv);
+    size_t images = cell->nrows ? cell->rows[0].images : 0;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return util_errf(err, "%s: out of memory", path);
+    fprintf(f, HITS_MAGIC " %zu %zu\n", cell->nrows, images);
+    for (size_t i = 0; i < cell->nrows; i++)
+        hits_row(f, cell->hits + i * SIM_HITS_BYTES(images), SIM_HITS_BYTES(images));
+    return sim_write_stream(path, f, &buf, &len, err);
+}
+
+int sim_hits_write(const char *path, const sim_result *res, util_err *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return util_errf(err, "%s: out of memory", path);
+    fputs("codec,channel,cut,limit,images,correct\n", f);
+    for (size_t c = 0; c < res->ncells; c++) {
+        const sim_cell *cell = &res->cells[c];
+        for (size_t i = 0; i < cell->nrows; i++) {
+            const sim_row *r = &cell->rows[i];
+            size_t nb = SIM_HITS_BYTES(r->images);
+            fprintf(f, "%s,%s,%s,%.17g,%zu,", cell->codec, cell->channel,
+                    r->is_budget ? "budget" : "deadline", r->limit, r->images);
+            hits_row(f, cell->hits + i * nb, nb);
+        }
+    }
+    return sim_write_stream(path, f, &buf, &len, err);
 }
 
 /* A cell's meta file: its CSV path with ".csv" replaced by ".meta.json". */
 static int meta_path(char *buf, size_t len, const char *csv)
 {
-    size_t n = strlen(csv);
-    if (n < 4 || strcmp(csv + n - 4, ".csv") ||
-        (size_t)snprintf(buf, len, "%.*s.meta.json", (int)(n - 4), csv) >= len)
-        return -1;
-    return 0;
+    return sidecar_path(buf, len, csv, ".meta.json");
 }
 
 int sim_cell_meta_write(const char *csv, const sim_cell *cell, int threads,

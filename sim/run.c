@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "channels/chan.h"
 #include "codec/codec.h"
@@ -47,6 +48,7 @@ typedef struct job {
     int *ndets;             /* [image][cut] */
     double *encoded;        /* [image] */
     const atomic_int *stop; /* sim_options.stop */
+    const char *items;      /* where the per-item rows go, or NULL */
     pthread_mutex_t lock;
     size_t next, done;
     int failed;
@@ -340,15 +342,36 @@ static int cut_map(const job *jb, size_t c, sim_row *r, util_err *err)
     }
     if (!rc)
         rc = task_map_result(acc, &r->map50, &r->map50_95, err);
+    /* The same resamplings for every cell and cut, so that rows compared
+     * with one another were resampled alike. */
+    util_rng rng;
+    util_rng_seed(&rng, util_seed_mix(jb->sc->seed, SIM_BOOT_STREAM));
+    if (!rc)
+        rc = task_map_bootstrap(acc, SIM_BOOT_REPS, 0.95, &rng, &r->map50_lo,
+                                &r->map50_hi, &r->map50_95_lo, &r->map50_95_hi, err);
     task_map_free(acc);
     return rc;
 }
 
+/* Standard errors of cut c's PSNR and SSIM over the images; tmp holds n. */
+static void spread(const job *jb, size_t c, size_t n, double *tmp, sim_row *r)
+{
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = jb->out[i * jb->ncuts + c].psnr;
+    r->psnr_se = util_mean_se(tmp, n);
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = jb->out[i * jb->ncuts + c].ssim;
+    r->ssim_se = util_mean_se(tmp, n);
+}
+
 /* Means over images, in item order so that sums do not depend on threads. */
-static void aggregate(const job *jb, sim_cell *cell)
+static int aggregate(const job *jb, sim_cell *cell, util_err *err)
 {
     const sim_scenario *sc = jb->sc;
     size_t n = data_count(jb->ds);
+    double *tmp = malloc((n + 1) * sizeof *tmp);
+    if (!tmp)
+        return util_errf(err, "out of memory");
     for (size_t c = 0; c < jb->ncuts; c++) {
         sim_row *r = &cell->rows[c];
         metrics sum = {0};
@@ -381,8 +404,61 @@ static void aggregate(const job *jb, sim_cell *cell)
         r->psnr = sum.psnr / dn;
         r->ssim = sum.ssim / dn;
         r->accuracy = jb->cls ? sum.correct / dn : NAN;
+        r->acc_lo = r->acc_hi = NAN;
+        if (jb->cls)
+            util_wilson(sum.correct, dn, 0.95, &r->acc_lo, &r->acc_hi);
+        spread(jb, c, n, tmp, r);
         r->map50 = r->map50_95 = NAN;
+        r->map50_lo = r->map50_hi = r->map50_95_lo = r->map50_95_hi = NAN;
     }
+    free(tmp);
+    return 0;
+}
+
+/* One cell's per-item rows: every item at every cut, in item order. */
+static int items_write(const job *jb, const char *path, util_err *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return util_errf(err, "%s: out of memory", path);
+    const sim_scenario *sc = jb->sc;
+    fputs("item,cut,limit,encoded_bytes,sent_bytes,sent_packets,received_bytes,"
+          "received_packets,lost_packets,complete,psnr,ssim,correct\n", f);
+    size_t n = data_count(jb->ds);
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < jb->ncuts; c++) {
+            const metrics *m = &jb->out[i * jb->ncuts + c];
+            int budget = c >= sc->ndeadlines;
+            double limit = budget ? (double)sc->budgets[c - sc->ndeadlines]
+                                  : sc->deadlines[c];
+            fprintf(f, "%zu,%s,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,"
+                    "%.17g,%.17g,", sc->first + i, budget ? "budget" : "deadline",
+                    limit, jb->encoded[i], m->sent_bytes, m->sent_packets,
+                    m->recv_bytes, m->recv_packets, m->lost, m->complete,
+                    m->psnr, m->ssim);
+            if (jb->cls)
+                fprintf(f, "%d", m->correct != 0);
+            fputc('\n', f);
+        }
+    return sim_write_stream(path, f, &buf, &len, err);
+}
+
+/* Packs which items the classifier got right at each cut into cell->hits. */
+static int pack_hits(const job *jb, sim_cell *cell, util_err *err)
+{
+    if (!jb->cls)
+        return 0;
+    size_t n = data_count(jb->ds), nb = SIM_HITS_BYTES(n);
+    cell->hits = calloc(jb->ncuts * nb + 1, 1);
+    if (!cell->hits)
+        return util_errf(err, "out of memory");
+    for (size_t c = 0; c < jb->ncuts; c++)
+        for (size_t i = 0; i < n; i++)
+            if (jb->out[i * jb->ncuts + c].correct != 0)
+                cell->hits[c * nb + i / 8] |= (uint8_t)(1u << (i % 8));
+    return 0;
 }
 
 static int compute_cell(job *jb, int threads, sim_cell *cell, util_err *err)
@@ -413,7 +489,11 @@ static int compute_cell(job *jb, int threads, sim_cell *cell, util_err *err)
     if (!rc && jb->stopped)
         rc = util_errf(err, "interrupted");
     if (!rc)
-        aggregate(jb, cell);
+        rc = aggregate(jb, cell, err);
+    if (!rc)
+        rc = pack_hits(jb, cell, err);
+    if (!rc && jb->items)
+        rc = items_write(jb, jb->items, err);
     for (size_t c = 0; !rc && jb->det && c < jb->ncuts; c++)
         rc = cut_map(jb, c, &cell->rows[c], err);
     free(tid);
@@ -610,11 +690,17 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
     snprintf(cell->channel, sizeof cell->channel, "%s", chan_label(ch));
     cell->nrows = sc->ndeadlines + sc->nbudgets;
     cell->detection = cx->det != NULL;
+    cell->has_hits = cx->cls != NULL;
     cell->rows = calloc(cell->nrows, sizeof *cell->rows);
     if (!cell->rows)
         return util_errf(err, "out of memory");
     int pick = selected(opt, index);
-    if ((!opt->force || !pick) && sim_cell_read(path, cell->nrows, cell) == 0) {
+    char items[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 16];
+    snprintf(items, sizeof items, "%.*s.items.csv", (int)(strlen(path) - 4), path);
+    /* A cell picked for per-item rows it lacks is not done. */
+    int want_items = opt->per_item && pick && access(items, R_OK) != 0;
+    if ((!opt->force || !pick) && !want_items &&
+        sim_cell_read(path, cell->nrows, cell) == 0) {
         cell->reused = 1;
         sim_cell_meta_read(path, cell);
         return 0;
@@ -626,7 +712,8 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
         return 1;
     }
     job jb = {.sc = sc, .set = set, .ds = cx->ds, .ch = ch, .cls = cx->cls,
-              .det = cx->det, .ncuts = cell->nrows, .stop = opt->stop};
+              .det = cx->det, .ncuts = cell->nrows, .stop = opt->stop,
+              .items = opt->per_item ? items : NULL};
     if (cx->det)
         jb.max_dets = task_detector_cfg(cx->det).max_dets;
     pthread_mutex_init(&jb.lock, NULL);
@@ -637,8 +724,11 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
     if (rc)
         return util_err_prefix(err, "%s over %s: ", set->label, cell->channel);
     sim_host_name(cell->host, sizeof cell->host);
-    /* The numbers first; a cell file whose meta file is missing is still
-     * a whole cell (its host reads as unknown). */
+    /* The hits, then the numbers: a cell file is complete only with its
+     * hits, and one whose meta file is missing is still a whole cell (its
+     * host reads as unknown). */
+    if (cell->has_hits && sim_cell_hits_write(path, cell, err))
+        return -1;
     if (sim_cell_write(path, cell, err))
         return -1;
     return sim_cell_meta_write(path, cell, threads, err);
@@ -701,6 +791,9 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
     snprintf(path, sizeof path, "%s/summary.json", sc->output);
     if (!rc && !res->ntodo)
         rc = sim_summary_write(path, sc, res, err);
+    snprintf(path, sizeof path, "%s/hits.csv", sc->output);
+    if (!rc && !res->ntodo && sc->classifier[0])
+        rc = sim_hits_write(path, res, err);
     return rc ? util_err_prefix(err, "%s: ", sc->file) : 0;
 }
 
@@ -714,7 +807,8 @@ int sim_plan(const sim_scenario *sc, sim_plan_cell **cells, size_t *n, util_err 
         return -1;
     sim_plan_cell *pc = calloc(ncells, sizeof *pc);
     sim_cell probe = {.rows = calloc(nrows, sizeof *probe.rows),
-                      .detection = sc->detector[0] != 0};
+                      .detection = sc->detector[0] != 0,
+                      .has_hits = sc->classifier[0] != 0};
     int rc = pc && probe.rows ? 0 : util_errf(err, "out of memory");
     for (size_t ci = 0; !rc && ci < sc->nchans; ci++) {
         util_params cp = sc->chans[ci].params;
@@ -737,6 +831,7 @@ int sim_plan(const sim_scenario *sc, sim_plan_cell **cells, size_t *n, util_err 
         chan_destroy(ch);
     }
     free(probe.rows);
+    free(probe.hits);
     if (rc) {
         free(pc);
         return -1;
@@ -748,8 +843,10 @@ int sim_plan(const sim_scenario *sc, sim_plan_cell **cells, size_t *n, util_err 
 
 void sim_result_free(sim_result *res)
 {
-    for (size_t i = 0; i < res->ncells; i++)
+    for (size_t i = 0; i < res->ncells; i++) {
         free(res->cells[i].rows);
+        free(res->cells[i].hits);
+    }
     free(res->cells);
     memset(res, 0, sizeof *res);
 }

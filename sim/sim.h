@@ -17,7 +17,7 @@
 
 #include "util/util.h"
 
-#define SIM_VERSION "0.1.0"
+#define SIM_VERSION "0.2.0" /* 0.2.0: uncertainty columns, hits files */
 #define SIM_PATH_LEN 1024
 #define SIM_NAME_LEN 128
 
@@ -89,7 +89,21 @@ typedef struct sim_row {
     /* COCO-style mAP@0.5 and mAP@[.5:.95] over the cell's images (not a
      * mean over images), or NAN without a detector */
     double map50, map50_95;
+    /* Their uncertainty (NAN where the figure is NAN or n < 2): PSNR's
+     * and SSIM's standard errors over images; a 95 % Wilson interval for
+     * accuracy (items are independent: each has its own channel draws);
+     * 95 % percentile-bootstrap intervals over images for the mAPs
+     * (SIM_BOOT_REPS resamplings, seeded from the scenario's seed). */
+    double psnr_se, ssim_se;
+    double acc_lo, acc_hi;
+    double map50_lo, map50_hi, map50_95_lo, map50_95_hi;
 } sim_row;
+
+/* Resamplings of each cut's mAP bootstrap, and the stream of the scenario's
+ * seed they draw from (the same resamplings for every cell and cut, so
+ * that cells compared with one another were resampled alike). */
+#define SIM_BOOT_REPS 1000
+#define SIM_BOOT_STREAM 0x626f6f74ULL /* "boot" */
 
 typedef struct sim_cell {
     char codec[SIM_NAME_LEN];
@@ -100,7 +114,16 @@ typedef struct sim_cell {
     int detection;           /* rows carry map50 and map50_95 */
     double seconds;          /* time spent computing it (by whichever run did) */
     char host[64];           /* the host that computed it; "unknown" if not recorded */
+    /* With a classifier: which items each row's classifier got right, row
+     * after row, SIM_HITS_BYTES(images) bytes each, item i in bit i % 8 of
+     * byte i / 8; for paired statistics across cells (limitnet compare's
+     * bootstrap). NULL without a classifier. has_hits says a classifier
+     * scored the cell, so a cell file without its hits is incomplete. */
+    int has_hits;
+    uint8_t *hits;
 } sim_cell;
+
+#define SIM_HITS_BYTES(images) (((images) + 7) / 8)
 
 typedef struct sim_result {
     sim_cell *cells;
@@ -136,6 +159,10 @@ typedef struct sim_options {
      * summary.json are written only once every cell is complete. */
     const uint8_t *only;
     size_t nonly;
+    /* Also write each computed cell's per-item rows (cells/LABEL-HASH.
+     * items.csv: sim_items_write); a done cell without them is computed
+     * again. Off by default: they are large (a row per item and cut). */
+    int per_item;
 } sim_options;
 
 /* Runs the scenario, writing into sc->output. */

@@ -5,6 +5,8 @@
 #ifndef SIM_SIM_IMPL_H
 #define SIM_SIM_IMPL_H
 
+#include <stdio.h>
+
 #include "data/data.h"
 #include "sim/sim.h"
 #include "util/json.h"
@@ -16,6 +18,10 @@
  * Safe to call from several threads at once. */
 int sim_write_atomic(const char *path, const char *data, size_t len,
                      util_err *err);
+/* Ends text built in a memory stream f (open_memstream over *buf, *len)
+ * and writes it to path at once, as sim_write_atomic; frees the text. */
+int sim_write_stream(const char *path, FILE *f, char **buf, size_t *len,
+                     util_err *err);
 /* Removes the temporary files that sim_write_atomic left in dir when its
  * process was killed mid-write (those whose process no longer exists);
  * best effort, silent. */
@@ -25,6 +31,16 @@ int sim_cell_write(const char *path, const sim_cell *cell, util_err *err);
 /* Reads a file written by sim_cell_write; expects nrows rows. Returns 1 if
  * the file is absent or unusable (then the cell is recomputed), 0 if read. */
 int sim_cell_read(const char *path, size_t nrows, sim_cell *cell);
+
+/* A cell's hits (sim_cell.hits) beside its CSV, LABEL-HASH.hits: a line
+ * "limitnet-hits 1 ROWS ITEMS", then a line of hex per row. sim_cell_read
+ * reads it when cell->has_hits is set (and frees any earlier cell->hits),
+ * refusing one whose dimensions or bit counts disagree with the rows. */
+int sim_cell_hits_write(const char *csv, const sim_cell *cell, util_err *err);
+/* Every cell's hits in one file beside results.csv, hits.csv: columns
+ * codec, channel, cut, limit, images (the row's keys, in results.csv's
+ * order) and correct (the row's hits in hex). */
+int sim_hits_write(const char *path, const sim_result *res, util_err *err);
 
 /* A cell's meta file beside its CSV (LABEL-HASH.meta.json): the host and
  * process that computed it and how long it took, for summary.json; not

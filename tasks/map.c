@@ -38,6 +38,20 @@
  * mAP at each threshold is the mean AP over the classes with at least one
  * ground-truth box (those with detections only are left out, as pycocotools
  * leaves their -1 out); mAP@[.5:.95] is the mean of the ten.
+ *
+ * The bootstrap (task_map_bootstrap) weights each image by how often a
+ * replicate drew it, w, and gives exactly the result of a map holding w
+ * copies of it, copy c of image i under a new id between those of copy c - 1
+ * and of image i + 1's first copy (i * K + c for any K above every w). A
+ * detection of weight w is then w points in a row with its score, except
+ * where detections of one image tie in score: those rank copy by copy (d1
+ * d2 d1 d2 ...), and are repeated so. Nothing is rebuilt: each class is
+ * ranked once per call and cut into segments (stretches that are all TPs
+ * or all FPs at a threshold); a replicate sums the weights down the
+ * ranking once, then per threshold takes each segment's weight from those
+ * sums and keeps only the points where a run of TPs ends, which is exact
+ * (curve_point says why). It costs O(detections + segments + 101) per class
+ * and never spells out the w copies, but for ties with both TPs and FPs.
  */
 #include "tasks/task.h"
 
@@ -66,10 +80,19 @@ typedef struct rec {
     uint16_t match;
 } rec;
 
+/* An image's ground-truth boxes of one class, for the bootstrap, which
+ * draws images and so needs each one's share of npos. */
+typedef struct gtimg {
+    long image;
+    long count;     /* >= 1 */
+} gtimg;
+
 typedef struct cls {
     rec *r;
     size_t n, cap;
     long npos;      /* ground-truth boxes */
+    gtimg *g;       /* the images with >= 1 of them, in the order added */
+    size_t ng, capg;
 } cls;
 
 struct task_map {
@@ -135,6 +158,19 @@ static int grow_recs(cls *c, size_t need)
     return 0;
 }
 
+static int grow_gt(cls *c, size_t need)
+{
+    if (need <= c->capg)
+        return 0;
+    size_t cap = new_cap(c->capg, need, sizeof *c->g);
+    gtimg *g = cap ? realloc(c->g, cap * sizeof *g) : NULL;
+    if (!g)
+        return -1;
+    c->g = g;
+    c->capg = cap;
+    return 0;
+}
+
 static int grow_images(task_map *m, size_t need)
 {
     if (need <= m->capimg)
@@ -192,8 +228,10 @@ void task_map_free(task_map *m)
 {
     if (!m)
         return;
-    for (int k = 0; k < m->classes; k++)
+    for (int k = 0; k < m->classes; k++) {
         free(m->c[k].r);
+        free(m->c[k].g);
+    }
     free(m->c);
     free(m->img);
     free(m);
@@ -318,11 +356,12 @@ static int match_image(const task_det *dets, int ndet, const task_box *gt,
     return 0;
 }
 
-/* Room for the image and its detections, so that adding cannot fail once
- * begun. Each class present gets room for all ndet: the arrays double
- * anyway, so this costs at most one image's worth per class. */
+/* Room for the image, its detections and its ground-truth counts, so that
+ * adding cannot fail once begun. Each class present gets room for all
+ * ndet: the arrays double anyway, so this costs at most one image's worth
+ * per class. */
 static int reserve_image(task_map *m, const task_det *dets, int ndet,
-                         util_err *err)
+                         const int *gt_label, int ngt, util_err *err)
 {
     if (grow_images(m, m->nimg + 1))
         return util_errf(err, "map: out of memory");
@@ -331,7 +370,23 @@ static int reserve_image(task_map *m, const task_det *dets, int ndet,
         if (grow_recs(c, c->n + (size_t)ndet))
             return util_errf(err, "map: out of memory");
     }
+    for (int g = 0; g < ngt; g++) {
+        cls *c = &m->c[gt_label[g]];
+        if (grow_gt(c, c->ng + 1))
+            return util_errf(err, "map: out of memory");
+    }
     return 0;
+}
+
+/* One more ground-truth box of image in c. The image is new to the map,
+ * so an entry of it can only be the last, made by this same image. */
+static void count_gt(cls *c, long image)
+{
+    c->npos++;
+    if (c->ng && c->g[c->ng - 1].image == image)
+        c->g[c->ng - 1].count++;
+    else
+        c->g[c->ng++] = (gtimg){image, 1};
 }
 
 int task_map_add(task_map *m, long image, const task_det *dets, int ndet,
@@ -344,7 +399,7 @@ int task_map_add(task_map *m, long image, const task_det *dets, int ndet,
     if (!match)
         return util_errf(err, "map: out of memory");
     if (match_image(dets, ndet, gt, gt_label, ngt, match, err) ||
-        reserve_image(m, dets, ndet, err)) {
+        reserve_image(m, dets, ndet, gt_label, ngt, err)) {
         free(match);
         return -1;
     }
@@ -357,7 +412,7 @@ int task_map_add(task_map *m, long image, const task_det *dets, int ndet,
         c->r[c->n++] = (rec){dets[i].score, i, image, match[i]};
     }
     for (int g = 0; g < ngt; g++)
-        m->c[gt_label[g]].npos++;
+        count_gt(&m->c[gt_label[g]], image);
     free(match);
     return 0;
 }
@@ -420,17 +475,23 @@ int task_map_merge(task_map *a, const task_map *b, util_err *err)
     if (check_merge(a, b, err) || merge_images(a, b, &img, err))
         return -1;
     for (int k = 0; k < a->classes; k++) {
-        if (b->c[k].n && grow_recs(&a->c[k], a->c[k].n + b->c[k].n)) {
+        const cls *bc = &b->c[k];
+        if ((bc->n && grow_recs(&a->c[k], a->c[k].n + bc->n)) ||
+            (bc->ng && grow_gt(&a->c[k], a->c[k].ng + bc->ng))) {
             free(img);
             return util_errf(err, "map: out of memory");
         }
     }
     for (int k = 0; k < a->classes; k++) {
         cls *c = &a->c[k];
-        if (b->c[k].n)
-            memcpy(c->r + c->n, b->c[k].r, b->c[k].n * sizeof *c->r);
-        c->n += b->c[k].n;
-        c->npos += b->c[k].npos;
+        const cls *bc = &b->c[k];
+        if (bc->n)
+            memcpy(c->r + c->n, bc->r, bc->n * sizeof *c->r);
+        if (bc->ng)
+            memcpy(c->g + c->ng, bc->g, bc->ng * sizeof *c->g);
+        c->n += bc->n;
+        c->ng += bc->ng;
+        c->npos += bc->npos;
     }
     free(a->img);
     a->img = img;
@@ -540,6 +601,386 @@ int task_map_result(const task_map *m, double *map50, double *map50_95,
     return 0;
 }
 
+/* ---- the bootstrap ---------------------------------------------------------- */
+
+/* A ranked detection as the bootstrap reads it: its match flags and len:
+ * on the first detection of a tie (detections of one image with equal
+ * scores, adjacent in the ranking) the tie's length, 0 on the others, 1 on
+ * a detection tied with none. Copies of an image rank a tie copy by copy
+ * (the file comment), so a tie, not a detection, is the unit that is
+ * repeated. */
+typedef struct brec {
+    uint32_t len;
+    uint16_t match;
+} brec;
+
+typedef struct bgt {
+    size_t img;
+    int64_t count;
+} bgt;
+
+/* At one threshold the ranking is cut into segments: maximal stretches of
+ * units that are all TPs or all FPs, and ties with both, one segment each.
+ * A segment ends before r[end] and starts where the one before it ends.
+ * The segments stay from replicate to replicate while the weights change,
+ * and a pure one needs only its total weight, a difference of prefix sums,
+ * so a replicate costs one pass over the detections for the sums and one
+ * over the segments per threshold. */
+enum { SEG_FP, SEG_TP, SEG_MIXED };
+
+typedef struct seg {
+    size_t end;
+    int kind;
+} seg;
+
+/* A class with ground truth, ready for the replicates: its ranking, cut
+ * after the last unit with a TP at any threshold, as FPs after that add no
+ * point where precision is read (curve_point). img[i] is r[i]'s image's
+ * index in m->img, where the weights are; 32 bits keep the pass that sums
+ * them short. */
+typedef struct bclass {
+    brec *r;
+    uint32_t *img;
+    size_t n;
+    bgt *g;
+    size_t ng;
+    seg *s;             /* every threshold's segments, in one block */
+    size_t at[NT + 1];  /* threshold t's are s[at[t]] .. s[at[t + 1] - 1] */
+} bclass;
+
+/* What one call holds: allocated once, reused by every replicate. */
+typedef struct boot {
+    bclass *c;
+    int nc;
+    int64_t *w;         /* per image, how often this replicate drew it */
+    int64_t *pre;       /* the weights summed down a class's ranking */
+    double *v50, *v5095;
+    int nv;             /* replicates with ground truth so far */
+} boot;
+
+/* A precision / recall curve being built at one IoU threshold: counts so
+ * far, whether the last detection present was a TP, and per recall point
+ * k the highest precision among the points assigned to it (curve_point). */
+typedef struct curve {
+    int64_t tp, fp;
+    int last_tp, k;
+    double best[NRECALL];
+} curve;
+
+static int check_bootstrap(const task_map *m, int reps, double level,
+                           const util_rng *rng, util_err *err)
+{
+    if (reps < 1 || reps > TASK_MAP_BOOT_REPS_MAX)
+        return util_errf(err, "map bootstrap: %d replicates, expected 1..%d",
+                         reps, TASK_MAP_BOOT_REPS_MAX);
+    if (!(level > 0 && level < 1))
+        return util_errf(err, "map bootstrap: level %g, expected a number "
+                         "strictly between 0 and 1", level);
+    if (!rng)
+        return util_errf(err, "map bootstrap: no random generator");
+    int any = 0;
+    for (int k = 0; k < m->classes; k++)
+        any = any || m->c[k].npos;
+    if (!any)
+        return util_errf(err, "map bootstrap: no ground-truth box was added, "
+                         "so there is nothing to resample");
+    if (m->nimg > UINT32_MAX)
+        return util_errf(err, "map bootstrap: %zu images, more than %lu",
+                         m->nimg, (unsigned long)UINT32_MAX);
+    /* A weight is at most nimg, so weighted counts reach count x nimg:
+     * kept below 2^53, exact in a double as the unweighted ones are. */
+    long most = TASK_MAP_COUNT_MAX / (long)m->nimg;
+    for (int k = 0; k < m->classes; k++) {
+        const cls *c = &m->c[k];
+        if (c->n > (size_t)most || c->npos > most)
+            return util_errf(err, "map bootstrap: class %d: %zu detections or "
+                             "%ld ground-truth boxes in %zu images are too "
+                             "many to weight exactly", k, c->n, c->npos, m->nimg);
+    }
+    return 0;
+}
+
+/* The kind of the unit at r (a detection or a tie) at threshold t. */
+static int unit_kind(const brec *r, int t)
+{
+    int bit = r->match >> t & 1;
+    for (uint32_t j = 1; j < r->len; j++)
+        if ((r[j].match >> t & 1) != bit)
+            return SEG_MIXED;
+    return bit ? SEG_TP : SEG_FP;
+}
+
+/* Threshold t's segments of r[0..n) into out, or only their count when out
+ * is NULL. */
+static size_t segments(const brec *r, size_t n, int t, seg *out)
+{
+    size_t ns = 0;
+    int last = -1;
+    for (size_t i = 0; i < n; i += r[i].len) {
+        int kind = unit_kind(&r[i], t);
+        if (kind == SEG_MIXED || kind != last)
+            ns++;
+        if (out)
+            out[ns - 1] = (seg){i + r[i].len, kind};
+        last = kind;
+    }
+    return ns;
+}
+
+static int boot_segments(bclass *b, util_err *err)
+{
+    b->at[0] = 0;
+    for (int t = 0; t < NT; t++)
+        b->at[t + 1] = b->at[t] + segments(b->r, b->n, t, NULL);
+    b->s = malloc((b->at[NT] + 1) * sizeof *b->s);
+    if (!b->s)
+        return util_errf(err, "map: out of memory");
+    for (int t = 0; t < NT; t++)
+        segments(b->r, b->n, t, b->s + b->at[t]);
+    return 0;
+}
+
+/* Where bclass cuts the ranking r[0..n): after its last unit with a TP. */
+static size_t cut_point(const brec *r, size_t n)
+{
+    size_t cut = 0;
+    for (size_t i = 0; i < n; i += r[i].len) {
+        uint16_t any = 0;
+        for (uint32_t j = 0; j < r[i].len; j++)
+            any |= r[i + j].match;
+        if (any)
+            cut = i + r[i].len;
+    }
+    return cut;
+}
+
+/* Class c ranked as task_map_result ranks it, each detection tied to its
+ * image's index, the ties marked (brec), cut (bclass) and into segments. */
+static int boot_class(const task_map *m, const cls *c, bclass *b, util_err *err)
+{
+    rec *r = ranked_copy(c, err);
+    b->r = malloc((c->n + 1) * sizeof *b->r);
+    b->img = malloc((c->n + 1) * sizeof *b->img);
+    b->g = malloc((c->ng + 1) * sizeof *b->g);
+    if (!r || !b->r || !b->img || !b->g) {
+        free(r);
+        return r ? util_errf(err, "map: out of memory") : -1;
+    }
+    size_t head = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        b->r[i] = (brec){1, r[i].match};
+        b->img[i] = (uint32_t)find_image(m->img, m->nimg, r[i].image);
+        if (i && r[i].score == r[i - 1].score && r[i].image == r[i - 1].image) {
+            b->r[i].len = 0;
+            b->r[head].len++;
+        } else {
+            head = i;
+        }
+    }
+    b->n = cut_point(b->r, c->n);
+    for (size_t i = 0; i < c->ng; i++)
+        b->g[i] = (bgt){find_image(m->img, m->nimg, c->g[i].image), c->g[i].count};
+    b->ng = c->ng;
+    free(r);
+    return boot_segments(b, err);
+}
+
+static void boot_free(boot *b)
+{
+    for (int k = 0; b->c && k < b->nc; k++) {
+        free(b->c[k].r);
+        free(b->c[k].img);
+        free(b->c[k].g);
+        free(b->c[k].s);
+    }
+    free(b->c);
+    free(b->w);
+    free(b->pre);
+    free(b->v50);
+    free(b->v5095);
+}
+
+/* Fills b, which is zeroed; boot_free(b) whether or not this fails. */
+static int boot_init(const task_map *m, int reps, boot *b, util_err *err)
+{
+    b->c = calloc((size_t)m->classes, sizeof *b->c);
+    b->w = malloc(m->nimg * sizeof *b->w);
+    b->v50 = malloc((size_t)reps * sizeof *b->v50);
+    b->v5095 = malloc((size_t)reps * sizeof *b->v5095);
+    if (!b->c || !b->w || !b->v50 || !b->v5095)
+        return util_errf(err, "map: out of memory");
+    size_t most = 0;
+    for (int k = 0; k < m->classes; k++) {
+        if (!m->c[k].npos)
+            continue;   /* no ground truth in any replicate: left out */
+        if (boot_class(m, &m->c[k], &b->c[b->nc++], err))
+            return -1;
+        most = m->c[k].n > most ? m->c[k].n : most;
+    }
+    b->pre = malloc((most + 1) * sizeof *b->pre);
+    return b->pre ? 0 : util_errf(err, "map: out of memory");
+}
+
+/* need[k]: the fewest TPs whose recall tp / (double)npos is >= k / 100.0,
+ * the comparison ap_at makes, so that the curve compares integers. */
+static void recall_needs(int64_t npos, int64_t need[NRECALL])
+{
+    for (int k = 0; k < NRECALL; k++) {
+        double at = k / 100.0;
+        int64_t v = (int64_t)ceil(at * (double)npos);
+        while (v > 0 && (double)(v - 1) / (double)npos >= at)
+            v--;
+        while ((double)v / (double)npos < at)
+            v++;
+        need[k] = v;
+    }
+}
+
+/* A point of the curve where a run of TPs ends. ap_at's value at recall
+ * point k is the highest precision of any point with tp >= need[k]; at a
+ * given tp the first point has the highest precision, and along a run of
+ * TPs (fp fixed) precision rises, so the ends of the runs hold every such
+ * maximum. The point goes to the highest k whose need it meets (k only
+ * rises, as tp does); the suffix maximum over k in curve_ap then gives
+ * each k the maximum over exactly the points with tp >= need[k]. */
+static void curve_point(curve *cv, const int64_t need[NRECALL])
+{
+    double p = (double)cv->tp / (double)(cv->tp + cv->fp);
+    while (cv->k < NRECALL - 1 && cv->tp >= need[cv->k + 1])
+        cv->k++;
+    if (p > cv->best[cv->k])
+        cv->best[cv->k] = p;
+}
+
+/* w > 0 TPs (tp set) or FPs next in the ranking. */
+static void curve_add(curve *cv, int tp, int64_t w, const int64_t need[NRECALL])
+{
+    if (tp) {
+        cv->tp += w;
+        cv->last_tp = 1;
+        return;
+    }
+    if (cv->last_tp)
+        curve_point(cv, need);
+    cv->fp += w;
+    cv->last_tp = 0;
+}
+
+/* The AP, summed over k in ap_at's order so that it is the same double. */
+static double curve_ap(curve *cv, const int64_t need[NRECALL])
+{
+    if (cv->last_tp)
+        curve_point(cv, need);
+    for (int k = NRECALL - 1; k > 0; k--)
+        if (cv->best[k] > cv->best[k - 1])
+            cv->best[k - 1] = cv->best[k];
+    double sum = 0;
+    for (int k = 0; k < NRECALL; k++)
+        sum += cv->best[k];
+    return sum / NRECALL;
+}
+
+/* A tie with both TPs and FPs at threshold t, of an image drawn w times:
+ * the copies rank one after another, each the whole tie in order. Such
+ * ties are rare (equal scores within an image), so they are looped over. */
+static void curve_tie(curve *cv, const brec *r, int64_t w, int t,
+                      const int64_t need[NRECALL])
+{
+    for (int64_t copy = 0; copy < w; copy++)
+        for (uint32_t j = 0; j < r->len; j++)
+            curve_add(cv, r[j].match >> t & 1, 1, need);
+}
+
+/* The class's AP at each threshold under weights w; npos is its weighted
+ * count of ground-truth boxes (> 0), pre scratch of n + 1. A segment of
+ * total weight 0 is absent. */
+static void class_boot_ap(const bclass *b, const int64_t *w, int64_t npos,
+                          int64_t *pre, curve *cv, double ap[NT])
+{
+    int64_t need[NRECALL];
+    recall_needs(npos, need);
+    pre[0] = 0;
+    for (size_t i = 0; i < b->n; i++)
+        pre[i + 1] = pre[i] + w[b->img[i]];
+    for (int t = 0; t < NT; t++) {
+        memset(cv, 0, sizeof *cv);
+        size_t start = 0;
+        for (size_t k = b->at[t]; k < b->at[t + 1]; k++) {
+            const seg *s = &b->s[k];
+            if (s->kind == SEG_MIXED)
+                curve_tie(cv, &b->r[start], w[b->img[start]], t, need);
+            else if (pre[s->end] > pre[start])
+                curve_add(cv, s->kind == SEG_TP, pre[s->end] - pre[start], need);
+            start = s->end;
+        }
+        ap[t] = curve_ap(cv, need);
+    }
+}
+
+/* One replicate: draws the images, then averages as task_map_result does;
+ * a replicate where no drawn image has ground truth has no value. */
+static void replicate(boot *b, size_t nimg, util_rng *rng, curve *cv)
+{
+    memset(b->w, 0, nimg * sizeof *b->w);
+    for (size_t i = 0; i < nimg; i++)
+        b->w[util_rng_below(rng, nimg)]++;
+    double sum[NT] = {0};
+    int used = 0;
+    for (int k = 0; k < b->nc; k++) {
+        const bclass *c = &b->c[k];
+        int64_t npos = 0;
+        for (size_t i = 0; i < c->ng; i++)
+            npos += c->g[i].count * b->w[c->g[i].img];
+        if (!npos)
+            continue;
+        double ap[NT];
+        class_boot_ap(c, b->w, npos, b->pre, cv, ap);
+        for (int t = 0; t < NT; t++)
+            sum[t] += ap[t];
+        used++;
+    }
+    if (!used)
+        return;
+    double all = 0;
+    for (int t = 0; t < NT; t++)
+        all += sum[t] / used;
+    b->v50[b->nv] = sum[0] / used;
+    b->v5095[b->nv] = all / NT;
+    b->nv++;
+}
+
+/* The quantiles (1 - level) / 2 and (1 + level) / 2 of v[0..n), sorting v. */
+static void interval(double *v, int n, double level, double *lo, double *hi)
+{
+    util_sort_doubles(v, (size_t)n);
+    if (lo)
+        *lo = util_quantile(v, (size_t)n, (1 - level) / 2);
+    if (hi)
+        *hi = util_quantile(v, (size_t)n, (1 + level) / 2);
+}
+
+int task_map_bootstrap(const task_map *m, int reps, double level, util_rng *rng,
+                       double *lo50, double *hi50, double *lo50_95,
+                       double *hi50_95, util_err *err)
+{
+    if (check_bootstrap(m, reps, level, rng, err))
+        return -1;
+    boot b = {0};
+    curve cv;
+    int rc = boot_init(m, reps, &b, err);
+    for (int r = 0; !rc && r < reps; r++)
+        replicate(&b, m->nimg, rng, &cv);
+    if (!rc && !b.nv)
+        rc = util_errf(err, "map bootstrap: none of the %d replicates drew an "
+                       "image with ground truth", reps);
+    if (!rc) {
+        interval(b.v50, b.nv, level, lo50, hi50);
+        interval(b.v5095, b.nv, level, lo50_95, hi50_95);
+    }
+    boot_free(&b);
+    return rc;
+}
+
 /* ---- to JSON -------------------------------------------------------------- */
 
 /* Adds item (NULL: a failed allocation) to array; -1 when that fails. */
@@ -577,12 +1018,40 @@ static int recs_json(cJSON *o, const rec *r, size_t n)
     return rc ? -1 : 0;
 }
 
+static int cmp_gtimg(const void *pa, const void *pb)
+{
+    const gtimg *a = pa, *b = pb;
+    return (a->image > b->image) - (a->image < b->image);
+}
+
+/* "gt_images": [[id, count], ...] into o, by ascending id, so that the text
+ * does not depend on the order images were added in. */
+static int gt_json(cJSON *o, const cls *c)
+{
+    gtimg *g = malloc((c->ng + 1) * sizeof *g);
+    cJSON *list = g ? cJSON_AddArrayToObject(o, "gt_images") : NULL;
+    int rc = !list;
+    if (!rc && c->ng) {
+        memcpy(g, c->g, c->ng * sizeof *g);
+        qsort(g, c->ng, sizeof *g, cmp_gtimg);
+    }
+    for (size_t i = 0; !rc && i < c->ng; i++) {
+        cJSON *pair = cJSON_CreateArray();
+        rc = push(list, pair) ||
+             push(pair, cJSON_CreateNumber((double)g[i].image)) ||
+             push(pair, cJSON_CreateNumber((double)g[i].count));
+    }
+    free(g);
+    return rc ? -1 : 0;
+}
+
 /* A class's object; NULL only when out of memory. */
 static cJSON *class_json(const cls *c)
 {
     rec *r = ranked_copy(c, NULL);
     cJSON *o = r ? cJSON_CreateObject() : NULL;
     if (o && (!cJSON_AddNumberToObject(o, "ground_truth", (double)c->npos) ||
+              gt_json(o, c) ||
               !cJSON_AddNumberToObject(o, "detections", (double)c->n) ||
               recs_json(o, r, c->n))) {
         cJSON_Delete(o);
@@ -748,10 +1217,63 @@ static int check_matches(const cls *c, int k, util_err *err)
     return 0;
 }
 
+/* One entry of gt_images, at path at: [id, count], id one of the images and
+ * above prev, the previous entry's (-1 for the first). */
+static int parse_gt_pair(const task_map *m, const cJSON *v, const char *at,
+                         long prev, gtimg *out, util_err *err)
+{
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2)
+        return util_errf(err, "%s: expected a list [image id, count], got %s",
+                         at, cJSON_IsArray(v) ? "a list of another length"
+                                              : util_json_type(v));
+    double id, count;
+    if (num_in(v->child, 1, 0, (double)TASK_MAP_COUNT_MAX, &id, err))
+        return util_err_prefix(err, "%s[0]: ", at);
+    if (!has_image(m, (long)id))
+        return util_errf(err, "%s[0]: image %ld is not in images", at, (long)id);
+    if ((long)id <= prev)
+        return util_errf(err, "%s[0]: image %ld after %ld: expected ascending "
+                         "ids, each once", at, (long)id, prev);
+    if (num_in(v->child->next, 1, 1, (double)TASK_MAP_COUNT_MAX, &count, err))
+        return util_err_prefix(err, "%s[1]: ", at);
+    *out = (gtimg){(long)id, (long)count};
+    return 0;
+}
+
+/* The gt_images of class c at path, whose counts must add up to its npos
+ * (already parsed). */
+static int parse_gt(const task_map *m, const cJSON *o, const char *path,
+                    cls *c, util_err *err)
+{
+    int n = -1;
+    const cJSON *arr = list_key(o, path, "gt_images", NULL, &n, err);
+    if (!arr || grow_gt(c, (size_t)n + 1))
+        return arr ? util_errf(err, "map: out of memory") : -1;
+    long sum = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, arr) {
+        char at[96];
+        snprintf(at, sizeof at, "%s.gt_images[%zu]", path, c->ng);
+        gtimg *g = &c->g[c->ng];
+        if (parse_gt_pair(m, v, at, c->ng ? g[-1].image : -1, g, err))
+            return -1;
+        /* Checked as it goes: the sum of many counts could overflow. */
+        if (g->count > c->npos - sum)
+            return util_errf(err, "%s[1]: counts so far add up to more than "
+                             "ground_truth, %ld", at, c->npos);
+        sum += g->count;
+        c->ng++;
+    }
+    if (sum != c->npos)
+        return util_errf(err, "%s.gt_images: counts add up to %ld, but "
+                         "ground_truth is %ld", path, sum, c->npos);
+    return 0;
+}
+
 static int parse_class(task_map *m, int k, const cJSON *o, util_err *err)
 {
-    static const char *const keys[] = {"ground_truth", "detections", "score",
-                                       "image", "order", "match", NULL};
+    static const char *const keys[] = {"ground_truth", "gt_images", "detections",
+                                       "score", "image", "order", "match", NULL};
     char path[32];
     snprintf(path, sizeof path, "per_class[%d]", k);
     cls *c = &m->c[k];
@@ -761,6 +1283,8 @@ static int parse_class(task_map *m, int k, const cJSON *o, util_err *err)
         int_key(o, path, "detections", 0, INT_MAX, &n, err))
         return -1;
     c->npos = (long)npos;
+    if (parse_gt(m, o, path, c, err))
+        return -1;
     const cJSON *v[4];
     for (int f = 0; f < 4; f++) {
         int len = (int)n;

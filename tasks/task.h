@@ -121,13 +121,30 @@ int task_map_merge(task_map *a, const task_map *b, util_err *err);
 int task_map_result(const task_map *m, double *map50, double *map50_95,
                     util_err *err);
 
+/* A percentile bootstrap over images: each of reps replicates draws m's
+ * images with replacement (as many draws as images, each
+ * util_rng_below(rng, images) indexing them by ascending id), and gets
+ * exactly task_map_result's two values for a map holding each image as
+ * often as it was drawn (its copies ranked as consecutive ids would
+ * rank). A replicate that drew no ground-truth box has no value and is
+ * left out. [lo, hi] are the (1 - level) / 2 and (1 + level) / 2 quantiles
+ * of the values (type 7: linear between order statistics, R's and numpy's
+ * default), so lo == hi == the one value when reps is 1. reps: 1 ..
+ * TASK_MAP_BOOT_REPS_MAX, level in (0, 1); any output pointer may be NULL.
+ * Fails when m has no ground-truth box, or no replicate has a value. */
+#define TASK_MAP_BOOT_REPS_MAX 100000
+int task_map_bootstrap(const task_map *m, int reps, double level, util_rng *rng,
+                       double *lo50, double *hi50, double *lo50_95,
+                       double *hi50_95, util_err *err);
+
 /* For result files: a cJSON object (free it with cJSON_Delete) holding
- * everything needed to recompute the result and to merge: the image ids
- * and, per class, the ground-truth count and each detection's score, image
- * id, position in its image and ten match flags, ranked, so the same set of
- * images gives the same text in whatever order it was added. from_json
- * checks everything (types, ranges, counts, that the file has classes
- * classes) and names the JSON path of what is wrong. */
+ * everything needed to recompute the result, to merge and to bootstrap:
+ * the image ids and, per class, the ground-truth count, the images with
+ * ground truth and how many boxes each has, and each detection's score,
+ * image id, position in its image and ten match flags, ranked, so the same
+ * set of images gives the same text in whatever order it was added.
+ * from_json checks everything (types, ranges, counts, that the file has
+ * classes classes) and names the JSON path of what is wrong. */
 struct cJSON;
 int task_map_to_json(const task_map *m, struct cJSON **out, util_err *err);
 int task_map_from_json(const struct cJSON *j, int classes, task_map **out,

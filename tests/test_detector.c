@@ -232,21 +232,29 @@ static void test_scenario_map(void **state)
         snprintf(path, sizeof path, "%s/%s/results.csv", dir, outs[k]);
         assert_non_null(csv[k] = tu_read_file(path, NULL));
     }
-    assert_non_null(strstr(csv[0], ",accuracy,map50,map50_95\n"));
+    assert_non_null(strstr(csv[0], ",accuracy,map50,map50_95,psnr_se,ssim_se,accuracy_lo,"
+                                   "accuracy_hi,map50_lo,map50_hi,map50_95_lo,map50_95_hi\n"));
     assert_string_equal(csv[0], csv[1]);
     assert_string_equal(csv[0], csv[2]); /* the rerun read its cells back */
-    /* Every row ends in two numbers in [0, 1]; the full budget of the
-     * better JPEG scores at least the first budget of the worse. */
+    snprintf(path, sizeof path, "%s/j1/summary.json", dir);
+    char *summary = tu_read_file(path, NULL);
+    assert_non_null(summary);
+    assert_null(strstr(summary, "\"reused\":\tfalse"));
+    free(summary);
+    /* Every row's two mAPs are in [0, 1], each inside its bootstrap
+     * interval; the accuracy columns are empty without a classifier. */
     int rows = 0;
     for (char *line = strchr(csv[0], '\n') + 1; *line; line = strchr(line, '\n') + 1) {
-        char *end = strchr(line, '\n'), *c2 = end;
-        while (*--c2 != ',')
-            ;
-        char *c1 = c2;
-        while (*--c1 != ',')
-            ;
-        double m50 = atof(c1 + 1), m95 = atof(c2 + 1);
-        assert_true(c1[1] != ',' && m50 >= 0 && m50 <= 1 && m95 >= 0 && m95 <= m50);
+        char *f[32], *end = strchr(line, '\n');
+        int n = 0;
+        for (char *p = line; n < 32 && p && p <= end; p = strchr(p, ','), p = p ? p + 1 : p)
+            f[n++] = p;
+        assert_int_equal(n, 25);
+        double m50 = atof(f[15]), m95 = atof(f[16]);
+        assert_true(f[15][0] != ',' && m50 >= 0 && m50 <= 1 && m95 >= 0 && m95 <= m50);
+        assert_true(f[14][0] == ',' && f[19][0] == ',' && f[20][0] == ',');
+        assert_true(atof(f[21]) <= m50 && m50 <= atof(f[22]));
+        assert_true(atof(f[23]) <= m95 && m95 <= atof(f[24]));
         rows++;
     }
     assert_int_equal(rows, 3 * 3);

@@ -5,7 +5,7 @@
 
 #define COLUMNS "codec,channel,cut,limit,images,encoded_bytes,sent_bytes," \
     "sent_packets,received_bytes,received_packets,lost_packets,complete,"  \
-    "psnr,ssim,accuracy\n"
+    "psnr,ssim,accuracy,psnr_se,ssim_se,accuracy_lo,accuracy_hi\n"
 
 static const char *scenario =
     "{\"name\": \"tiny\", \"seed\": 7,\n"
@@ -136,7 +136,7 @@ static void test_rerun_and_threads(void **state)
 static void test_plot(void **state)
 {
     (void)state;
-    char dir[64], cmd[512], msg[8192], path[256];
+    char dir[64], cmd[1024], msg[8192], path[256];
     static char csv[65536];
     tu_tempdir(dir);
     run_tiny(dir, "", csv, sizeof csv);
@@ -154,6 +154,73 @@ static void test_plot(void **state)
         assert_true(len > 1000);
         free(data);
     }
+    /* What the scripts ask gnuplot, kept by a stand-in gnuplot first on
+     * PATH: error bars where results.csv has the interval columns, and
+     * the plot as before (no bars) for a file without them. */
+    snprintf(cmd, sizeof cmd, "mkdir %s/fake && printf '#!/bin/sh\\ncat >> %s/gp\\n' "
+             "> %s/fake/gnuplot && chmod +x %s/fake/gnuplot", dir, dir, dir, dir);
+    assert_int_equal(tu_run(cmd, msg, sizeof msg), 0);
+    snprintf(path, sizeof path, "%s/gp", dir);
+    snprintf(cmd, sizeof cmd, "PATH=%s/fake:$PATH %s/scripts/plot.sh %s/out --out %s/fp",
+             dir, SOURCE_DIR, dir, dir);
+    if (tu_run(cmd, msg, sizeof msg) != 0)
+        fail_msg("plot.sh (stand-in gnuplot) failed: %s", msg);
+    char *gp = tu_read_file(path, NULL);
+    assert_non_null(gp);
+    assert_non_null(strstr(gp, "with yerrorlines"));
+    assert_non_null(strstr(gp, "set bars"));
+    free(gp);
+    unlink(path);
+    snprintf(cmd, sizeof cmd, "mkdir %s/old && cut -d, -f1-15 %s/out/results.csv > "
+             "%s/old/results.csv && PATH=%s/fake:$PATH %s/scripts/plot.sh %s/old",
+             dir, dir, dir, dir, SOURCE_DIR, dir);
+    if (tu_run(cmd, msg, sizeof msg) != 0)
+        fail_msg("plot.sh (old columns) failed: %s", msg);
+    gp = tu_read_file(path, NULL);
+    assert_non_null(gp);
+    assert_null(strstr(gp, "yerrorlines"));
+    assert_non_null(strstr(gp, "with linespoints"));
+    free(gp);
+    unlink(path);
+    /* plot-compare.sh: a band per family from its _lo/_hi columns (which
+     * are not families themselves), none without them. */
+    static const char *cmp =
+        "bytes,best_reference,jpeg,limitnet,jpeg_lo,jpeg_hi,limitnet_lo,limitnet_hi\n"
+        "16.000,0.10,0.10,0.20,0.05,0.15,0.10,0.30\n"
+        "32.000,0.30,0.30,0.50,0.20,0.40,0.40,0.60\n"
+        "64.000,0.50,0.50,0.70,0.40,0.60,0.60,0.80\n";
+    char file[128];
+    snprintf(file, sizeof file, "%s/comparison.csv", dir);
+    tu_write_file(file, cmp, strlen(cmp));
+    snprintf(cmd, sizeof cmd, "%s/scripts/plot-compare.sh %s", SOURCE_DIR, dir);
+    if (tu_run(cmd, msg, sizeof msg) != 0)
+        fail_msg("plot-compare.sh failed: %s", msg);
+    size_t len = 0;
+    snprintf(file, sizeof file, "%s/accuracy-vs-bytes.png", dir);
+    char *png = tu_read_file(file, &len);
+    assert_non_null(png);
+    assert_true(len > 1000);
+    free(png);
+    snprintf(cmd, sizeof cmd, "PATH=%s/fake:$PATH %s/scripts/plot-compare.sh %s",
+             dir, SOURCE_DIR, dir);
+    if (tu_run(cmd, msg, sizeof msg) != 0)
+        fail_msg("plot-compare.sh (stand-in gnuplot) failed: %s", msg);
+    gp = tu_read_file(path, NULL);
+    assert_non_null(gp);
+    assert_non_null(strstr(gp, "with filledcurves fs transparent solid 0.15"));
+    assert_non_null(strstr(gp, "for [i=3:4] "));
+    free(gp);
+    unlink(path);
+    snprintf(cmd, sizeof cmd, "mkdir %s/cmp-old && cut -d, -f1-4 %s/comparison.csv > "
+             "%s/cmp-old/comparison.csv && PATH=%s/fake:$PATH "
+             "%s/scripts/plot-compare.sh %s/cmp-old", dir, dir, dir, dir, SOURCE_DIR, dir);
+    if (tu_run(cmd, msg, sizeof msg) != 0)
+        fail_msg("plot-compare.sh (no bands) failed: %s", msg);
+    gp = tu_read_file(path, NULL);
+    assert_non_null(gp);
+    assert_null(strstr(gp, "filledcurves"));
+    assert_non_null(strstr(gp, "for [i=3:4] "));
+    free(gp);
     tu_rmtree(dir);
 }
 

@@ -289,10 +289,19 @@ static task_box jitter(util_rng *rng, task_box b)
     return b;
 }
 
+/* Quarters, so that many tie, within images and across them; or for a
+ * detector that tells objects from nothing, if poorly: a uniform score in
+ * [0.3, 1) for an object, [0, 0.7) for nothing. */
+static float score(util_rng *rng, int quarters, int object)
+{
+    if (quarters)
+        return (float)(1 + util_rng_below(rng, 4)) / 4;
+    return (float)((object ? 0.3 : 0) + 0.7 * util_rng_uniform(rng));
+}
+
 /* Up to 4 objects; each found (0.8), perhaps twice, perhaps with the wrong
- * label; up to 2 detections of nothing. Scores are quarters, so that many
- * tie, within images and across them. */
-static void make_image(util_rng *rng, image *im)
+ * label; up to 2 detections of nothing. */
+static void make_image(util_rng *rng, int quarters, image *im)
 {
     im->ngt = (int)util_rng_below(rng, 5);
     im->ndet = 0;
@@ -306,7 +315,7 @@ static void make_image(util_rng *rng, image *im)
                 int l = util_rng_uniform(rng) < 0.1 ? (im->gl[g] + 1) % RCLASSES
                                                     : im->gl[g];
                 im->det[im->ndet++] = det(jitter(rng, im->gt[g]), l,
-                                          (float)(1 + util_rng_below(rng, 4)) / 4);
+                                          score(rng, quarters, 1));
             }
         }
     }
@@ -314,7 +323,7 @@ static void make_image(util_rng *rng, image *im)
         float x = (float)util_rng_below(rng, 56), y = (float)util_rng_below(rng, 56);
         im->det[im->ndet++] = det((task_box){x, y, x + 8, y + 8},
                                   (int)util_rng_below(rng, RCLASSES),
-                                  (float)(1 + util_rng_below(rng, 4)) / 4);
+                                  score(rng, quarters, 0));
     }
 }
 
@@ -325,7 +334,7 @@ static image *make_set(void)
     util_rng rng;
     util_rng_seed(&rng, 7);
     for (int i = 0; i < NIMG; i++)
-        make_image(&rng, &set[i]);
+        make_image(&rng, 1, &set[i]);
     return set;
 }
 
@@ -466,17 +475,18 @@ static void test_json_round_trip(void **state)
 
 /* ---- malformed JSON ------------------------------------------------------- */
 
-/* Two classes, images 0 and 3; class 0: one object, a TP (0.9) and an FP
- * (0.5): AP 1; class 1: nothing, so left out. */
+/* Two classes, images 0 and 3; class 0: one object, in image 0, a TP (0.9)
+ * and an FP (0.5): AP 1; class 1: nothing, so left out. */
 static const char *const GOOD =
     "{\"classes\":2,\"images\":[0,3],\"per_class\":["
-    "{\"ground_truth\":1,\"detections\":2,\"score\":[0.9,0.5],\"image\":[0,3],"
+    "{\"ground_truth\":1,\"gt_images\":[[0,1]],\"detections\":2,"
+    "\"score\":[0.9,0.5],\"image\":[0,3],"
     "\"order\":[0,0],\"match\":[\"1111111111\",\"0000000000\"]},"
-    "{\"ground_truth\":0,\"detections\":0,\"score\":[],\"image\":[],"
-    "\"order\":[],\"match\":[]}]}";
+    "{\"ground_truth\":0,\"gt_images\":[],\"detections\":0,\"score\":[],"
+    "\"image\":[],\"order\":[],\"match\":[]}]}";
 
-#define CLASS1 "{\"ground_truth\":0,\"detections\":0,\"score\":[],\"image\":[]," \
-               "\"order\":[],\"match\":[]}"
+#define CLASS1 "{\"ground_truth\":0,\"gt_images\":[],\"detections\":0," \
+               "\"score\":[],\"image\":[],\"order\":[],\"match\":[]}"
 
 typedef struct bad_case {
     const char *from, *to;  /* GOOD with the first from replaced by to */
@@ -526,9 +536,47 @@ static const bad_case BAD[] = {
     {",\"match\":[\"1111111111\",\"0000000000\"]", "", "per_class[0].match: missing"},
     {"\"0000000000\"", "\"1000000000\"",
      "per_class[0].match: 2 true positives at IoU 0.50, but ground_truth is 1"},
-    {CLASS1, "{\"ground_truth\":0,\"detections\":1,\"score\":[0.1],\"image\":[0],"
-             "\"order\":[0],\"match\":[\"0000000000\"]}",
+    {CLASS1, "{\"ground_truth\":0,\"gt_images\":[],\"detections\":1,"
+             "\"score\":[0.1],\"image\":[0],\"order\":[0],\"match\":[\"0000000000\"]}",
      "two detections of image 0 with order 0"},
+    /* The images with ground truth, and how many boxes each. */
+    {"\"gt_images\":[[0,1]],", "", "per_class[0].gt_images: missing"},
+    {"[[0,1]]", "{}", "per_class[0].gt_images: expected a list, got an object"},
+    {"[[0,1]]", "[0]",
+     "per_class[0].gt_images[0]: expected a list [image id, count], got a number"},
+    {"[[0,1]]", "[[0,1,1]]",
+     "per_class[0].gt_images[0]: expected a list [image id, count], got a list "
+     "of another length"},
+    {"[[0,1]]", "[[0]]", "per_class[0].gt_images[0]: expected a list"},
+    {"[[0,1]]", "[[5,1]]", "per_class[0].gt_images[0][0]: image 5 is not in images"},
+    {"[[0,1]]", "[[0.5,1]]",
+     "per_class[0].gt_images[0][0]: expected an integer in [0, 9007199254740991]"},
+    {"[[0,1]]", "[[\"0\",1]]", "per_class[0].gt_images[0][0]: expected an integer"},
+    {"[[0,1]]", "[[0,0]]",
+     "per_class[0].gt_images[0][1]: expected an integer in [1, 9007199254740991], got 0"},
+    {"[[0,1]]", "[[0,1.5]]", "per_class[0].gt_images[0][1]: expected an integer"},
+    {"[[0,1]]", "[[0,null]]", "per_class[0].gt_images[0][1]: expected an integer"},
+    {"\"ground_truth\":1,\"gt_images\":[[0,1]]",
+     "\"ground_truth\":2,\"gt_images\":[[0,1],[0,1]]",
+     "per_class[0].gt_images[1][0]: image 0 after 0: expected ascending ids, each once"},
+    {"\"ground_truth\":1,\"gt_images\":[[0,1]]",
+     "\"ground_truth\":2,\"gt_images\":[[3,1],[0,1]]",
+     "per_class[0].gt_images[1][0]: image 0 after 3"},
+    {"\"ground_truth\":1,\"gt_images\":[[0,1]]",
+     "\"ground_truth\":2,\"gt_images\":[[0,1]]",
+     "per_class[0].gt_images: counts add up to 1, but ground_truth is 2"},
+    {"[[0,1]]", "[[0,2]]",
+     "per_class[0].gt_images[0][1]: counts so far add up to more than "
+     "ground_truth, 1"},
+    {"\"ground_truth\":1,\"gt_images\":[[0,1]]",
+     "\"ground_truth\":1,\"gt_images\":[[0,1],[3,1]]",
+     "per_class[0].gt_images[1][1]: counts so far add up to more than ground_truth"},
+    {"\"ground_truth\":1,\"gt_images\":[[0,1]]",
+     "\"ground_truth\":1,\"gt_images\":[]",
+     "per_class[0].gt_images: counts add up to 0, but ground_truth is 1"},
+    {"\"ground_truth\":0,\"gt_images\":[]", "\"ground_truth\":0,\"gt_images\":[[3,1]]",
+     "per_class[1].gt_images[0][1]: counts so far add up to more than "
+     "ground_truth, 0"},
 };
 
 /* GOOD with the first from replaced by to (free it). */
@@ -579,6 +627,293 @@ static void test_json_malformed(void **state)
     refused("[1,2]", 2, "(top level): expected an object, got a list");
     refused("{\"classes\":2}", 2, "per_class: missing");
     refused(GOOD, 0, "0 classes, expected 1..65536");
+}
+
+/* ---- the bootstrap ---------------------------------------------------------- */
+
+/* The bootstrap's four ends: lo50, hi50, lo50_95, hi50_95. */
+typedef struct ends {
+    double v[4];
+} ends;
+
+static ends bootstrap(const task_map *m, int reps, double level, uint64_t seed)
+{
+    util_rng rng;
+    util_rng_seed(&rng, seed);
+    ends e;
+    if (task_map_bootstrap(m, reps, level, &rng, &e.v[0], &e.v[1], &e.v[2],
+                           &e.v[3], &err))
+        fail_msg("task_map_bootstrap: %s", err.msg);
+    return e;
+}
+
+static int same_ends(ends a, ends b)
+{
+    return memcmp(a.v, b.v, sizeof a.v) == 0;
+}
+
+/* The weights task_map_bootstrap's one replicate draws with seed, for
+ * images 0..n-1. */
+static void draw(uint64_t seed, int n, int *w)
+{
+    util_rng rng;
+    util_rng_seed(&rng, seed);
+    memset(w, 0, (size_t)n * sizeof *w);
+    for (int i = 0; i < n; i++)
+        w[util_rng_below(&rng, (uint64_t)n)]++;
+}
+
+/* Every detection of the set a score of its own. */
+static void distinct_scores(image *set, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int d = 0; d < set[i].ndet; d++)
+            set[i].det[d].score = (float)(1 + 16 * i + d) / 1024;
+}
+
+/* One replicate against the map it stands for: image i of the n added
+ * w[i] times, copy c under id 1000 i + c. Bit for bit, at two levels. */
+static void check_replicate(const image *set, int n, int classes, uint64_t seed)
+{
+    task_map *m = new_map(classes), *copies = new_map(classes);
+    int w[NIMG];
+    assert_true(n <= NIMG);
+    draw(seed, n, w);
+    for (int i = 0; i < n; i++) {
+        add_set(m, set, i);
+        for (int c = 0; c < w[i]; c++)
+            add(copies, 1000L * i + c, set[i].det, set[i].ndet, set[i].gt,
+                set[i].gl, set[i].ngt);
+    }
+    double want[4];
+    result(copies, &want[0], &want[2]);
+    want[1] = want[0];
+    want[3] = want[2];
+    ends e = bootstrap(m, 1, 0.95, seed), f = bootstrap(m, 1, 0.2, seed);
+    if (memcmp(e.v, want, sizeof want) || !same_ends(e, f))
+        fail_msg("seed %llu: bootstrap %.17g %.17g %.17g %.17g (level 0.2: "
+                 "%.17g %.17g), the copies %.17g %.17g", (unsigned long long)seed,
+                 e.v[0], e.v[1], e.v[2], e.v[3], f.v[0], f.v[2], want[0], want[2]);
+    task_map_free(m);
+    task_map_free(copies);
+}
+
+/* Exactness, with every score distinct (copies of one detection are the
+ * only ties), then with the quarter scores, where detections of an image
+ * tie and their copies interleave. */
+static void test_boot_exact(void **state)
+{
+    (void)state;
+    image *set = make_set();
+    for (uint64_t seed = 1; seed <= 20; seed++)
+        check_replicate(set, NIMG, RCLASSES, seed);
+    distinct_scores(set, NIMG);
+    for (uint64_t seed = 1; seed <= 20; seed++)
+        check_replicate(set, NIMG, RCLASSES, seed);
+    free(set);
+}
+
+/* Ties by hand, one class. Image 0: a tie at 0.5 of FP, TP, FP, the last
+ * unit with a TP in the ranking, so its trailing FP must stay. Image 1: a
+ * TP (0.9) and an FP (0.3). Image 2: no object, an FP (0.7). Image 3: a
+ * tie at 0.6 of two TPs and an FP (0.1). */
+static void test_boot_ties(void **state)
+{
+    (void)state;
+    task_box C = {20, 20, 30, 30};
+    image set[4] = {{0}};
+    const task_det d[4][3] = {
+        {det(B, 0, 0.5f), det(A, 0, 0.5f), det(C, 0, 0.5f)},
+        {det(A, 0, 0.9f), det(B, 0, 0.3f)},
+        {det(B, 0, 0.7f)},
+        {det(A, 0, 0.6f), det(B, 0, 0.6f), det(C, 0, 0.1f)},
+    };
+    const int ndet[4] = {3, 2, 1, 3}, ngt[4] = {1, 1, 0, 2};
+    for (int i = 0; i < 4; i++) {
+        set[i].ndet = ndet[i];
+        set[i].ngt = ngt[i];
+        memcpy(set[i].det, d[i], sizeof d[i]);
+        set[i].gt[0] = A;
+        set[i].gt[1] = B;
+    }
+    for (uint64_t seed = 1; seed <= 40; seed++)
+        check_replicate(set, 4, 1, seed);
+}
+
+static task_map *set_map(const image *set)
+{
+    task_map *m = new_map(RCLASSES);
+    for (int i = 0; i < NIMG; i++)
+        add_set(m, set, i);
+    return m;
+}
+
+static void test_boot_determinism(void **state)
+{
+    (void)state;
+    image *set = make_set();
+    task_map *m = set_map(set);
+    ends a = bootstrap(m, 200, 0.9, 11), b = bootstrap(m, 200, 0.9, 11);
+    ends c = bootstrap(m, 200, 0.9, 12);
+    assert_true(same_ends(a, b));
+    assert_false(same_ends(a, c));
+    /* Not a degenerate interval. */
+    assert_true(a.v[0] < a.v[1] && a.v[2] < a.v[3]);
+    task_map_free(m);
+    free(set);
+}
+
+/* n images of the detector with continuous scores (make_image). */
+static task_map *detector_map(int n, uint64_t seed)
+{
+    util_rng rng;
+    util_rng_seed(&rng, seed);
+    task_map *m = new_map(RCLASSES);
+    for (int i = 0; i < n; i++) {
+        image im;
+        make_image(&rng, 0, &im);
+        add(m, i, im.det, im.ndet, im.gt, im.gl, im.ngt);
+    }
+    return m;
+}
+
+/* The interval holds the point estimate and narrows as images are added
+ * (by about sqrt(10) from 200 images to 2000). */
+static void test_boot_interval(void **state)
+{
+    (void)state;
+    double width[2][2];
+    int sizes[2] = {200, 2000};
+    for (int s = 0; s < 2; s++) {
+        task_map *m = detector_map(sizes[s], 5);
+        double pt[2];
+        result(m, &pt[0], &pt[1]);
+        ends e = bootstrap(m, 400, 0.95, 3);
+        for (int v = 0; v < 2; v++) {
+            double lo = e.v[2 * v], hi = e.v[2 * v + 1];
+            if (!(lo < pt[v] && pt[v] < hi))
+                fail_msg("%d images: %.6f outside [%.6f, %.6f]", sizes[s],
+                         pt[v], lo, hi);
+            width[s][v] = hi - lo;
+        }
+        task_map_free(m);
+    }
+    for (int v = 0; v < 2; v++)
+        if (!(width[1][v] < 0.6 * width[0][v]))
+            fail_msg("metric %d: width %.6f with 2000 images, %.6f with 200",
+                     v, width[1][v], width[0][v]);
+}
+
+static void test_boot_json(void **state)
+{
+    (void)state;
+    image *set = make_set();
+    task_map *m = set_map(set);
+    task_map *back = round_trip(m, RCLASSES);
+    assert_true(same_ends(bootstrap(m, 100, 0.9, 4), bootstrap(back, 100, 0.9, 4)));
+    task_map_free(back);
+    task_map_free(m);
+    free(set);
+}
+
+/* Merged shards, or images added in another order, bootstrap as one map
+ * of them all. */
+static void test_boot_merge(void **state)
+{
+    (void)state;
+    image *set = make_set();
+    task_map *all = set_map(set), *a = new_map(RCLASSES), *b = new_map(RCLASSES);
+    for (int i = NIMG - 1; i >= 0; i--)
+        add_set(i % 3 ? b : a, set, i);
+    assert_int_equal(task_map_merge(a, b, &err), 0);
+    assert_true(same_ends(bootstrap(all, 100, 0.9, 8), bootstrap(a, 100, 0.9, 8)));
+    task_map_free(all);
+    task_map_free(a);
+    task_map_free(b);
+    free(set);
+}
+
+/* The per-image counts as the JSON gives them: by ascending id, whatever
+ * the order of adding. */
+static void test_gt_images(void **state)
+{
+    (void)state;
+    task_map *m = new_map(2);
+    task_box gt[3] = {A, B, A};
+    int gl[3] = {0, 1, 0};
+    add(m, 3, NULL, 0, gt, gl, 1);
+    add(m, 0, NULL, 0, gt, gl, 3);
+    add(m, 1, NULL, 0, NULL, NULL, 0);
+    cJSON *j = NULL;
+    assert_int_equal(task_map_to_json(m, &j, &err), 0);
+    const cJSON *per = cJSON_GetObjectItemCaseSensitive(j, "per_class");
+    const char *want[2] = {"[[0,2],[3,1]]", "[[0,1]]"};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *o = cJSON_GetArrayItem(per, k);
+        char *got = cJSON_PrintUnformatted(
+            cJSON_GetObjectItemCaseSensitive(o, "gt_images"));
+        assert_non_null(got);
+        assert_string_equal(got, want[k]);
+        free(got);
+    }
+    cJSON_Delete(j);
+    task_map_free(m);
+}
+
+static void test_boot_refused(void **state)
+{
+    (void)state;
+    image *set = make_set();
+    task_map *m = set_map(set), *none = new_map(2);
+    util_rng rng;
+    util_rng_seed(&rng, 1);
+    const struct {
+        const task_map *m;
+        int reps;
+        double level;
+        util_rng *rng;
+        const char *says;
+    } bad[] = {
+        {m, 0, 0.9, &rng, "0 replicates, expected 1..100000"},
+        {m, 100001, 0.9, &rng, "100001 replicates"},
+        {m, 10, 0, &rng, "level 0, expected a number strictly between 0 and 1"},
+        {m, 10, 1, &rng, "level 1, expected"},
+        {m, 10, -0.5, &rng, "level -0.5, expected"},
+        {m, 10, NAN, &rng, "level nan, expected"},
+        {m, 10, 0.9, NULL, "no random generator"},
+        {none, 10, 0.9, &rng, "no ground-truth box was added"},
+    };
+    task_det d = det(A, 1, 0.5f);
+    add(none, 0, &d, 1, NULL, NULL, 0);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        double lo = -1, hi = -1;
+        err.msg[0] = 0;
+        assert_int_equal(task_map_bootstrap(bad[i].m, bad[i].reps, bad[i].level,
+                                            bad[i].rng, &lo, &hi, NULL, NULL,
+                                            &err), -1);
+        if (!strstr(err.msg, bad[i].says))
+            fail_msg("case %zu: got \"%s\", expected \"%s\"", i, err.msg,
+                     bad[i].says);
+        assert_true(lo == -1 && hi == -1);
+    }
+    /* Every output may be NULL. */
+    assert_int_equal(task_map_bootstrap(m, 5, 0.9, &rng, NULL, NULL, NULL, NULL,
+                                        &err), 0);
+    /* Two images, one with an object: a seed whose one replicate draws
+     * only the other has no value at all. */
+    int gl = 0, w[2];
+    add(none, 1, NULL, 0, &A, &gl, 1);
+    uint64_t seed = 1;
+    for (draw(seed, 2, w); w[1]; draw(++seed, 2, w))
+        ;
+    util_rng_seed(&rng, seed);
+    assert_int_equal(task_map_bootstrap(none, 1, 0.9, &rng, NULL, NULL, NULL,
+                                        NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "none of the 1 replicates drew an image "
+                                    "with ground truth"));
+    task_map_free(none);
+    task_map_free(m);
+    free(set);
 }
 
 /* ---- refusals ------------------------------------------------------------- */
@@ -669,6 +1004,14 @@ int main(void)
         cmocka_unit_test(test_json_malformed),
         cmocka_unit_test(test_no_ground_truth),
         cmocka_unit_test(test_add_refused),
+        cmocka_unit_test(test_gt_images),
+        cmocka_unit_test(test_boot_exact),
+        cmocka_unit_test(test_boot_ties),
+        cmocka_unit_test(test_boot_determinism),
+        cmocka_unit_test(test_boot_interval),
+        cmocka_unit_test(test_boot_json),
+        cmocka_unit_test(test_boot_merge),
+        cmocka_unit_test(test_boot_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

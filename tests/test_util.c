@@ -141,10 +141,47 @@ static void test_json_load(void **state)
     tu_rmtree(dir);
 }
 
+/* The statistics result files report (util/stats.c), against values
+ * computed by hand and by the published formulas. */
+static void test_stats(void **state)
+{
+    (void)state;
+    assert_true(fabs(util_normal_quantile(0.975) - 1.959963984540054) < 1e-8);
+    assert_true(fabs(util_normal_quantile(0.005) + 2.5758293035489) < 1e-8);
+    assert_true(isnan(util_normal_quantile(0)) && isnan(util_normal_quantile(1)));
+    double lo, hi;
+    /* 95 of 1000: centre (p + z^2/2n) / (1 + z^2/n), half-width
+     * z / (1 + z^2/n) * sqrt(p(1-p)/n + z^2/4n^2) */
+    util_wilson(95, 1000, 0.95, &lo, &hi);
+    assert_true(fabs(lo - 0.0783452) < 1e-6 && fabs(hi - 0.1147544) < 1e-6);
+    /* none right in 10: [0, z^2 / (n + z^2)] */
+    util_wilson(0, 10, 0.95, &lo, &hi);
+    double z2 = 1.959963984540054 * 1.959963984540054;
+    assert_true(lo == 0 && fabs(hi - z2 / (10 + z2)) < 1e-12);
+    util_wilson(10, 10, 0.95, &lo, &hi);
+    assert_true(hi == 1 && fabs(lo - 10 / (10 + z2)) < 1e-12);
+    util_wilson(11, 10, 0.95, &lo, &hi);
+    assert_true(isnan(lo) && isnan(hi));
+    double x[] = {1, 2, 3, 4};
+    /* sd sqrt(5/3), over sqrt(4) */
+    assert_true(fabs(util_mean_se(x, 4) - sqrt(5.0 / 3) / 2) < 1e-15);
+    assert_true(isnan(util_mean_se(x, 1)));
+    assert_true(util_quantile(x, 4, 0.25) == 1.75);
+    assert_true(util_quantile(x, 4, 0) == 1 && util_quantile(x, 4, 1) == 4);
+    double inf[] = {1, INFINITY, INFINITY};
+    assert_true(util_quantile(inf, 3, 0.5) == INFINITY);
+    assert_true(util_quantile(inf, 3, 0.25) == INFINITY);
+    assert_true(util_quantile(inf, 3, 0) == 1);
+    double y[] = {3, -1, 2.5, 0};
+    util_sort_doubles(y, 4);
+    assert_true(y[0] == -1 && y[1] == 0 && y[2] == 2.5 && y[3] == 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_params),
+        cmocka_unit_test(test_stats),
         cmocka_unit_test(test_rng),
         cmocka_unit_test(test_psnr_ssim),
         cmocka_unit_test(test_json_load),

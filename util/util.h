@@ -56,6 +56,26 @@ double util_rng_normal(util_rng *rng);
  * image i of a run gets the same generator whatever thread handles it. */
 uint64_t util_seed_mix(uint64_t seed, uint64_t stream);
 
+/* ---- statistics (util/stats.c) ------------------------------------------ */
+
+/* The standard normal's quantile at p in (0, 1) (NAN outside): 1.95996
+ * at 0.975, to about double precision. */
+double util_normal_quantile(double p);
+/* The Wilson score interval of k successes in n trials at the given level
+ * (0.95 for a 95 % interval): better than the normal one near 0 and 1,
+ * where a codec's accuracy with nothing received (chance) or at full
+ * quality sits. NAN ends for n <= 0 or k outside 0..n. */
+void util_wilson(double k, double n, double level, double *lo, double *hi);
+/* The standard error of the mean of x[0..n): the sample standard
+ * deviation over sqrt(n); NAN for n < 2. */
+double util_mean_se(const double *x, size_t n);
+/* The p-quantile of n sorted values by linear interpolation between order
+ * statistics (Hyndman and Fan's type 7, R's and numpy's default); NAN
+ * for n == 0 or p outside [0, 1]. */
+double util_quantile(const double *sorted, size_t n, double p);
+/* Sorts ascending (no NANs). */
+void util_sort_doubles(double *x, size_t n);
+
 /* ---- images ------------------------------------------------------------- */
 
 typedef struct util_image {

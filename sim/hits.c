@@ -1,0 +1,172 @@
+/*
+ * A run's hits.csv (sim/results.c writes it): which items the classifier
+ * got right in each row of results.csv. Every row saw the same items with
+ * the same channel draws, so a resampling of the items applies to all rows
+ * at once: the paired bootstrap of `limitnet compare`.
+ *
+ * A replicate draws the run's n items with replacement (n draws of
+ * util_rng_below(rng, n)), and each row's accuracy is the weighted share
+ * of its hits. The sums are integers, exact in a double whatever their
+ * order. They are taken a byte of hits at a time through a table of the
+ * 256 weighted sums of each byte's eight items, built once per replicate,
+ * so a replicate costs n/8 table entries per row instead of n items.
+ */
+#include "sim/hits.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sim_hits {
+    size_t nrows, items, nbytes;
+    uint8_t *bits;      /* nrows * nbytes */
+    uint32_t *weight;   /* items: a replicate's counts */
+    double *table;      /* nbytes * 256 */
+};
+
+void sim_hits_free(sim_hits *h)
+{
+    if (!h)
+        return;
+    free(h->bits);
+    free(h->weight);
+    free(h->table);
+    free(h);
+}
+
+static int hex(int ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* The first comma after the k-th one of s (k = 0: the first), or NULL. */
+static char *nth_comma(char *s, int k)
+{
+    char *p = strchr(s, ',');
+    while (p && k-- > 0)
+        p = strchr(p + 1, ',');
+    return p;
+}
+
+/* One line: "KEY,images,hex", KEY the row's four key fields. */
+static int parse_line(sim_hits *h, size_t row, char *line, const char *key,
+                      util_err *err)
+{
+    line[strcspn(line, "\r\n")] = 0;
+    char *end_key = nth_comma(line, 3);
+    char *end_images = end_key ? strchr(end_key + 1, ',') : NULL;
+    if (!end_images)
+        return util_errf(err, "expected codec,channel,cut,limit,images,correct");
+    *end_key = 0;
+    if (strcmp(line, key))
+        return util_errf(err, "row %s, where results.csv has %s", line, key);
+    char *stop;
+    unsigned long long items = strtoull(end_key + 1, &stop, 10);
+    if (stop != end_images || items == 0 || items > (1ull << 32))
+        return util_errf(err, "images '%.*s' is not a count of items",
+                         (int)(end_images - end_key - 1), end_key + 1);
+    if (row == 0) {
+        h->items = (size_t)items;
+        h->nbytes = (h->items + 7) / 8;
+        h->bits = malloc(h->nrows * h->nbytes);
+        if (!h->bits)
+            return util_errf(err, "out of memory");
+    } else if (items != h->items) {
+        return util_errf(err, "%llu items where the first row has %zu: rows of "
+                         "different items cannot be paired", items, h->items);
+    }
+    const char *x = end_images + 1;
+    if (strlen(x) != 2 * h->nbytes)
+        return util_errf(err, "%zu hex digits for %zu items, expected %zu",
+                         strlen(x), h->items, 2 * h->nbytes);
+    uint8_t *out = h->bits + row * h->nbytes;
+    for (size_t b = 0; b < h->nbytes; b++) {
+        int hi = hex(x[2 * b]), lo = hex(x[2 * b + 1]);
+        if (hi < 0 || lo < 0)
+            return util_errf(err, "'%.2s' is not a lower-case hex byte", x + 2 * b);
+        out[b] = (uint8_t)(hi << 4 | lo);
+    }
+    if (h->items % 8 && out[h->nbytes - 1] >> (h->items % 8))
+        return util_errf(err, "bits set past the last item");
+    return 0;
+}
+
+static int read_lines(FILE *f, sim_hits *h, const char *const *keys, util_err *err)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    if (getline(&line, &cap, f) < 0 ||
+        strcmp(line, "codec,channel,cut,limit,images,correct\n"))
+        rc = util_errf(err, "line 1: not a hits.csv header");
+    size_t row = 0;
+    for (; !rc && getline(&line, &cap, f) >= 0; row++) {
+        if (row == h->nrows)
+            rc = util_errf(err, "more rows than results.csv's %zu", h->nrows);
+        else if (parse_line(h, row, line, keys[row], err))
+            rc = util_err_prefix(err, "line %zu: ", row + 2);
+    }
+    if (!rc && row != h->nrows)
+        rc = util_errf(err, "%zu rows, results.csv has %zu", row, h->nrows);
+    free(line);
+    return rc;
+}
+
+int sim_hits_load(const char *path, const char *const *keys, size_t nrows,
+                  sim_hits **out, util_err *err)
+{
+    *out = NULL;
+    if (nrows == 0)
+        return util_errf(err, "%s: no rows to pair", path);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return util_errf(err, "%s: cannot open", path);
+    sim_hits *h = calloc(1, sizeof *h);
+    int rc = h ? 0 : util_errf(err, "out of memory");
+    if (!rc) {
+        h->nrows = nrows;
+        rc = read_lines(f, h, keys, err);
+    }
+    fclose(f);
+    if (!rc) {
+        h->weight = malloc(h->items * sizeof *h->weight);
+        h->table = malloc(h->nbytes * 256 * sizeof *h->table);
+        if (!h->weight || !h->table)
+            rc = util_errf(err, "out of memory");
+    }
+    if (rc) {
+        sim_hits_free(h);
+        return util_err_prefix(err, "%s: ", path);
+    }
+    *out = h;
+    return 0;
+}
+
+size_t sim_hits_items(const sim_hits *h)
+{
+    return h->items;
+}
+
+void sim_hits_resample(sim_hits *h, util_rng *rng, double *acc)
+{
+    memset(h->weight, 0, h->items * sizeof *h->weight);
+    for (size_t i = 0; i < h->items; i++)
+        h->weight[util_rng_below(rng, h->items)]++;
+    for (size_t b = 0; b < h->nbytes; b++) {
+        double *t = h->table + b * 256;
+        t[0] = 0;
+        /* each byte value's sum is a smaller value's plus its lowest bit's */
+        for (int v = 1; v < 256; v++) {
+            int low = __builtin_ctz((unsigned)v);
+            size_t item = b * 8 + (size_t)low;
+            t[v] = t[v & (v - 1)] + (item < h->items ? h->weight[item] : 0);
+        }
+    }
+    for (size_t r = 0; r < h->nrows; r++) {
+        const uint8_t *bits = h->bits + r * h->nbytes;
+        double sum = 0;
+        for (size_t b = 0; b < h->nbytes; b++)
+            sum += h->table[b * 256 + bits[b]];
+        acc[r] = sum / (double)h->items;
+    }
+}

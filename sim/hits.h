@@ -1,0 +1,27 @@
+/*
+ * Internal to sim/: a run's per-item hits (hits.csv) and the paired
+ * resampling `limitnet compare` draws its intervals from (sim/hits.c).
+ */
+#ifndef SIM_HITS_H
+#define SIM_HITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+typedef struct sim_hits sim_hits;
+
+/* Reads path (a hits.csv) whose rows must be, in order, the nrows rows
+ * whose keys ("codec,channel,cut,limit" as results.csv spells them) are
+ * keys[]; every row must have the same item count. Errors name the file
+ * and the line. */
+int sim_hits_load(const char *path, const char *const *keys, size_t nrows,
+                  sim_hits **out, util_err *err);
+void sim_hits_free(sim_hits *h);
+size_t sim_hits_items(const sim_hits *h);
+/* One bootstrap replicate: resamples the items (the file comment) and
+ * writes each row's accuracy under that resampling to acc[nrows]. */
+void sim_hits_resample(sim_hits *h, util_rng *rng, double *acc);
+
+#endif
