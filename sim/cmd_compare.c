@@ -768,12 +768,17 @@ static int spread_of(const request *q, report *rp, table *t, const refs *r,
                   "for top-1 only";
         return 0;
     }
+    /* hits.csv as a run writes it, or gzip'd as a committed copy keeps it */
     char path[SIM_PATH_LEN + 32];
     snprintf(path, sizeof path, "%s/hits.csv", q->dir);
     FILE *f = fopen(path, "r");
     if (!f) {
-        sp->why = "no hits.csv beside results.csv: a run writes one when a "
-                  "classifier scores its cells";
+        snprintf(path, sizeof path, "%s/hits.csv.gz", q->dir);
+        f = fopen(path, "r");
+    }
+    if (!f) {
+        sp->why = "no hits.csv (or hits.csv.gz) beside results.csv: a run "
+                  "writes one when a classifier scores its cells";
         return 0;
     }
     fclose(f);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 struct sim_hits {
     size_t nrows, items, nbytes;
@@ -91,21 +92,50 @@ static int parse_line(sim_hits *h, size_t row, char *line, const char *key,
     return 0;
 }
 
-static int read_lines(FILE *f, sim_hits *h, const char *const *keys, util_err *err)
+/* One line of f into *line (grown as needed); 0 at the end of the file or
+ * on a read error (*bad set). Lines are a row's hex: thousands of bytes. */
+static int next_line(gzFile f, char **line, size_t *cap, int *bad)
+{
+    size_t n = 0;
+    for (;;) {
+        if (*cap - n < 2) {
+            size_t c = *cap ? 2 * *cap : 4096;
+            char *more = c < (1u << 28) ? realloc(*line, c) : NULL;
+            if (!more)
+                return !(*bad = 1);
+            *line = more;
+            *cap = c;
+        }
+        if (!gzgets(f, *line + n, (int)(*cap - n))) {
+            int e;
+            gzerror(f, &e);
+            *bad = e != Z_OK && e != Z_STREAM_END;
+            (*line)[n] = 0;
+            return n > 0 && !*bad;
+        }
+        n += strlen(*line + n);
+        if (n && (*line)[n - 1] == '\n')
+            return 1;
+    }
+}
+
+static int read_lines(gzFile f, sim_hits *h, const char *const *keys, util_err *err)
 {
     char *line = NULL;
     size_t cap = 0;
-    int rc = 0;
-    if (getline(&line, &cap, f) < 0 ||
+    int rc = 0, bad = 0;
+    if (!next_line(f, &line, &cap, &bad) ||
         strcmp(line, "codec,channel,cut,limit,images,correct\n"))
         rc = util_errf(err, "line 1: not a hits.csv header");
     size_t row = 0;
-    for (; !rc && getline(&line, &cap, f) >= 0; row++) {
+    for (; !rc && next_line(f, &line, &cap, &bad); row++) {
         if (row == h->nrows)
             rc = util_errf(err, "more rows than results.csv's %zu", h->nrows);
         else if (parse_line(h, row, line, keys[row], err))
             rc = util_err_prefix(err, "line %zu: ", row + 2);
     }
+    if (!rc && bad)
+        rc = util_errf(err, "cannot read (damaged compressed data?)");
     if (!rc && row != h->nrows)
         rc = util_errf(err, "%zu rows, results.csv has %zu", row, h->nrows);
     free(line);
@@ -118,7 +148,9 @@ int sim_hits_load(const char *path, const char *const *keys, size_t nrows,
     *out = NULL;
     if (nrows == 0)
         return util_errf(err, "%s: no rows to pair", path);
-    FILE *f = fopen(path, "r");
+    /* zlib reads a plain file as it is, and a gzip'd one (hits.csv.gz)
+     * uncompressed. */
+    gzFile f = gzopen(path, "rb");
     if (!f)
         return util_errf(err, "%s: cannot open", path);
     sim_hits *h = calloc(1, sizeof *h);
@@ -127,7 +159,7 @@ int sim_hits_load(const char *path, const char *const *keys, size_t nrows,
         h->nrows = nrows;
         rc = read_lines(f, h, keys, err);
     }
-    fclose(f);
+    gzclose(f);
     if (!rc) {
         h->weight = malloc(h->items * sizeof *h->weight);
         h->table = malloc(h->nbytes * 256 * sizeof *h->table);
