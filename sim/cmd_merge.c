@@ -92,7 +92,7 @@ int sim_cmd_merge(int argc, char **argv)
         fprintf(stderr, "limitnet: %s\n", err.msg);
         return 2;
     }
-    size_t copied = 0, total = sc->ncodecs * sc->nchans;
+    size_t copied = 0, total = sim_scenario_cells(sc);
     int rc = gather(sc, argc - 2, argv + 2, &copied);
     /* Nothing selected: every cell is reused or left to do, and results
      * are written only when none is left, as for `run --cells`. */

@@ -152,13 +152,13 @@ static void print_table(const sim_scenario *sc, const sim_result *res)
     int what = sc->detector[0] ? 2 : sc->classifier[0] ? 1 : 0;
     printf("%s: %s over %s (%zu images), %s\n", sc->name,
            what == 2 ? "mAP@0.5 %" : what == 1 ? "top-1 accuracy %" : "PSNR dB",
-           sc->nchans > 1 ? "each channel" : res->ncells ? res->cells[0].channel : "",
+           sc->nchans * sc->nseeds > 1 ? "each channel" : res->ncells ? res->cells[0].channel : "",
            res->ncells ? res->cells[0].rows[0].images : 0,
            "rows: codec setting, columns: deadline (s) or budget (B)");
     for (size_t c = 0; c < res->ncells; c++) {
         const sim_cell *cell = &res->cells[c];
         if (c % sc->ncodecs == 0) {
-            if (sc->nchans > 1)
+            if (sc->nchans * sc->nseeds > 1)
                 printf("channel %s\n", cell->channel);
             printf("%-26s %8s", "codec", "bytes");
             for (size_t i = 0; i < sc->ndeadlines; i++)
@@ -301,7 +301,7 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "limitnet: %s\n", err.msg);
         return 2;
     }
-    size_t total = sc->ncodecs * sc->nchans;
+    size_t total = sim_scenario_cells(sc);
     uint8_t *only = NULL;
     if (cells && shard_n) {
         fprintf(stderr, "limitnet run: --cells and --shard: give one of them\n");
@@ -402,6 +402,12 @@ static int cmd_check(int argc, char **argv)
         printf("  %s (%s)\n", sc->codecs[i].label, sc->codecs[i].where);
     for (size_t i = 0; i < sc->nchans; i++)
         printf("  %s (%s)\n", sc->chans[i].label, sc->chans[i].where);
+    if (sc->nseeds > 1) {
+        printf("  %zu seeds (seed), each a channel realisation:", sc->nseeds);
+        for (size_t i = 0; i < sc->nseeds; i++)
+            printf(" %llu", (unsigned long long)sc->seeds[i]);
+        printf("\n");
+    }
     sim_scenario_free(sc);
     return 0;
 }

@@ -409,6 +409,7 @@ int sim_cell_read(const char *path, size_t nrows, sim_cell *cell)
     fclose(f);
     if (bad || i != nrows)
         return 1;
+    cell->nrows = nrows;
     return cell->has_hits ? hits_read(path, cell) : 0;
 }
 
@@ -512,6 +513,71 @@ void sim_cell_meta_read(const char *csv, sim_cell *cell)
     cJSON_Delete(o);
 }
 
+/* The mean, sample standard deviation, least and greatest of v[0..n). */
+static void spread_of(FILE *f, const double *v, size_t n)
+{
+    double mean = 0, ss = 0, lo = v[0], hi = v[0];
+    for (size_t i = 0; i < n; i++) {
+        mean += v[i];
+        lo = fmin(lo, v[i]);
+        hi = fmax(hi, v[i]);
+    }
+    mean /= (double)n;
+    for (size_t i = 0; i < n; i++)
+        ss += (v[i] - mean) * (v[i] - mean);
+    fprintf(f, ",%.17g,%.17g,%.17g,%.17g", mean, sqrt(ss / (double)(n - 1)), lo, hi);
+}
+
+/* A row's value of metric m (seeds.csv's order). */
+static double metric_of(const sim_row *r, int m)
+{
+    const double v[] = {r->received_bytes, r->psnr, r->ssim, r->accuracy, r->map50,
+                        r->map50_95};
+    return v[m];
+}
+
+int sim_seeds_write(const char *path, const sim_scenario *sc, const sim_result *res,
+                    util_err *err)
+{
+    static const char *const names[] = {"received_bytes", "psnr", "ssim", "accuracy",
+                                        "map50", "map50_95"};
+    int nm = res->ncells && res->cells[0].detection ? 6 : sc->classifier[0] ? 4 : 3;
+    size_t per = sc->ncodecs * sc->nchans, ns = sc->nseeds;
+    double *v = malloc(ns * sizeof *v);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = v ? open_memstream(&buf, &len) : NULL;
+    if (!f) {
+        free(v);
+        return util_errf(err, "%s: out of memory", path);
+    }
+    fputs("codec,channel,cut,limit,seeds", f);
+    for (int m = 0; m < nm; m++)
+        fprintf(f, ",%s_mean,%s_sd,%s_min,%s_max", names[m], names[m], names[m], names[m]);
+    fputc('\n', f);
+    for (size_t k = 0; k < per && k < res->ncells; k++) {
+        const sim_cell *c0 = &res->cells[k];
+        /* the channel's own label: the first seed's without "-seedN" */
+        const char *cut = strstr(c0->channel, "-seed");
+        for (const char *p = cut; p; p = strstr(p + 1, "-seed"))
+            cut = p;
+        for (size_t i = 0; i < c0->nrows; i++) {
+            const sim_row *r = &c0->rows[i];
+            fprintf(f, "%s,%.*s,%s,%.17g,%zu", c0->codec,
+                    (int)(cut ? (size_t)(cut - c0->channel) : strlen(c0->channel)),
+                    c0->channel, r->is_budget ? "budget" : "deadline", r->limit, ns);
+            for (int m = 0; m < nm; m++) {
+                for (size_t s = 0; s < ns; s++)
+                    v[s] = metric_of(&res->cells[s * per + k].rows[i], m);
+                spread_of(f, v, ns);
+            }
+            fputc('\n', f);
+        }
+    }
+    free(v);
+    return sim_write_stream(path, f, &buf, &len, err);
+}
+
 static cJSON *cells_json(const sim_result *res)
 {
     cJSON *arr = cJSON_CreateArray();
@@ -551,6 +617,12 @@ int sim_summary_write(const char *path, const sim_scenario *sc,
     cJSON_AddStringToObject(o, "scenario_file", sc->file);
     cJSON_AddItemToObject(o, "scenario", cJSON_Parse(sc->json));
     cJSON_AddNumberToObject(o, "seed", (double)sc->seed);
+    if (sc->nseeds > 1) {
+        cJSON *seeds = cJSON_AddArrayToObject(o, "seed_list");
+        for (size_t i = 0; seeds && i < sc->nseeds; i++)
+            cJSON_AddItemToArray(seeds, cJSON_CreateNumber((double)sc->seeds[i]));
+        cJSON_AddStringToObject(o, "seed_results", "seeds.csv");
+    }
     cJSON_AddStringToObject(o, "seeds", "channel of item i: util_seed_mix(seed, i)");
     cJSON_AddNumberToObject(o, "threads", res->threads);
     cJSON_AddNumberToObject(o, "wall_seconds", res->seconds);

@@ -49,6 +49,7 @@ typedef struct job {
     double *encoded;        /* [image] */
     const atomic_int *stop; /* sim_options.stop */
     const char *items;      /* where the per-item rows go, or NULL */
+    uint64_t seed;          /* the cell's channel realisation */
     pthread_mutex_t lock;
     size_t next, done;
     int failed;
@@ -210,7 +211,7 @@ static int process_image(job *jb, scratch *s, size_t i, util_err *err)
     for (size_t j = 0; j < n; j++)
         s->lens[j] = s->stream.pkt[j].len;
     util_rng rng;
-    util_rng_seed(&rng, util_seed_mix(jb->sc->seed, jb->sc->first + i));
+    util_rng_seed(&rng, util_seed_mix(jb->seed, jb->sc->first + i));
     if (chan_transmit(jb->ch, s->lens, n, &rng, s->arr, NULL, err))
         return -1;
     size_t narrived = sort_arrivals(s->arr, n, s->order);
@@ -345,7 +346,7 @@ static int cut_map(const job *jb, size_t c, sim_row *r, util_err *err)
     /* The same resamplings for every cell and cut, so that rows compared
      * with one another were resampled alike. */
     util_rng rng;
-    util_rng_seed(&rng, util_seed_mix(jb->sc->seed, SIM_BOOT_STREAM));
+    util_rng_seed(&rng, util_seed_mix(jb->seed, SIM_BOOT_STREAM));
     if (!rc)
         rc = task_map_bootstrap(acc, SIM_BOOT_REPS, 0.95, &rng, &r->map50_lo,
                                 &r->map50_hi, &r->map50_95_lo, &r->map50_95_hi, err);
@@ -553,15 +554,15 @@ static uint64_t fnv_params(uint64_t h, const util_params *p)
 }
 
 /* Everything but the channel and codec settings that decides a cell's
- * numbers. */
-static int scenario_fingerprint(const sim_scenario *sc, uint64_t *out,
+ * numbers, for the realisation seed (one of sc->seeds). */
+static int scenario_fingerprint(const sim_scenario *sc, uint64_t seed, uint64_t *out,
                                 util_err *err)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
     char buf[2 * SIM_PATH_LEN + 256];
     snprintf(buf, sizeof buf, "%s|%s|%s|%s|%zu|%zu|%llu", SIM_VERSION,
              sc->dataset, sc->split, sc->data_dir, sc->first, sc->count,
-             (unsigned long long)sc->seed);
+             (unsigned long long)seed);
     h = fnv_str(h, buf);
     /* Only scenes have a size and a layout seed; other datasets keep the
      * fingerprints their committed results were written with. */
@@ -669,8 +670,44 @@ static int context_open(const sim_scenario *sc, context *cx, util_err *err)
     return open_detector(sc, cx, err);
 }
 
-/* Cell index = channel * ncodecs + codec: results are grouped by channel.
- * Returns 0 for a cell computed or reused, 1 for one left to do (not
+/* Cell index = (seed * nchans + channel) * ncodecs + codec: results are
+ * grouped by seed, then by channel. */
+typedef struct cell_at {
+    size_t seed, chan, codec;
+} cell_at;
+
+static cell_at locate(const sim_scenario *sc, size_t index)
+{
+    return (cell_at){index / (sc->ncodecs * sc->nchans),
+                     index / sc->ncodecs % sc->nchans, index % sc->ncodecs};
+}
+
+/* The channel column of a cell's rows: the channel's label, and with
+ * several seeds which one realised it. */
+static void cell_channel(const sim_scenario *sc, const chan *ch, size_t seed,
+                         char *buf, size_t len)
+{
+    if (sc->nseeds > 1)
+        snprintf(buf, len, "%s-seed%llu", chan_label(ch),
+                 (unsigned long long)sc->seeds[seed]);
+    else
+        snprintf(buf, len, "%s", chan_label(ch));
+}
+
+/* Each seed's fingerprint of everything but channel and codec (*bases,
+ * sc->nseeds of them; free it). */
+static int fingerprints(const sim_scenario *sc, uint64_t **bases, util_err *err)
+{
+    *bases = calloc(sc->nseeds, sizeof **bases);
+    if (!*bases)
+        return util_errf(err, "out of memory");
+    for (size_t s = 0; s < sc->nseeds; s++)
+        if (scenario_fingerprint(sc, sc->seeds[s], &(*bases)[s], err))
+            return -1;
+    return 0;
+}
+
+/* Returns 0 for a cell computed or reused, 1 for one left to do (not
  * selected by opt->only, not complete), -1 on failure. */
 static int selected(const sim_options *opt, size_t index)
 {
@@ -678,16 +715,16 @@ static int selected(const sim_options *opt, size_t index)
 }
 
 static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
-                    uint64_t base, const sim_options *opt, int threads,
+                    const uint64_t *bases, const sim_options *opt, int threads,
                     sim_cell *cell, util_err *err)
 {
-    size_t ci = index / sc->ncodecs;
-    const sim_codec_setting *set = &sc->codecs[index % sc->ncodecs];
-    const chan *ch = cx->ch[ci];
+    cell_at at = locate(sc, index);
+    const sim_codec_setting *set = &sc->codecs[at.codec];
+    const chan *ch = cx->ch[at.chan];
     char path[SIM_PATH_LEN + 2 * SIM_NAME_LEN];
-    cell_path(path, sizeof path, sc, &sc->chans[ci], set, base);
+    cell_path(path, sizeof path, sc, &sc->chans[at.chan], set, bases[at.seed]);
     snprintf(cell->codec, sizeof cell->codec, "%s", set->label);
-    snprintf(cell->channel, sizeof cell->channel, "%s", chan_label(ch));
+    cell_channel(sc, ch, at.seed, cell->channel, sizeof cell->channel);
     cell->nrows = sc->ndeadlines + sc->nbudgets;
     cell->detection = cx->det != NULL;
     cell->has_hits = cx->cls != NULL;
@@ -713,7 +750,7 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
     }
     job jb = {.sc = sc, .set = set, .ds = cx->ds, .ch = ch, .cls = cx->cls,
               .det = cx->det, .ncuts = cell->nrows, .stop = opt->stop,
-              .items = opt->per_item ? items : NULL};
+              .items = opt->per_item ? items : NULL, .seed = sc->seeds[at.seed]};
     if (cx->det)
         jb.max_dets = task_detector_cfg(cx->det).max_dets;
     pthread_mutex_init(&jb.lock, NULL);
@@ -741,12 +778,12 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
     double t0 = util_now();
     res->threads = opt->threads > 0 ? opt->threads : util_ncores();
     context cx;
-    uint64_t base;
+    uint64_t *bases = NULL;
     char dir[SIM_PATH_LEN + 8];
     snprintf(dir, sizeof dir, "%s/cells", sc->output);
     int rc = context_open(sc, &cx, err);
     if (!rc)
-        rc = scenario_fingerprint(sc, &base, err);
+        rc = fingerprints(sc, &bases, err);
     if (!rc)
         rc = util_mkdirs(dir, err);
     /* What a run killed mid-write (SIGKILL, a crash) left behind. */
@@ -754,7 +791,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
         sim_clean_temps(dir);
         sim_clean_temps(sc->output);
     }
-    size_t ncells = sc->ncodecs * sc->nchans;
+    size_t ncells = sim_scenario_cells(sc);
     if (!rc) {
         res->cells = calloc(ncells, sizeof *res->cells);
         if (!res->cells)
@@ -765,7 +802,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
             rc = util_errf(err, "interrupted");
             break;
         }
-        rc = run_cell(sc, &cx, k, base, opt, res->threads, &res->cells[k], err);
+        rc = run_cell(sc, &cx, k, bases, opt, res->threads, &res->cells[k], err);
         res->ncells = k + 1;
         if (rc == 1) {
             res->ntodo++;
@@ -778,6 +815,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
             opt->progress(opt->progress_ctx, &res->cells[k], k, ncells);
     }
     context_free(&cx);
+    free(bases);
     res->seconds = util_now() - t0;
     /* A stop after the last cell still stops here: results.csv is not
      * written from a run that was asked to end. */
@@ -794,17 +832,22 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
     snprintf(path, sizeof path, "%s/hits.csv", sc->output);
     if (!rc && !res->ntodo && sc->classifier[0])
         rc = sim_hits_write(path, res, err);
+    snprintf(path, sizeof path, "%s/seeds.csv", sc->output);
+    if (!rc && !res->ntodo && sc->nseeds > 1)
+        rc = sim_seeds_write(path, sc, res, err);
     return rc ? util_err_prefix(err, "%s: ", sc->file) : 0;
 }
 
 int sim_plan(const sim_scenario *sc, sim_plan_cell **cells, size_t *n, util_err *err)
 {
-    size_t ncells = sc->ncodecs * sc->nchans, nrows = sc->ndeadlines + sc->nbudgets;
-    uint64_t base;
+    size_t ncells = sim_scenario_cells(sc), nrows = sc->ndeadlines + sc->nbudgets;
+    uint64_t *bases;
     *cells = NULL;
     *n = 0;
-    if (scenario_fingerprint(sc, &base, err))
+    if (fingerprints(sc, &bases, err)) {
+        free(bases);
         return -1;
+    }
     sim_plan_cell *pc = calloc(ncells, sizeof *pc);
     sim_cell probe = {.rows = calloc(nrows, sizeof *probe.rows),
                       .detection = sc->detector[0] != 0,
@@ -817,13 +860,15 @@ int sim_plan(const sim_scenario *sc, sim_plan_cell **cells, size_t *n, util_err 
             rc = util_err_prefix(err, "%s.", sc->chans[ci].where);
             break;
         }
-        for (size_t k = 0; k < sc->ncodecs; k++) {
-            sim_plan_cell *c = &pc[ci * sc->ncodecs + k];
-            c->index = ci * sc->ncodecs + k;
+        for (size_t k = 0; k < sc->ncodecs * sc->nseeds; k++) {
+            size_t s = k / sc->ncodecs, index = (s * sc->nchans + ci) * sc->ncodecs +
+                                                k % sc->ncodecs;
+            sim_plan_cell *c = &pc[index];
+            c->index = index;
             c->fingerprint = cell_path(c->path, sizeof c->path, sc, &sc->chans[ci],
-                                       &sc->codecs[k], base);
-            snprintf(c->codec, sizeof c->codec, "%s", sc->codecs[k].label);
-            snprintf(c->channel, sizeof c->channel, "%s", chan_label(ch));
+                                       &sc->codecs[k % sc->ncodecs], bases[s]);
+            snprintf(c->codec, sizeof c->codec, "%s", sc->codecs[k % sc->ncodecs].label);
+            cell_channel(sc, ch, s, c->channel, sizeof c->channel);
             snprintf(probe.codec, sizeof probe.codec, "%s", c->codec);
             snprintf(probe.channel, sizeof probe.channel, "%s", c->channel);
             c->done = sim_cell_read(c->path, nrows, &probe) == 0;
@@ -832,6 +877,7 @@ int sim_plan(const sim_scenario *sc, sim_plan_cell **cells, size_t *n, util_err 
     }
     free(probe.rows);
     free(probe.hits);
+    free(bases);
     if (rc) {
         free(pc);
         return -1;

@@ -431,6 +431,49 @@ static int load_names(sim_scenario *sc, const cJSON *root, util_err *err)
     return 0;
 }
 
+/* "seed": one integer, or a list of distinct ones (channel realisations). */
+static int load_seeds(sim_scenario *sc, const cJSON *root, util_err *err)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "seed");
+    size_t n = cJSON_IsArray(j) ? (size_t)cJSON_GetArraySize(j) : 1;
+    if (cJSON_IsArray(j) && (n == 0 || n > SIM_SEEDS_MAX))
+        return util_errf(err, "seed: expected an integer or a list of 1..%d "
+                         "distinct integers, got a list of %zu", SIM_SEEDS_MAX, n);
+    sc->seeds = calloc(n, sizeof *sc->seeds);
+    if (!sc->seeds)
+        return util_errf(err, "out of memory");
+    sc->nseeds = n;
+    if (!cJSON_IsArray(j)) {
+        double v;
+        if (util_json_int(root, "", "seed", 1, 0, 9007199254740991.0, &v, err))
+            return -1;
+        sc->seed = sc->seeds[0] = (uint64_t)v;
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *e = cJSON_GetArrayItem(j, (int)i);
+        /* the range is checked before the cast: out of it, undefined */
+        if (!cJSON_IsNumber(e) || !(e->valuedouble >= 0 &&
+                                    e->valuedouble <= 9007199254740991.0) ||
+            e->valuedouble != floor(e->valuedouble))
+            return util_errf(err, "seed[%zu]: expected an integer in 0..2^53-1, "
+                             "got %s", i, cJSON_IsNumber(e) ? "another number"
+                                                            : util_json_type(e));
+        sc->seeds[i] = (uint64_t)e->valuedouble;
+        for (size_t k = 0; k < i; k++)
+            if (sc->seeds[k] == sc->seeds[i])
+                return util_errf(err, "seed[%zu]: %llu is seed[%zu] already", i,
+                                 (unsigned long long)sc->seeds[i], k);
+    }
+    sc->seed = sc->seeds[0];
+    return 0;
+}
+
+size_t sim_scenario_cells(const sim_scenario *sc)
+{
+    return sc->ncodecs * sc->nchans * sc->nseeds;
+}
+
 static int load_root(sim_scenario *sc, const cJSON *root, util_err *err)
 {
     static const char *const keys[] = {"name", "description", "seed", "dataset",
@@ -442,15 +485,13 @@ static int load_root(sim_scenario *sc, const cJSON *root, util_err *err)
     if (desc && !cJSON_IsString(desc))
         return util_errf(err, "description: expected a string, got %s",
                          util_json_type(desc));
-    double seed, *budgets;
-    if (load_names(sc, root, err) ||
-        util_json_int(root, "", "seed", 1, 0, 9007199254740991.0, &seed, err) ||
+    double *budgets;
+    if (load_names(sc, root, err) || load_seeds(sc, root, err) ||
         load_dataset(sc, root, err) || load_codecs(sc, root, err) ||
         load_channel(sc, root, err) ||
         load_cuts(root, "deadlines", 0, &sc->deadlines, &sc->ndeadlines, err) ||
         load_cuts(root, "budgets", 1, &budgets, &sc->nbudgets, err))
         return -1;
-    sc->seed = (uint64_t)seed;
     if (sc->nbudgets) {
         sc->budgets = malloc(sc->nbudgets * sizeof *sc->budgets);
         if (!sc->budgets) {
@@ -498,6 +539,7 @@ void sim_scenario_free(sim_scenario *sc)
         return;
     free(sc->codecs);
     free(sc->chans);
+    free(sc->seeds);
     free(sc->deadlines);
     free(sc->budgets);
     free(sc->json);

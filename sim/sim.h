@@ -20,6 +20,7 @@
 #define SIM_VERSION "0.2.0" /* 0.2.0: uncertainty columns, hits files */
 #define SIM_PATH_LEN 1024
 #define SIM_NAME_LEN 128
+#define SIM_SEEDS_MAX 100  /* seeds a scenario may list */
 
 /* One codec setting after lists in the scenario were expanded. */
 typedef struct sim_codec_setting {
@@ -40,7 +41,13 @@ typedef struct sim_chan_setting {
 typedef struct sim_scenario {
     char file[SIM_PATH_LEN];
     char name[SIM_NAME_LEN];
-    uint64_t seed;
+    uint64_t seed;                 /* seeds[0] */
+    /* The channel realisations: "seed" as a list repeats every cell once
+     * per seed (cells seed by seed, then channel by channel); with more
+     * than one, the channel column of each row ends in "-seedN" and
+     * seeds.csv gives each row's mean and spread across the seeds. */
+    uint64_t *seeds;
+    size_t nseeds;
 
     char dataset[SIM_NAME_LEN];
     char split[16];
@@ -66,6 +73,9 @@ typedef struct sim_scenario {
 
     char *json;                    /* the scenario as parsed, re-printed */
 } sim_scenario;
+
+/* Cells in the scenario: codec settings x channel settings x seeds. */
+size_t sim_scenario_cells(const sim_scenario *sc);
 
 /* Reads and fully checks a scenario. Errors start with the file name and
  * the JSON path: "s.json: channel.loss.p: expected ...". */
@@ -192,7 +202,7 @@ void sim_gather_free(sim_gather *g);
 
 /* One cell as sim_run would compute it, for `limitnet plan`. */
 typedef struct sim_plan_cell {
-    size_t index;               /* channel * ncodecs + codec: the run's order */
+    size_t index;               /* (seed * nchans + channel) * ncodecs + codec: the run's order */
     uint64_t fingerprint;       /* the hash in its cell file's name */
     char codec[SIM_NAME_LEN];
     char channel[256];

@@ -53,6 +53,11 @@ void sim_cell_meta_read(const char *csv, sim_cell *cell);
 void sim_host_name(char *buf, size_t len);
 
 int sim_results_write(const char *path, const sim_result *res, util_err *err);
+/* With several seeds: a row per (codec, channel, cut) of the first seed's
+ * cells, each metric's mean, sample standard deviation, least and
+ * greatest across the seeds' cells (seeds.csv). */
+int sim_seeds_write(const char *path, const sim_scenario *sc, const sim_result *res,
+                    util_err *err);
 int sim_summary_write(const char *path, const sim_scenario *sc,
                       const sim_result *res, util_err *err);
 

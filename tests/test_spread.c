@@ -172,6 +172,27 @@ static void test_hits_make_a_cell_whole(void **state)
     snprintf(path, sizeof path, "%s/out/results.csv", dir);
     char *after = tu_read_file(path, NULL);
     assert_string_equal(before, after);
+    /* plan sees every cell done; a merge of whole cells with their hits
+     * gives the same files */
+    snprintf(cmd, sizeof cmd, "%s plan %s/s.json", LIMITNET_BIN, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "4 cells, 4 done, 0 to do"));
+    snprintf(cmd, sizeof cmd, "sed 's#%s/out#%s/whole#' %s/s.json > %s/w.json && "
+             "%s merge %s/w.json %s/out", dir, dir, dir, dir, LIMITNET_BIN, dir, dir);
+    if (tu_run(cmd, out, sizeof out) != 0)
+        fail_msg("%s: %s", cmd, out);
+    snprintf(path, sizeof path, "%s/whole/results.csv", dir);
+    char *merged = tu_read_file(path, NULL);
+    assert_string_equal(before, merged);
+    free(merged);
+    char a[128], b[128];
+    snprintf(a, sizeof a, "%s/whole/hits.csv", dir);
+    snprintf(b, sizeof b, "%s/out/hits.csv", dir);
+    char *ha = tu_read_file(a, NULL), *hb = tu_read_file(b, NULL);
+    assert_non_null(ha);
+    assert_string_equal(ha, hb);
+    free(ha);
+    free(hb);
     /* merge into a fresh output: the cell without hits is refused */
     snprintf(cmd, sizeof cmd, "sed 's#%s/out#%s/merged#' %s/s.json > %s/m.json && "
              "%s merge %s/m.json %s", dir, dir, dir, dir, LIMITNET_BIN, dir, copy);
@@ -259,12 +280,92 @@ static void test_compare_bootstrap(void **state)
     tu_rmtree(dir);
 }
 
+/* Seeds as a sweep dimension: each seed's cells are those of a run with
+ * that seed alone (the channel column says which), and seeds.csv holds
+ * each row's mean and spread across the seeds. Bad seed lists are
+ * refused before anything is written. */
+static void test_seeds(void **state)
+{
+    (void)state;
+    char dir[64], path[128], cmd[1024], out[8192];
+    setup(dir);
+    run(dir, "", 0);
+    snprintf(path, sizeof path, "%s/out/results.csv", dir);
+    char *one = tu_read_file(path, NULL);
+    snprintf(cmd, sizeof cmd, "sed -i 's/\"seed\": 5,/\"seed\": [5, 9],/; s#%s/out#%s/two#' "
+             "%s/s.json", dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    run(dir, "", 0);
+    snprintf(path, sizeof path, "%s/two/results.csv", dir);
+    char *two = tu_read_file(path, NULL);
+    snprintf(path, sizeof path, "%s/two/seeds.csv", dir);
+    char *seeds = tu_read_file(path, NULL);
+    assert_non_null(two);
+    assert_non_null(seeds);
+    /* seed 5's rows are the single run's, the channel label marked */
+    const char *a = strchr(one, '\n') + 1, *b = strchr(two, '\n') + 1;
+    const char *c = strchr(seeds, '\n') + 1;
+    assert_non_null(strstr(seeds, "codec,channel,cut,limit,seeds,received_bytes_mean,"));
+    for (int r = 0; r < NCELLS * NCUTS; r++) {
+        char ch[128], fa[100], fb[128];
+        field(b, 1, ch, sizeof ch);
+        field(a, 1, fa, sizeof fa);
+        snprintf(fb, sizeof fb, "%s-seed5", fa);
+        assert_string_equal(ch, fb);
+        const char *ra = strchr(strchr(a, ',') + 1, ',') + 1;
+        const char *rb = strchr(strchr(b, ',') + 1, ',') + 1;
+        assert_memory_equal(ra, rb, strcspn(ra, "\n") + 1);
+        /* the seed-9 row of the same cell and cut */
+        const char *b9 = b;
+        for (int k = 0; k < NCELLS * NCUTS; k++)
+            b9 = strchr(b9, '\n') + 1;
+        field(b9, 1, ch, sizeof ch);
+        snprintf(fb, sizeof fb, "%s-seed9", fa);
+        assert_string_equal(ch, fb);
+        double x = num(b, 14), y = num(b9, 14), mean = (x + y) / 2;
+        double sd = fabs(x - y) / sqrt(2);
+        /* accuracy: columns 17..20 of seeds.csv (mean, sd, min, max) */
+        assert_int_equal((int)num(c, 4), 2);
+        assert_true(fabs(num(c, 17) - mean) < 1e-12 && fabs(num(c, 18) - sd) < 1e-12);
+        assert_true(num(c, 19) == fmin(x, y) && num(c, 20) == fmax(x, y));
+        a = strchr(a, '\n') + 1;
+        b = strchr(b, '\n') + 1;
+        c = strchr(c, '\n') + 1;
+    }
+    assert_int_equal(*c, 0);
+    snprintf(path, sizeof path, "%s/two/summary.json", dir);
+    char *summary = tu_read_file(path, NULL);
+    assert_non_null(strstr(summary, "\"seed_list\":\t[5, 9]"));
+    static const char *const bad[][2] = {
+        {"[]", "a list of 1..100 distinct integers, got a list of 0"},
+        {"[5, 5]", "seed[1]: 5 is seed[0] already"},
+        {"[5, 1.5]", "seed[1]: expected an integer"},
+        {"[5, \\\"x\\\"]", "seed[1]: expected an integer in 0..2^53-1, got a string"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(cmd, sizeof cmd, "sed 's/\"seed\": \\[5, 9\\],/\"seed\": %s,/; "
+                 "s#%s/two#%s/bad#' %s/s.json > %s/b.json && %s run %s/b.json",
+                 bad[i][0], dir, dir, dir, dir, LIMITNET_BIN, dir);
+        assert_int_equal(tu_run(cmd, out, sizeof out), 2);
+        if (!strstr(out, bad[i][1]))
+            fail_msg("%s: %s", bad[i][0], out);
+        snprintf(path, sizeof path, "%s/bad", dir);
+        assert_int_not_equal(access(path, F_OK), 0);
+    }
+    free(one);
+    free(two);
+    free(seeds);
+    free(summary);
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_intervals_against_items),
         cmocka_unit_test(test_hits_make_a_cell_whole),
         cmocka_unit_test(test_compare_bootstrap),
+        cmocka_unit_test(test_seeds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
