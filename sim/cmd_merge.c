@@ -61,8 +61,9 @@ static int gather(const sim_scenario *sc, int ndirs, char **dirs, size_t *copied
             fprintf(stderr, "limitnet merge: %s\n", err.msg);
         else
             fprintf(stderr, "limitnet merge: %s: %zu cells copied, %zu already "
-                    "present, %zu refused, %zu of other codec settings ignored\n",
-                    dirs[i], g.copied, g.present, g.nrefused, g.foreign);
+                    "present, %zu refused, %zu of other codec settings ignored%s\n",
+                    dirs[i], g.copied, g.present, g.nrefused, g.foreign,
+                    g.parts ? "; parts of cells copied too" : "");
         *copied += g.copied;
         sim_gather_free(&g);
         if (rc)

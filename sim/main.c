@@ -62,7 +62,7 @@ static void usage_run(FILE *f)
 {
     fprintf(f,
         "usage: limitnet run SCENARIO.json [-j N] [--force] [--quiet] [--cells LIST]\n"
-        "                    [--shard K/N] [--per-item]\n"
+        "                    [--shard K/N] [--items A-B] [--per-item]\n"
         "\n"
         "Runs an experiment: each codec setting over each channel setting (a\n"
         "cell). Each cell is stored in the scenario's output directory (cells/)\n"
@@ -82,10 +82,11 @@ static void usage_run(FILE *f)
         "  --shard K/N     compute shard K of N of the cells: a fixed split\n"
         "                  balanced by each codec's cost, the same whenever the\n"
         "                  shards run; done cells are reused\n"
+        "  --items A-B     only items A..B (0..count-1) of the selected cells, as\n"
+        "                  parts; parts that cover a cell make it, byte for byte\n"
         "  --per-item      also write every item's row at every cut beside each\n"
-        "                  cell (cells/LABEL-HASH.items.csv; scenarios/README.md\n"
-        "                  has the columns), for statistics of your own; done\n"
-        "                  cells without them are computed again\n"
+        "                  cell (scenarios/README.md has the columns); done cells\n"
+        "                  without them are computed again\n"
         "  -h, --help      this help\n", MAX_JOBS);
 }
 
@@ -176,6 +177,23 @@ static void print_table(const sim_scenario *sc, const sim_result *res)
            sc->output, sc->output, res->seconds, res->threads);
 }
 
+/* "A-B" into opt's item range: 0 or -1. */
+static int parse_items(const char *v, sim_options *opt)
+{
+    const char *dash = strchr(v, '-');
+    char a[32];
+    long lo, hi;
+    if (!dash || (size_t)(dash - v) >= sizeof a)
+        return -1;
+    snprintf(a, sizeof a, "%.*s", (int)(dash - v), v);
+    if (sim_arg_long(a, 0, 1000000000, &lo) || sim_arg_long(dash + 1, lo, 1000000000, &hi))
+        return -1;
+    opt->has_items = 1;
+    opt->items_lo = (size_t)lo;
+    opt->items_hi = (size_t)hi;
+    return 0;
+}
+
 /* "3,7-9" into only[0..n-1]: 0 or -1 (naming what is wrong) for an index
  * at or past n, a range that runs backwards, or anything but digits,
  * commas and dashes. */
@@ -263,6 +281,12 @@ static int cmd_run(int argc, char **argv)
                 return 2;
             }
             shard_k--;
+        } else if (!m && (m = sim_arg_value(argc, argv, &i, NULL, "--items", &v)) != 0) {
+            if (m < 0 || parse_items(v, &opt)) {
+                fprintf(stderr, "limitnet run: --items wants a range of item positions "
+                        "A-B with 0 <= A <= B, got %s\n", m < 0 ? "nothing" : v);
+                return 2;
+            }
         } else if (!m && (m = sim_arg_value(argc, argv, &i, NULL, "--cells", &v)) != 0) {
             if (m < 0) {
                 fprintf(stderr, "limitnet run: --cells wants a list of cell indices\n");

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Appends a message to the report's list of refused files. */
 static int refuse(sim_gather *g, util_err *err, const char *fmt, const char *file,
@@ -99,11 +100,46 @@ static int copy_cell(const char *src, const char *dst, int has_hits, util_err *e
     return rc ? rc : copy_sidecar(src, dst, ".meta.json", 0, err);
 }
 
+/* A part of one of the scenario's cells (LABEL-HASH.part-LO-HI.csv), when
+ * name is one: copied beside the cell unless there already, and read back
+ * only when the cell is put together (sim/parts.c). 1 if name is no part
+ * of ours, else 0 or -1. */
+static int take_part(sim_plan_cell *pc, size_t n, const char *dir, const char *name,
+                     sim_gather *g, util_err *err)
+{
+    const char *mark = strstr(name, ".part-");
+    if (!mark)
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        const char *base = strrchr(pc[i].path, '/') + 1;
+        size_t stem = strlen(base) - 4;
+        if (pc[i].done || (size_t)(mark - name) != stem || strncmp(name, base, stem))
+            continue;
+        char src[SIM_PATH_LEN + 512], dst[2 * SIM_PATH_LEN + 512];
+        snprintf(src, sizeof src, "%s/%s", dir, name);
+        snprintf(dst, sizeof dst, "%.*s/%s", (int)(base - 1 - pc[i].path), pc[i].path, name);
+        if (!strcmp(src, dst) || access(dst, F_OK) == 0)
+            return 0;
+        size_t len;
+        char *text = slurp(src, &len);
+        if (!text)
+            return util_errf(err, "%s: cannot read", src);
+        int rc = sim_write_atomic(dst, text, len, err);
+        free(text);
+        g->parts += rc == 0;
+        return rc;
+    }
+    return 1;
+}
+
 /* One file of dir: a cell of ours to take, or refused, or not a cell. */
 static int take(const sim_scenario *sc, sim_plan_cell *pc, size_t n,
                 const char *dir, const char *name, sim_cell *probe, sim_gather *g,
                 util_err *err)
 {
+    int part = take_part(pc, n, dir, name, g, err);
+    if (part <= 0)
+        return part;
     size_t len = strlen(name);
     const char *dash = strrchr(name, '-');
     if (len < 4 || strcmp(name + len - 4, ".csv") || !dash ||

@@ -27,11 +27,7 @@
 #include "data/data.h"
 #include "tasks/task.h"
 
-/* What one image contributes to one cut. */
-typedef struct metrics {
-    double sent_bytes, sent_packets, recv_bytes, recv_packets, lost, complete;
-    double psnr, ssim, correct;
-} metrics;
+typedef sim_metrics metrics;
 
 /* Everything shared by the workers of one cell. */
 typedef struct job {
@@ -51,7 +47,8 @@ typedef struct job {
     const char *items;      /* where the per-item rows go, or NULL */
     uint64_t seed;          /* the cell's channel realisation */
     pthread_mutex_t lock;
-    size_t next, done;
+    size_t next, end;       /* the next item to take, and past the last */
+    size_t done;
     int failed;
     int stopped;            /* an item was left out: the cell is incomplete */
     util_err err;
@@ -307,7 +304,7 @@ static void *worker(void *arg)
     for (;;) {
         pthread_mutex_lock(&jb->lock);
         size_t i = jb->next++;
-        int stop = jb->failed || i >= data_count(jb->ds);
+        int stop = jb->failed || i >= jb->end;
         /* Checked between items: a signal stops the run within one item's
          * time, and the cell, now missing items, is never written. */
         if (!stop && stop_requested(jb->stop))
@@ -462,7 +459,7 @@ static int pack_hits(const job *jb, sim_cell *cell, util_err *err)
     return 0;
 }
 
-static int compute_cell(job *jb, int threads, sim_cell *cell, util_err *err)
+static int job_alloc(job *jb, util_err *err)
 {
     size_t n = data_count(jb->ds);
     jb->out = calloc(n * jb->ncuts, sizeof *jb->out);
@@ -471,38 +468,90 @@ static int compute_cell(job *jb, int threads, sim_cell *cell, util_err *err)
         jb->dets = calloc(n * jb->ncuts * (size_t)jb->max_dets, sizeof *jb->dets);
         jb->ndets = calloc(n * jb->ncuts, sizeof *jb->ndets);
     }
+    if (!jb->out || !jb->encoded || (jb->det && (!jb->dets || !jb->ndets)))
+        return util_errf(err, "out of memory");
+    return 0;
+}
+
+static void job_free(job *jb)
+{
+    free(jb->out);
+    free(jb->encoded);
+    free(jb->dets);
+    free(jb->ndets);
+}
+
+/* The workers over items jb->next .. jb->end - 1. */
+static int run_items(job *jb, int threads, util_err *err)
+{
     pthread_t *tid = calloc((size_t)threads, sizeof *tid);
-    int rc = 0;
-    if (!jb->out || !jb->encoded || !tid || (jb->det && (!jb->dets || !jb->ndets)))
-        rc = util_errf(err, "out of memory");
-    int started = 0;
-    for (; !rc && started < threads; started++)
+    if (!tid)
+        return util_errf(err, "out of memory");
+    int started = 0, rc = 0;
+    for (; started < threads; started++)
         if (pthread_create(&tid[started], NULL, worker, jb) != 0)
             break;
-    if (!rc && started == 0)
+    if (started == 0)
         rc = util_errf(err, "cannot start a worker thread");
     for (int t = 0; t < started; t++)
         pthread_join(tid[t], NULL);
+    free(tid);
     if (!rc && jb->failed) {
         *err = jb->err;
         rc = -1;
     }
     if (!rc && jb->stopped)
         rc = util_errf(err, "interrupted");
-    if (!rc)
-        rc = aggregate(jb, cell, err);
+    return rc;
+}
+
+/* The cell's rows and hits from every item's values (and its per-item
+ * rows, when asked for). */
+static int finish_cell(job *jb, sim_cell *cell, util_err *err)
+{
+    int rc = aggregate(jb, cell, err);
     if (!rc)
         rc = pack_hits(jb, cell, err);
     if (!rc && jb->items)
         rc = items_write(jb, jb->items, err);
     for (size_t c = 0; !rc && jb->det && c < jb->ncuts; c++)
         rc = cut_map(jb, c, &cell->rows[c], err);
-    free(tid);
-    free(jb->out);
-    free(jb->encoded);
-    free(jb->dets);
-    free(jb->ndets);
     return rc;
+}
+
+/* A view of the job's arrays as a part of its cell. */
+static sim_part job_part(const job *jb, size_t lo, size_t hi)
+{
+    return (sim_part){lo, hi, jb->ncuts, jb->out, jb->encoded, jb->dets, jb->ndets,
+                      jb->det ? jb->max_dets : 0};
+}
+
+/* Computes the cell's items (opt->items: only that range, written as a
+ * part), or assembles it from parts that tile its items. 0: the cell's
+ * values are all in jb; 1: not (a part was written, or nothing to do). */
+static int compute_cell(job *jb, const sim_options *opt, int pick, int threads,
+                        const char *path, util_err *err)
+{
+    size_t n = data_count(jb->ds);
+    sim_part whole = job_part(jb, 0, n - 1);
+    int rc = opt->force ? 1 : sim_parts_read(path, n, &whole, err);
+    if (rc <= 0 || !pick)
+        return rc;
+    size_t lo = opt->has_items ? opt->items_lo : 0;
+    size_t hi = opt->has_items ? opt->items_hi : n - 1;
+    if (hi >= n)
+        return util_errf(err, "--items %zu-%zu: the scenario has %zu items (0-%zu)",
+                         lo, hi, n, n - 1);
+    jb->next = lo;
+    jb->end = hi + 1;
+    if (run_items(jb, threads, err))
+        return -1;
+    if (lo == 0 && hi == n - 1)
+        return 0;
+    sim_part part = job_part(jb, lo, hi);
+    if (sim_part_write(path, &part, err))
+        return -1;
+    return sim_parts_read(path, n, &whole, err);
 }
 
 /* ---- cells and their fingerprints ---------------------------------------------- */
@@ -742,7 +791,7 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
         sim_cell_meta_read(path, cell);
         return 0;
     }
-    if (!pick) {
+    if (!pick && !sim_parts_any(path)) {
         free(cell->rows); /* left to do: another run (or shard) computes it */
         cell->rows = NULL;
         cell->nrows = 0;
@@ -755,9 +804,20 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
         jb.max_dets = task_detector_cfg(cx->det).max_dets;
     pthread_mutex_init(&jb.lock, NULL);
     double t0 = util_now();
-    int rc = compute_cell(&jb, threads, cell, err);
+    int rc = job_alloc(&jb, err);
+    if (!rc)
+        rc = compute_cell(&jb, opt, pick, threads, path, err);
+    if (!rc)
+        rc = finish_cell(&jb, cell, err);
+    job_free(&jb);
     pthread_mutex_destroy(&jb.lock);
     cell->seconds = util_now() - t0;
+    if (rc == 1) {
+        free(cell->rows); /* left to do: another run (or shard, or part) computes it */
+        cell->rows = NULL;
+        cell->nrows = 0;
+        return 1;
+    }
     if (rc)
         return util_err_prefix(err, "%s over %s: ", set->label, cell->channel);
     sim_host_name(cell->host, sizeof cell->host);

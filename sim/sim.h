@@ -173,6 +173,12 @@ typedef struct sim_options {
      * items.csv: sim_items_write); a done cell without them is computed
      * again. Off by default: they are large (a row per item and cut). */
     int per_item;
+    /* Compute only items items_lo..items_hi (positions among the
+     * scenario's items, inclusive) of each selected cell, as a part beside
+     * it; a cell whose parts tile its items is assembled from them, by
+     * this run or any later one (merge too), to the numbers one run gives. */
+    int has_items;
+    size_t items_lo, items_hi;
 } sim_options;
 
 /* Runs the scenario, writing into sc->output. */
@@ -185,6 +191,7 @@ typedef struct sim_gather {
     size_t copied;    /* cells of this scenario copied into its output */
     size_t present;   /* cells already complete in the output */
     size_t foreign;   /* cell files of codec settings this scenario lacks */
+    size_t parts;     /* parts of its cells copied (run --items) */
     char **refused;   /* one message per file refused, naming it and why */
     size_t nrefused;
 } sim_gather;

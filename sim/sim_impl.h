@@ -18,6 +18,36 @@
  * Safe to call from several threads at once. */
 int sim_write_atomic(const char *path, const char *data, size_t len,
                      util_err *err);
+/* What one image contributes to one cut of a cell. */
+typedef struct sim_metrics {
+    double sent_bytes, sent_packets, recv_bytes, recv_packets, lost, complete;
+    double psnr, ssim, correct;
+} sim_metrics;
+
+/* A part of a cell: items lo..hi (positions in the scenario's items, hi
+ * inclusive) computed alone (`run --items`), written beside the cell as
+ * LABEL-HASH.part-LO-HI.csv with every value that the cell's aggregates
+ * are made of, so that the parts that tile a cell give, read back in item
+ * order, exactly the numbers one run would (sim/parts.c). The arrays are
+ * the cell's whole: out[item * ncuts + cut], encoded[item], and with a
+ * detector (max_dets > 0) dets[(item * ncuts + cut) * max_dets] and
+ * ndets[item * ncuts + cut]. */
+typedef struct sim_part {
+    size_t lo, hi, ncuts;
+    sim_metrics *out;
+    double *encoded;
+    struct task_det *dets;
+    int *ndets;
+    int max_dets;
+} sim_part;
+int sim_part_write(const char *cell_csv, const sim_part *p, util_err *err);
+/* Finds parts of the cell that tile items 0..n-1 and reads them into p's
+ * arrays (p->lo, p->hi ignored): 0 when they do, 1 when they do not (or
+ * one does not read back whole), -1 for want of memory. */
+int sim_parts_read(const char *cell_csv, size_t n, sim_part *p, util_err *err);
+/* Whether any part of the cell lies beside it. */
+int sim_parts_any(const char *cell_csv);
+
 /* Ends text built in a memory stream f (open_memstream over *buf, *len)
  * and writes it to path at once, as sim_write_atomic; frees the text. */
 int sim_write_stream(const char *path, FILE *f, char **buf, size_t *len,

@@ -359,6 +359,63 @@ static void test_seeds(void **state)
     tu_rmtree(dir);
 }
 
+/* One cell split by items (run --items): the parts, in any order and
+ * however many, give the cell one run gives, byte for byte; a cell is to
+ * do until its parts cover its items; merge puts copied parts together;
+ * a range past the items is an error. */
+static void test_items(void **state)
+{
+    (void)state;
+    char dir[64], path[128], cmd[1024], out[8192];
+    setup(dir);
+    run(dir, "", 0);
+    snprintf(path, sizeof path, "%s/out/results.csv", dir);
+    char *one = tu_read_file(path, NULL);
+    snprintf(path, sizeof path, "%s/out/hits.csv", dir);
+    char *hits = tu_read_file(path, NULL);
+    snprintf(cmd, sizeof cmd, "sed 's#%s/out#%s/p#' %s/s.json > %s/p.json", dir, dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    static const char *const steps[] = {
+        "--cells 2,3 --items 100-149", "--cells 2 --items 0-99", "--cells 3 --items 0-9",
+        "--cells 0,1", "--cells 3 --items 10-99"};
+    for (int k = 0; k < 5; k++) {
+        snprintf(cmd, sizeof cmd, "%s run %s/p.json --quiet %s", LIMITNET_BIN, dir, steps[k]);
+        int st = tu_run(cmd, out, sizeof out);
+        if (st != 0)
+            fail_msg("%s: %s", cmd, out);
+        snprintf(path, sizeof path, "%s/p/results.csv", dir);
+        /* results only once every cell is whole */
+        assert_int_equal(access(path, F_OK) == 0, k == 4);
+    }
+    char *parts = tu_read_file(path, NULL);
+    assert_string_equal(one, parts);
+    snprintf(path, sizeof path, "%s/p/hits.csv", dir);
+    char *phits = tu_read_file(path, NULL);
+    assert_string_equal(hits, phits);
+    /* merge from a directory of copied parts and whole cells */
+    snprintf(cmd, sizeof cmd, "mkdir %s/copy && cp %s/p/cells/*.part-* %s/p/cells/jpeg* "
+             "%s/copy/ && sed 's#%s/out#%s/m#' %s/s.json > %s/m.json && %s merge %s/m.json "
+             "%s/copy", dir, dir, dir, dir, dir, dir, dir, dir, LIMITNET_BIN, dir, dir);
+    if (tu_run(cmd, out, sizeof out) != 0)
+        fail_msg("%s: %s", cmd, out);
+    snprintf(path, sizeof path, "%s/m/results.csv", dir);
+    char *merged = tu_read_file(path, NULL);
+    assert_string_equal(one, merged);
+    snprintf(cmd, sizeof cmd, "%s run %s/p.json --cells 1 --items 100-150 --force", LIMITNET_BIN,
+             dir);
+    assert_int_not_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "--items 100-150: the scenario has 150 items (0-149)"));
+    snprintf(cmd, sizeof cmd, "%s run %s/p.json --items 7", LIMITNET_BIN, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "--items wants a range of item positions A-B"));
+    free(one);
+    free(hits);
+    free(parts);
+    free(phits);
+    free(merged);
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_hits_make_a_cell_whole),
         cmocka_unit_test(test_compare_bootstrap),
         cmocka_unit_test(test_seeds),
+        cmocka_unit_test(test_items),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
