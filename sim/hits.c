@@ -12,6 +12,7 @@
  * so a replicate costs n/8 table entries per row instead of n items.
  */
 #include "sim/hits.h"
+#include "sim/sim.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,20 @@ void sim_hits_free(sim_hits *h)
 static int hex(int ch)
 {
     return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+int sim_hits_decode(const char *x, size_t items, uint8_t *out, size_t *bad)
+{
+    size_t nbytes = SIM_HITS_BYTES(items);
+    for (size_t b = 0; b < nbytes; b++) {
+        int hi = hex(x[2 * b]), lo = hi < 0 ? -1 : hex(x[2 * b + 1]);
+        if (lo < 0) {
+            *bad = b;
+            return 1;
+        }
+        out[b] = (uint8_t)(hi << 4 | lo);
+    }
+    return items % 8 && out[nbytes - 1] >> (items % 8) ? 2 : 0;
 }
 
 /* The first comma after the k-th one of s (k = 0: the first), or NULL. */
@@ -80,16 +95,15 @@ static int parse_line(sim_hits *h, size_t row, char *line, const char *key,
     if (strlen(x) != 2 * h->nbytes)
         return util_errf(err, "%zu hex digits for %zu items, expected %zu",
                          strlen(x), h->items, 2 * h->nbytes);
-    uint8_t *out = h->bits + row * h->nbytes;
-    for (size_t b = 0; b < h->nbytes; b++) {
-        int hi = hex(x[2 * b]), lo = hex(x[2 * b + 1]);
-        if (hi < 0 || lo < 0)
-            return util_errf(err, "'%.2s' is not a lower-case hex byte", x + 2 * b);
-        out[b] = (uint8_t)(hi << 4 | lo);
-    }
-    if (h->items % 8 && out[h->nbytes - 1] >> (h->items % 8))
+    size_t bad = 0;
+    switch (sim_hits_decode(x, h->items, h->bits + row * h->nbytes, &bad)) {
+    case 1:
+        return util_errf(err, "'%.2s' is not a lower-case hex byte", x + 2 * bad);
+    case 2:
         return util_errf(err, "bits set past the last item");
-    return 0;
+    default:
+        return 0;
+    }
 }
 
 /* One line of f into *line (grown as needed); 0 at the end of the file or

@@ -20,6 +20,11 @@ int sim_hits_load(const char *path, const char *const *keys, size_t nrows,
                   sim_hits **out, util_err *err);
 void sim_hits_free(sim_hits *h);
 size_t sim_hits_items(const sim_hits *h);
+/* Decodes one row of hits from hex (2 lower-case digits a byte, item i in
+ * bit i % 8 of byte i / 8; the digits for SIM_HITS_BYTES(items) bytes)
+ * into out: 0; 1 for a byte that is not hex (*bad: which); 2 for bits set
+ * past the last item. For both readers: hits.csv's and a cell's. */
+int sim_hits_decode(const char *hex, size_t items, uint8_t *out, size_t *bad);
 /* One bootstrap replicate: resamples the items (the file comment) and
  * writes each row's accuracy under that resampling to acc[nrows]. */
 void sim_hits_resample(sim_hits *h, util_rng *rng, double *acc);

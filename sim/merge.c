@@ -65,22 +65,28 @@ static char *slurp(const char *path, size_t *len)
     return buf ? buf : calloc(1, 1);
 }
 
+/* Copies src to dst atomically; a missing src is an error when required,
+ * else skipped. */
+static int copy_file(const char *src, const char *dst, int required, util_err *err)
+{
+    size_t len;
+    char *text = slurp(src, &len);
+    if (!text)
+        return required ? util_errf(err, "%s: cannot read", src) : 0;
+    int rc = sim_write_atomic(dst, text, len, err);
+    free(text);
+    return rc;
+}
+
 /* Copies the sidecar src's name gives (src with ".csv" replaced by ext)
- * beside dst, atomically; a missing one is copied when required, else
- * skipped. */
+ * beside dst, as copy_file. */
 static int copy_sidecar(const char *src, const char *dst, const char *ext,
                         int required, util_err *err)
 {
     char ss[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 16], sd[sizeof ss];
-    snprintf(ss, sizeof ss, "%.*s%s", (int)(strlen(src) - 4), src, ext);
-    snprintf(sd, sizeof sd, "%.*s%s", (int)(strlen(dst) - 4), dst, ext);
-    size_t len;
-    char *text = slurp(ss, &len);
-    if (!text)
-        return required ? util_errf(err, "%s: cannot read", ss) : 0;
-    int rc = sim_write_atomic(sd, text, len, err);
-    free(text);
-    return rc;
+    sim_sidecar_path(ss, sizeof ss, src, ext);
+    sim_sidecar_path(sd, sizeof sd, dst, ext);
+    return copy_file(ss, sd, required, err);
 }
 
 /* Copies the cell src (with its hits and meta file, when there are) to
@@ -89,12 +95,7 @@ static int copy_cell(const char *src, const char *dst, int has_hits, util_err *e
 {
     if (copy_sidecar(src, dst, ".hits", has_hits, err))
         return -1;
-    size_t len;
-    char *text = slurp(src, &len);
-    if (!text)
-        return util_errf(err, "%s: cannot read", src);
-    int rc = sim_write_atomic(dst, text, len, err);
-    free(text);
+    int rc = copy_file(src, dst, 1, err);
     if (!rc)
         rc = copy_sidecar(src, dst, ".items.csv", 0, err);
     return rc ? rc : copy_sidecar(src, dst, ".meta.json", 0, err);
@@ -120,12 +121,7 @@ static int take_part(sim_plan_cell *pc, size_t n, const char *dir, const char *n
         snprintf(dst, sizeof dst, "%.*s/%s", (int)(base - 1 - pc[i].path), pc[i].path, name);
         if (!strcmp(src, dst) || access(dst, F_OK) == 0)
             return 0;
-        size_t len;
-        char *text = slurp(src, &len);
-        if (!text)
-            return util_errf(err, "%s: cannot read", src);
-        int rc = sim_write_atomic(dst, text, len, err);
-        free(text);
+        int rc = copy_file(src, dst, 1, err);
         g->parts += rc == 0;
         return rc;
     }

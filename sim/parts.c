@@ -23,6 +23,14 @@
 
 #define PART_MAGIC "limitnet-part 1"
 
+/* The path of the cell's part holding items lo..hi. */
+static void part_path(char *buf, size_t len, const char *cell_csv, size_t lo, size_t hi)
+{
+    char ext[64];
+    snprintf(ext, sizeof ext, ".part-%zu-%zu.csv", lo, hi);
+    sim_sidecar_path(buf, len, cell_csv, ext);
+}
+
 static void part_line(FILE *f, const sim_part *p, size_t i, size_t c)
 {
     size_t at = i * p->ncuts + c;
@@ -44,9 +52,7 @@ static void part_line(FILE *f, const sim_part *p, size_t i, size_t c)
 int sim_part_write(const char *cell_csv, const sim_part *p, util_err *err)
 {
     char path[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 64];
-    size_t n = strlen(cell_csv);
-    snprintf(path, sizeof path, "%.*s.part-%zu-%zu.csv", (int)(n - 4), cell_csv, p->lo,
-             p->hi);
+    part_path(path, sizeof path, cell_csv, p->lo, p->hi);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -158,7 +164,7 @@ static int list_parts(const char *dir, const char *base, range **out, size_t *n)
  * numbers, since an item's values do not depend on how a cell was split. */
 static int tile(const char *cell_csv, const range *r, size_t nr, size_t n, sim_part *p)
 {
-    size_t next = 0, len = strlen(cell_csv);
+    size_t next = 0;
     while (next < n) {
         const range *best = NULL;
         for (size_t k = 0; k < nr; k++)
@@ -167,8 +173,7 @@ static int tile(const char *cell_csv, const range *r, size_t nr, size_t n, sim_p
         if (!best)
             return 1;
         char path[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 64];
-        snprintf(path, sizeof path, "%.*s.part-%zu-%zu.csv", (int)(len - 4), cell_csv,
-                 best->lo, best->hi);
+        part_path(path, sizeof path, cell_csv, best->lo, best->hi);
         if (read_part(path, best->lo, best->hi, p))
             return 1;
         next = best->hi + 1;

@@ -4,6 +4,7 @@
  * half of one; cells already written survive any later failure.
  */
 #include "sim/sim_impl.h"
+#include "sim/hits.h"
 
 #include <cJSON.h>
 #include <dirent.h>
@@ -317,8 +318,7 @@ static int parse_row(char *line, const sim_cell *cell, sim_row *r)
     return 0;
 }
 
-/* A sidecar's path: the cell's CSV path with ".csv" replaced by ext. */
-static int sidecar_path(char *buf, size_t len, const char *csv, const char *ext)
+int sim_sidecar_path(char *buf, size_t len, const char *csv, const char *ext)
 {
     size_t n = strlen(csv);
     if (n < 4 || strcmp(csv + n - 4, ".csv") ||
@@ -329,34 +329,19 @@ static int sidecar_path(char *buf, size_t len, const char *csv, const char *ext)
 
 #define HITS_MAGIC "limitnet-hits 1"
 
-static int hex_digit(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    return -1;
-}
-
 /* One row of hex into out (nbytes); the row's bit count must be the
  * number of items its accuracy says were right, so a hits file that
  * does not belong to its CSV is refused. */
 static int parse_hits_row(const char *line, size_t nbytes, const sim_row *r,
                           uint8_t *out)
 {
-    size_t ones = 0;
-    for (size_t b = 0; b < nbytes; b++) {
-        int hi = hex_digit(line[2 * b]), lo = hi < 0 ? -1 : hex_digit(line[2 * b + 1]);
-        if (lo < 0)
-            return -1;
-        out[b] = (uint8_t)(hi << 4 | lo);
-        ones += (size_t)__builtin_popcount(out[b]);
-    }
-    if (line[2 * nbytes] != '\n' && line[2 * nbytes] != 0)
-        return -1;
+    size_t bad, ones = 0;
     /* bits past the last item stay clear */
-    if (r->images % 8 && out[nbytes - 1] >> (r->images % 8))
+    if (sim_hits_decode(line, r->images, out, &bad) ||
+        (line[2 * nbytes] != '\n' && line[2 * nbytes] != 0))
         return -1;
+    for (size_t b = 0; b < nbytes; b++)
+        ones += (size_t)__builtin_popcount(out[b]);
     return fabs((double)ones - r->accuracy * (double)r->images) < 0.5 ? 0 : -1;
 }
 
@@ -367,7 +352,7 @@ static int hits_read(const char *csv, sim_cell *cell)
     char path[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 16];
     size_t images = cell->nrows ? cell->rows[0].images : 0;
     size_t nbytes = SIM_HITS_BYTES(images);
-    if (!images || sidecar_path(path, sizeof path, csv, ".hits"))
+    if (!images || sim_sidecar_path(path, sizeof path, csv, ".hits"))
         return 1;
     FILE *f = fopen(path, "r");
     if (!f)
@@ -424,7 +409,7 @@ static void hits_row(FILE *f, const uint8_t *hits, size_t nbytes)
 int sim_cell_hits_write(const char *csv, const sim_cell *cell, util_err *err)
 {
     char path[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 16];
-    if (sidecar_path(path, sizeof path, csv, ".hits"))
+    if (sim_sidecar_path(path, sizeof path, csv, ".hits"))
         return util_errf(err, "%s: not a cell file name", csv);
     size_t images = cell->nrows ? cell->rows[0].images : 0;
     char *buf = NULL;
@@ -462,7 +447,7 @@ int sim_hits_write(const char *path, const sim_result *res, util_err *err)
 /* A cell's meta file: its CSV path with ".csv" replaced by ".meta.json". */
 static int meta_path(char *buf, size_t len, const char *csv)
 {
-    return sidecar_path(buf, len, csv, ".meta.json");
+    return sim_sidecar_path(buf, len, csv, ".meta.json");
 }
 
 int sim_cell_meta_write(const char *csv, const sim_cell *cell, int threads,

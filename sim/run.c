@@ -782,7 +782,7 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
         return util_errf(err, "out of memory");
     int pick = selected(opt, index);
     char items[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 16];
-    snprintf(items, sizeof items, "%.*s.items.csv", (int)(strlen(path) - 4), path);
+    sim_sidecar_path(items, sizeof items, path, ".items.csv");
     /* A cell picked for per-item rows it lacks is not done. */
     int want_items = opt->per_item && pick && access(items, R_OK) != 0;
     if ((!opt->force || !pick) && !want_items &&

@@ -170,7 +170,7 @@ typedef struct sim_options {
     const uint8_t *only;
     size_t nonly;
     /* Also write each computed cell's per-item rows (cells/LABEL-HASH.
-     * items.csv: sim_items_write); a done cell without them is computed
+     * items.csv, columns in scenarios/README.md); a done cell without them is computed
      * again. Off by default: they are large (a row per item and cut). */
     int per_item;
     /* Compute only items items_lo..items_hi (positions among the

@@ -62,6 +62,10 @@ int sim_cell_write(const char *path, const sim_cell *cell, util_err *err);
  * the file is absent or unusable (then the cell is recomputed), 0 if read. */
 int sim_cell_read(const char *path, size_t nrows, sim_cell *cell);
 
+/* A sidecar's path: the cell's CSV path with ".csv" replaced by ext
+ * (".hits", ".meta.json", ".items.csv", ".part-LO-HI.csv"); -1 when csv
+ * does not end in ".csv" or the result does not fit in len. */
+int sim_sidecar_path(char *buf, size_t len, const char *csv, const char *ext);
 /* A cell's hits (sim_cell.hits) beside its CSV, LABEL-HASH.hits: a line
  * "limitnet-hits 1 ROWS ITEMS", then a line of hex per row. sim_cell_read
  * reads it when cell->has_hits is set (and frees any earlier cell->hits),
