@@ -42,11 +42,16 @@
  *              point that reaches it (never an interpolated crossing); and,
  *              for limitnet against limitnet-nosal, the budgets below half
  *              of limitnet's full stream where content awareness loses
- *   intervals  from hits.csv, when the run wrote one (top-1 only): a
- *              paired percentile bootstrap over items (sim/hits.c). Every
- *              replicate resamples the items once for all rows, rebuilds
- *              every curve and measures every figure again on the same
- *              grid; each point keeps its measured mean bytes
+ *   intervals  a paired percentile bootstrap over items (sim/hits.c):
+ *              every replicate resamples the items once for all rows,
+ *              rebuilds every curve and measures every figure again on
+ *              the same grid; each point keeps its measured mean bytes.
+ *              On top-1 from hits.csv, when the run wrote one, resampled
+ *              here (--boot, --seed). On an mAP from boot.csv, the run's
+ *              own SIM_BOOT_REPS replicates of every row (each one's
+ *              images drawn alike for every row from the scenario's seed,
+ *              as the mAP is no sum over images that could be reweighted
+ *              here cheaply): the first --boot of them; --seed is unused
  *
  * Writes, into RESULTS_DIR (NAME defaults to comparison):
  *
@@ -75,6 +80,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sim/cli.h"
 #include "sim/hits.h"
@@ -551,6 +557,7 @@ static void measure(const report *rp, const table *t, const refs *r, figs *fg)
 /* 95 % percentile intervals of the figures over bootstrap replicates. */
 typedef struct spread {
     int reps;       /* 0: no intervals */
+    int from_run;   /* the run's replicates (boot.csv), not hits.csv's */
     size_t items;
     uint64_t seed;
     double gain_lo[MAX_FAMILIES], gain_hi[MAX_FAMILIES];
@@ -560,14 +567,6 @@ typedef struct spread {
     double curve_lo[MAX_FAMILIES][GRID], curve_hi[MAX_FAMILIES][GRID];
     const char *why; /* reps == 0: why there are none */
 } spread;
-
-/* The 2.5 % and 97.5 % quantiles of v[0..n) (sorted here). */
-static void interval(double *v, size_t n, double *lo, double *hi)
-{
-    util_sort_doubles(v, n);
-    *lo = util_quantile(v, n, 0.025);
-    *hi = util_quantile(v, n, 0.975);
-}
 
 /* Runs the replicates: each resamples the items once for every row
  * (paired), rebuilds the curves and measures them on the same grid. */
@@ -585,7 +584,12 @@ static int bootstrap(report *rp, table *t, const refs *r, sim_hits *h, spread *s
     util_rng rng;
     util_rng_seed(&rng, sp->seed);
     for (size_t b = 0; !rc && b < reps; b++) {
-        sim_hits_resample(h, &rng, acc);
+        if (sim_hits_resample(h, &rng, acc)) {
+            /* no value in this replicate: NAN, which the intervals leave out */
+            for (size_t k = 0; k < nval; k++)
+                val[k * reps + b] = NAN;
+            continue;
+        }
         rc = build(t, acc, err);
         if (rc)
             break;
@@ -601,14 +605,14 @@ static int bootstrap(report *rp, table *t, const refs *r, sim_hits *h, spread *s
                     curve(&t->fam[i], rp->grid[g]);
     }
     for (size_t i = 0; !rc && i < nf; i++) {
-        interval(val + i * reps, reps, &sp->gain_lo[i], &sp->gain_hi[i]);
-        interval(val + (nf + i) * reps, reps, &sp->b90_lo[i], &sp->b90_hi[i]);
+        util_interval(val + i * reps, reps, 0.95, &sp->gain_lo[i], &sp->gain_hi[i]);
+        util_interval(val + (nf + i) * reps, reps, 0.95, &sp->b90_lo[i], &sp->b90_hi[i]);
     }
     if (!rc)
-        interval(val + 2 * nf * reps, reps, &sp->sal_lo, &sp->sal_hi);
+        util_interval(val + 2 * nf * reps, reps, 0.95, &sp->sal_lo, &sp->sal_hi);
     for (size_t i = 0; !rc && i < nf; i++)
         for (int g = 0; g < GRID; g++)
-            interval(val + (2 * nf + 1 + i * GRID + (size_t)g) * reps, reps,
+            util_interval(val + (2 * nf + 1 + i * GRID + (size_t)g) * reps, reps, 0.95,
                      &sp->curve_lo[i][g], &sp->curve_hi[i][g]);
     free(acc);
     free(val);
@@ -634,7 +638,13 @@ static void figures(report *rp, const table *t, const refs *r, const figs *fg,
         double b = bytes_for(r->f[i], target);
         ref_bytes = !isnan(b) && b < ref_bytes ? b : ref_bytes;
     }
-    if (sp->reps)
+    if (sp->reps && sp->from_run)
+        say(&rp->md, "Intervals: 95 %% paired percentile bootstrap over the %zu "
+            "images (the first %d of the run's own resamplings, in boot.csv, "
+            "drawn from the scenario's seed; every row resampled alike; the "
+            "grid, each point's mean bytes and the clean score held fixed), in "
+            "brackets.\n\n", sp->items, sp->reps);
+    else if (sp->reps)
         say(&rp->md, "Intervals: 95 %% paired percentile bootstrap over the %zu "
             "items (%d resamplings of hits.csv, seed %llu; every row resampled "
             "alike; the grid, each point's mean bytes and the clean score held "
@@ -751,9 +761,20 @@ static double *point_scores(const table *t, util_err *err)
     return acc;
 }
 
-/* The intervals, from DIR/hits.csv when the comparison is on top-1 and
- * the run wrote one; sp->why says why not otherwise. Leaves the curves
- * as they were (the point estimate). */
+/* DIR/NAME, or DIR/NAME.gz as a committed copy keeps it, into path; 0 if
+ * neither is there. */
+static int find_beside(const char *dir, const char *name, char *path, size_t len)
+{
+    snprintf(path, len, "%s/%s", dir, name);
+    if (access(path, R_OK) == 0)
+        return 1;
+    snprintf(path, len, "%s/%s.gz", dir, name);
+    return access(path, R_OK) == 0;
+}
+
+/* The intervals: on top-1 from DIR/hits.csv, on an mAP from the run's own
+ * replicates in DIR/boot.csv, when the run wrote them; sp->why says why
+ * not otherwise. Leaves the curves as they were (the point estimate). */
 static int spread_of(const request *q, report *rp, table *t, const refs *r,
                      const double *acc, spread *sp, util_err *err)
 {
@@ -763,36 +784,29 @@ static int spread_of(const request *q, report *rp, table *t, const refs *r,
         sp->why = "--boot 0";
         return 0;
     }
-    if (q->m != &metrics[0]) {
-        sp->why = "the paired bootstrap reads per-item hits, which runs keep "
-                  "for top-1 only";
-        return 0;
-    }
-    /* hits.csv as a run writes it, or gzip'd as a committed copy keeps it */
+    int top1 = q->m == &metrics[0];
     char path[SIM_PATH_LEN + 32];
-    snprintf(path, sizeof path, "%s/hits.csv", q->dir);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(path, sizeof path, "%s/hits.csv.gz", q->dir);
-        f = fopen(path, "r");
-    }
-    if (!f) {
-        sp->why = "no hits.csv (or hits.csv.gz) beside results.csv: a run "
-                  "writes one when a classifier scores its cells";
+    if (!find_beside(q->dir, top1 ? "hits.csv" : "boot.csv", path, sizeof path)) {
+        sp->why = top1 ? "no hits.csv (or hits.csv.gz) beside results.csv: a run "
+                         "writes one when a classifier scores its cells"
+                       : "no boot.csv (or boot.csv.gz) beside results.csv: a run "
+                         "writes one when a detector scores its cells";
         return 0;
     }
-    fclose(f);
     const char **keys = malloc((t->nrows + 1) * sizeof *keys);
     if (!keys)
         return util_errf(err, "out of memory");
     for (size_t i = 0; i < t->nrows; i++)
         keys[i] = t->rows[i].key;
     sim_hits *h;
-    int rc = sim_hits_load(path, keys, t->nrows, &h, err);
+    int rc = top1 ? sim_hits_load(path, keys, t->nrows, &h, err)
+                  : sim_hits_load_boot(path, keys, t->nrows, q->m != &metrics[1], &h, err);
     free(keys);
     if (rc)
         return -1;
-    sp->reps = q->reps;
+    size_t have = sim_hits_reps(h);
+    sp->from_run = have > 0;
+    sp->reps = have && have < (size_t)q->reps ? (int)have : q->reps;
     sp->items = sim_hits_items(h);
     rc = bootstrap(rp, t, r, h, sp, err);
     sim_hits_free(h);
@@ -919,10 +933,11 @@ static void usage(FILE *f)
         "  --from BYTES   the grid's first budget, above 0 (default 16)\n"
         "  --out NAME     the output files' name, without .csv/.md (default\n"
         "                 comparison)\n"
-        "  --boot N       95 %% intervals from N resamplings of the items in\n"
-        "                 RESULTS_DIR/hits.csv, paired across codecs (default\n"
-        "                 1000; 0: none); top-1 only\n"
-        "  --seed S       the resampling's seed (default 1)\n"
+        "  --boot N       95 %% intervals from N resamplings of the items,\n"
+        "                 paired across codecs (default 1000; 0: none): of\n"
+        "                 RESULTS_DIR/hits.csv for top-1; for an mAP, the first\n"
+        "                 N of the run's own, in RESULTS_DIR/boot.csv\n"
+        "  --seed S       top-1's resampling seed (default 1)\n"
         "  -h, --help     this help\n", MAX_REFS);
 }
 

@@ -10,10 +10,16 @@
  * order. They are taken a byte of hits at a time through a table of the
  * 256 weighted sums of each byte's eight items, built once per replicate,
  * so a replicate costs n/8 table entries per row instead of n items.
+ *
+ * A detection run's boot.csv holds, instead, each row's own bootstrap
+ * replicates of its mAPs (sim_cell.boot): the run drew replicate r's
+ * images alike for every row, so taking replicate r of every row is the
+ * same paired resampling, done where the detections were at hand.
  */
 #include "sim/hits.h"
 #include "sim/sim.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +30,11 @@ struct sim_hits {
     uint8_t *bits;      /* nrows * nbytes */
     uint32_t *weight;   /* items: a replicate's counts */
     double *table;      /* nbytes * 256 */
+    /* boot.csv instead: each row's reps replicates of one mAP, and the
+     * replicate the next resampling takes */
+    double *vals;       /* nrows * reps */
+    size_t reps, next;
+    int metric;         /* 0: map50, 1: map50_95 */
 };
 
 void sim_hits_free(sim_hits *h)
@@ -31,6 +42,7 @@ void sim_hits_free(sim_hits *h)
     if (!h)
         return;
     free(h->bits);
+    free(h->vals);
     free(h->weight);
     free(h->table);
     free(h);
@@ -64,34 +76,54 @@ static char *nth_comma(char *s, int k)
     return p;
 }
 
-/* One line: "KEY,images,hex", KEY the row's four key fields. */
-static int parse_line(sim_hits *h, size_t row, char *line, const char *key,
-                      util_err *err)
+/* The start of a line "KEY,images,...", KEY the row's four key fields:
+ * checks KEY against key and the images against the first row's (which
+ * sets them), and returns what follows the images' comma, or NULL. */
+static char *line_head(sim_hits *h, size_t row, char *line, const char *key,
+                       const char *rest, util_err *err)
 {
     line[strcspn(line, "\r\n")] = 0;
     char *end_key = nth_comma(line, 3);
     char *end_images = end_key ? strchr(end_key + 1, ',') : NULL;
-    if (!end_images)
-        return util_errf(err, "expected codec,channel,cut,limit,images,correct");
+    if (!end_images) {
+        util_errf(err, "expected codec,channel,cut,limit,images,%s", rest);
+        return NULL;
+    }
     *end_key = 0;
-    if (strcmp(line, key))
-        return util_errf(err, "row %s, where results.csv has %s", line, key);
+    if (strcmp(line, key)) {
+        util_errf(err, "row %s, where results.csv has %s", line, key);
+        return NULL;
+    }
     char *stop;
     unsigned long long items = strtoull(end_key + 1, &stop, 10);
-    if (stop != end_images || items == 0 || items > (1ull << 32))
-        return util_errf(err, "images '%.*s' is not a count of items",
-                         (int)(end_images - end_key - 1), end_key + 1);
+    if (stop != end_images || items == 0 || items > (1ull << 32)) {
+        util_errf(err, "images '%.*s' is not a count of items",
+                  (int)(end_images - end_key - 1), end_key + 1);
+        return NULL;
+    }
     if (row == 0) {
         h->items = (size_t)items;
+    } else if (items != h->items) {
+        util_errf(err, "%llu items where the first row has %zu: rows of "
+                  "different items cannot be paired", items, h->items);
+        return NULL;
+    }
+    return end_images + 1;
+}
+
+/* One line of hits.csv: "KEY,images,hex". */
+static int parse_line(sim_hits *h, size_t row, char *line, const char *key,
+                      util_err *err)
+{
+    const char *x = line_head(h, row, line, key, "correct", err);
+    if (!x)
+        return -1;
+    if (row == 0) {
         h->nbytes = (h->items + 7) / 8;
         h->bits = malloc(h->nrows * h->nbytes);
         if (!h->bits)
             return util_errf(err, "out of memory");
-    } else if (items != h->items) {
-        return util_errf(err, "%llu items where the first row has %zu: rows of "
-                         "different items cannot be paired", items, h->items);
     }
-    const char *x = end_images + 1;
     if (strlen(x) != 2 * h->nbytes)
         return util_errf(err, "%zu hex digits for %zu items, expected %zu",
                          strlen(x), h->items, 2 * h->nbytes);
@@ -104,6 +136,51 @@ static int parse_line(sim_hits *h, size_t row, char *line, const char *key,
     default:
         return 0;
     }
+}
+
+/* How many space-separated fields x has. */
+static size_t count_fields(const char *x)
+{
+    size_t n = *x != 0;
+    for (; *x; x++)
+        n += *x == ' ';
+    return n;
+}
+
+/* One line of boot.csv: "KEY,images,replicates", the replicates 2 x reps
+ * numbers (map50's, then map50_95's), "nan" where one has no value. */
+static int parse_boot_line(sim_hits *h, size_t row, char *line, const char *key,
+                           util_err *err)
+{
+    const char *x = line_head(h, row, line, key, "replicates", err);
+    if (!x)
+        return -1;
+    size_t n = count_fields(x);
+    if (row == 0) {
+        if (n < 2 || n % 2 || n / 2 > 1000000)
+            return util_errf(err, "%zu replicate values: expected an even count "
+                             "(map50's, then map50_95's)", n);
+        h->reps = n / 2;
+        h->vals = malloc(h->nrows * h->reps * sizeof *h->vals);
+        if (!h->vals)
+            return util_errf(err, "out of memory");
+    } else if (n != 2 * h->reps) {
+        return util_errf(err, "%zu replicate values where the first row has %zu",
+                         n, 2 * h->reps);
+    }
+    double *v = h->vals + row * h->reps;
+    for (size_t k = 0; k < n; k++) {
+        char *end;
+        double d = strtod(x, &end);
+        if (end == x || (*end != ' ' && *end != 0) || isinf(d) ||
+            (!isnan(d) && (d < 0 || d > 1)))
+            return util_errf(err, "replicate %zu: '%.*s' is not a score in 0..1 or nan",
+                             k + 1, (int)strcspn(x, " "), x);
+        if (k / h->reps == (size_t)h->metric)
+            v[k % h->reps] = d;
+        x = *end ? end + 1 : end;
+    }
+    return 0;
 }
 
 /* One line of f into *line (grown as needed); 0 at the end of the file or
@@ -133,19 +210,22 @@ static int next_line(gzFile f, char **line, size_t *cap, int *bad)
     }
 }
 
+static const char HITS_HEADER[] = "codec,channel,cut,limit,images,correct\n";
+static const char BOOT_HEADER[] = "codec,channel,cut,limit,images,replicates\n";
+
 static int read_lines(gzFile f, sim_hits *h, const char *const *keys, util_err *err)
 {
     char *line = NULL;
     size_t cap = 0;
-    int rc = 0, bad = 0;
+    int rc = 0, bad = 0, boot = h->metric >= 0;
     if (!next_line(f, &line, &cap, &bad) ||
-        strcmp(line, "codec,channel,cut,limit,images,correct\n"))
-        rc = util_errf(err, "line 1: not a hits.csv header");
+        strcmp(line, boot ? BOOT_HEADER : HITS_HEADER))
+        rc = util_errf(err, "line 1: not a %s header", boot ? "boot.csv" : "hits.csv");
     size_t row = 0;
     for (; !rc && next_line(f, &line, &cap, &bad); row++) {
         if (row == h->nrows)
             rc = util_errf(err, "more rows than results.csv's %zu", h->nrows);
-        else if (parse_line(h, row, line, keys[row], err))
+        else if ((boot ? parse_boot_line : parse_line)(h, row, line, keys[row], err))
             rc = util_err_prefix(err, "line %zu: ", row + 2);
     }
     if (!rc && bad)
@@ -156,8 +236,9 @@ static int read_lines(gzFile f, sim_hits *h, const char *const *keys, util_err *
     return rc;
 }
 
-int sim_hits_load(const char *path, const char *const *keys, size_t nrows,
-                  sim_hits **out, util_err *err)
+/* Either file: metric -1 for hits.csv, else boot.csv's 0 (map50) or 1. */
+static int load(const char *path, const char *const *keys, size_t nrows, int metric,
+                sim_hits **out, util_err *err)
 {
     *out = NULL;
     if (nrows == 0)
@@ -171,10 +252,11 @@ int sim_hits_load(const char *path, const char *const *keys, size_t nrows,
     int rc = h ? 0 : util_errf(err, "out of memory");
     if (!rc) {
         h->nrows = nrows;
+        h->metric = metric;
         rc = read_lines(f, h, keys, err);
     }
     gzclose(f);
-    if (!rc) {
+    if (!rc && metric < 0) {
         h->weight = malloc(h->items * sizeof *h->weight);
         h->table = malloc(h->nbytes * 256 * sizeof *h->table);
         if (!h->weight || !h->table)
@@ -188,13 +270,45 @@ int sim_hits_load(const char *path, const char *const *keys, size_t nrows,
     return 0;
 }
 
+int sim_hits_load(const char *path, const char *const *keys, size_t nrows,
+                  sim_hits **out, util_err *err)
+{
+    return load(path, keys, nrows, -1, out, err);
+}
+
+int sim_hits_load_boot(const char *path, const char *const *keys, size_t nrows,
+                       int metric, sim_hits **out, util_err *err)
+{
+    return load(path, keys, nrows, metric ? 1 : 0, out, err);
+}
+
+size_t sim_hits_reps(const sim_hits *h)
+{
+    return h->vals ? h->reps : 0;
+}
+
 size_t sim_hits_items(const sim_hits *h)
 {
     return h->items;
 }
 
-void sim_hits_resample(sim_hits *h, util_rng *rng, double *acc)
+/* The next of the run's own replicates, for every row; 1 when some row
+ * has no value in it. */
+static int next_replicate(sim_hits *h, double *acc)
 {
+    int none = 0;
+    for (size_t r = 0; r < h->nrows; r++) {
+        acc[r] = h->vals[r * h->reps + h->next % h->reps];
+        none = none || isnan(acc[r]);
+    }
+    h->next++;
+    return none;
+}
+
+int sim_hits_resample(sim_hits *h, util_rng *rng, double *acc)
+{
+    if (h->vals)
+        return next_replicate(h, acc);
     memset(h->weight, 0, h->items * sizeof *h->weight);
     for (size_t i = 0; i < h->items; i++)
         h->weight[util_rng_below(rng, h->items)]++;
@@ -215,4 +329,5 @@ void sim_hits_resample(sim_hits *h, util_rng *rng, double *acc)
             sum += h->table[b * 256 + bits[b]];
         acc[r] = sum / (double)h->items;
     }
+    return 0;
 }

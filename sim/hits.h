@@ -1,6 +1,7 @@
 /*
- * Internal to sim/: a run's per-item hits (hits.csv) and the paired
- * resampling `limitnet compare` draws its intervals from (sim/hits.c).
+ * Internal to sim/: a run's per-item hits (hits.csv), or a detection
+ * run's bootstrap replicates (boot.csv), and the paired resampling
+ * `limitnet compare` draws its intervals from (sim/hits.c).
  */
 #ifndef SIM_HITS_H
 #define SIM_HITS_H
@@ -25,8 +26,19 @@ size_t sim_hits_items(const sim_hits *h);
  * into out: 0; 1 for a byte that is not hex (*bad: which); 2 for bits set
  * past the last item. For both readers: hits.csv's and a cell's. */
 int sim_hits_decode(const char *hex, size_t items, uint8_t *out, size_t *bad);
+/* Reads path (a boot.csv) as sim_hits_load reads a hits.csv: each row's
+ * own bootstrap replicates of map50 (metric 0) or map50_95 (1), which
+ * the run drew alike for every row (sim_cell.boot). */
+int sim_hits_load_boot(const char *path, const char *const *keys, size_t nrows,
+                       int metric, sim_hits **out, util_err *err);
+/* How many replicates a boot.csv holds; 0 for a hits.csv, whose
+ * resamplings are drawn afresh without end. */
+size_t sim_hits_reps(const sim_hits *h);
 /* One bootstrap replicate: resamples the items (the file comment) and
- * writes each row's accuracy under that resampling to acc[nrows]. */
-void sim_hits_resample(sim_hits *h, util_rng *rng, double *acc);
+ * writes each row's accuracy under that resampling to acc[nrows]; from a
+ * boot.csv, takes the next of its replicates in order instead (rng
+ * unused). Returns 1 when some row has no value in it (a replicate that
+ * drew no ground truth), else 0. */
+int sim_hits_resample(sim_hits *h, util_rng *rng, double *acc);
 
 #endif

@@ -89,11 +89,14 @@ static int copy_sidecar(const char *src, const char *dst, const char *ext,
     return copy_file(ss, sd, required, err);
 }
 
-/* Copies the cell src (with its hits and meta file, when there are) to
- * dst atomically, in the order a run writes them: hits, numbers, meta. */
-static int copy_cell(const char *src, const char *dst, int has_hits, util_err *err)
+/* Copies the cell src (with its hits or replicates and meta file, when
+ * there are) to dst atomically, in the order a run writes them: hits and
+ * replicates, numbers, meta. */
+static int copy_cell(const char *src, const char *dst, const sim_cell *probe,
+                     util_err *err)
 {
-    if (copy_sidecar(src, dst, ".hits", has_hits, err))
+    if (copy_sidecar(src, dst, ".hits", probe->has_hits, err) ||
+        copy_sidecar(src, dst, ".boot", probe->detection, err))
         return -1;
     int rc = copy_file(src, dst, 1, err);
     if (!rc)
@@ -152,17 +155,17 @@ static int take(const sim_scenario *sc, sim_plan_cell *pc, size_t n,
         snprintf(probe->channel, sizeof probe->channel, "%s", pc[i].channel);
         if (sim_cell_read(src, sc->ndeadlines + sc->nbudgets, probe))
             return refuse(g, err, "%s: refused: %s", src,
-                          probe->has_hits
-                              ? "not a whole cell file with its hits file "
-                                "(cut short, edited, damaged, missing or from "
-                                "an older version)"
+                          probe->has_hits || probe->detection
+                              ? "not a whole cell file with its hits or "
+                                "replicates file (cut short, edited, damaged, "
+                                "missing or from an older version)"
                               : "not a whole cell file (cut short, edited, "
                                 "damaged or from an older version)");
         if (pc[i].done) {
             g->present++;
             return 0;
         }
-        if (copy_cell(src, pc[i].path, probe->has_hits, err))
+        if (copy_cell(src, pc[i].path, probe, err))
             return -1;
         pc[i].done = 1;
         g->copied++;
@@ -213,6 +216,7 @@ int sim_gather_cells(const sim_scenario *sc, const char *dir, sim_gather *g,
     closedir(d);
     free(probe.rows);
     free(probe.hits);
+    free(probe.boot);
     free(pc);
     return rc;
 }

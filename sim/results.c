@@ -345,23 +345,35 @@ static int parse_hits_row(const char *line, size_t nbytes, const sim_row *r,
     return fabs((double)ones - r->accuracy * (double)r->images) < 0.5 ? 0 : -1;
 }
 
+/* The cell's sidecar ext, opened after its first line, which must be
+ * "MAGIC ROWS size"; NULL when it is absent or that line is not. */
+static FILE *sidecar_open(const char *csv, const sim_cell *cell, const char *ext,
+                          const char *magic, size_t size)
+{
+    char path[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 16], head[96], want[96];
+    if (sim_sidecar_path(path, sizeof path, csv, ext))
+        return NULL;
+    FILE *f = fopen(path, "r");
+    snprintf(want, sizeof want, "%s %zu %zu\n", magic, cell->nrows, size);
+    if (f && (!fgets(head, sizeof head, f) || strcmp(head, want))) {
+        fclose(f);
+        f = NULL;
+    }
+    return f;
+}
+
 /* Reads the cell's hits sidecar into a new cell->hits; 1 if absent or
  * not the one its rows describe. */
 static int hits_read(const char *csv, sim_cell *cell)
 {
-    char path[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 16];
     size_t images = cell->nrows ? cell->rows[0].images : 0;
     size_t nbytes = SIM_HITS_BYTES(images);
-    if (!images || sim_sidecar_path(path, sizeof path, csv, ".hits"))
-        return 1;
-    FILE *f = fopen(path, "r");
+    FILE *f = images ? sidecar_open(csv, cell, ".hits", HITS_MAGIC, images) : NULL;
     if (!f)
         return 1;
-    char head[96], want[96];
-    snprintf(want, sizeof want, HITS_MAGIC " %zu %zu\n", cell->nrows, images);
     char *line = malloc(2 * nbytes + 3);
     cell->hits = malloc(cell->nrows * nbytes);
-    int bad = !line || !cell->hits || !fgets(head, sizeof head, f) || strcmp(head, want);
+    int bad = !line || !cell->hits;
     for (size_t i = 0; !bad && i < cell->nrows; i++)
         bad = cell->rows[i].images != images || !fgets(line, (int)(2 * nbytes + 3), f) ||
               parse_hits_row(line, nbytes, &cell->rows[i], cell->hits + i * nbytes);
@@ -375,10 +387,65 @@ static int hits_read(const char *csv, sim_cell *cell)
     return bad;
 }
 
+#define BOOT_MAGIC "limitnet-boot 1"
+
+/* One row's replicates, 2 x SIM_BOOT_REPS numbers ("nan" for none) with
+ * one space between, into v; they must give the row's own intervals, so
+ * a file that does not belong to its CSV is refused. */
+static int parse_boot_row(const char *line, const sim_row *r, double *v)
+{
+    const char *p = line;
+    for (int k = 0; k < SIM_BOOT_VALUES; k++) {
+        char *end;
+        v[k] = strtod(p, &end);
+        if (end == p || *end != (k + 1 < SIM_BOOT_VALUES ? ' ' : '\n') || isinf(v[k]) ||
+            (!isnan(v[k]) && (v[k] < 0 || v[k] > 1)))
+            return -1;
+        p = end + 1;
+    }
+    double tmp[SIM_BOOT_REPS], got[4];
+    for (int m = 0; m < 2; m++) {
+        memcpy(tmp, v + m * SIM_BOOT_REPS, sizeof tmp);
+        util_interval(tmp, SIM_BOOT_REPS, 0.95, &got[2 * m], &got[2 * m + 1]);
+    }
+    const double want[4] = {r->map50_lo, r->map50_hi, r->map50_95_lo, r->map50_95_hi};
+    for (int i = 0; i < 4; i++)
+        if (!(fabs(got[i] - want[i]) <= 1e-7))
+            return -1;
+    return 0;
+}
+
+/* Reads the cell's replicates sidecar into a new cell->boot; 1 if absent
+ * or not the one its rows describe. */
+static int boot_read(const char *csv, sim_cell *cell)
+{
+    FILE *f = sidecar_open(csv, cell, ".boot", BOOT_MAGIC, SIM_BOOT_REPS);
+    if (!f)
+        return 1;
+    /* a number is at most 24 characters as %.9g writes it */
+    size_t cap = SIM_BOOT_VALUES * 25 + 2;
+    char *line = malloc(cap);
+    cell->boot = malloc(cell->nrows * SIM_BOOT_VALUES * sizeof *cell->boot);
+    int bad = !line || !cell->boot;
+    for (size_t i = 0; !bad && i < cell->nrows; i++)
+        bad = !fgets(line, (int)cap, f) ||
+              parse_boot_row(line, &cell->rows[i], cell->boot + i * SIM_BOOT_VALUES);
+    bad = bad || fgetc(f) != EOF;
+    fclose(f);
+    free(line);
+    if (bad) {
+        free(cell->boot);
+        cell->boot = NULL;
+    }
+    return bad;
+}
+
 int sim_cell_read(const char *path, size_t nrows, sim_cell *cell)
 {
     free(cell->hits);
     cell->hits = NULL;
+    free(cell->boot);
+    cell->boot = NULL;
     FILE *f = fopen(path, "r");
     if (!f)
         return 1;
@@ -395,53 +462,94 @@ int sim_cell_read(const char *path, size_t nrows, sim_cell *cell)
     if (bad || i != nrows)
         return 1;
     cell->nrows = nrows;
-    return cell->has_hits ? hits_read(path, cell) : 0;
+    if (cell->has_hits && hits_read(path, cell))
+        return 1;
+    return cell->detection ? boot_read(path, cell) : 0;
 }
 
-/* The hex of one row's hits, and a line end. */
-static void hits_row(FILE *f, const uint8_t *hits, size_t nbytes)
+/* Row i of a cell's hits (the hex) or replicates (parse_boot_row's
+ * numbers), and a line end: the payload of both the cell's sidecar and
+ * the run's file. */
+typedef void row_payload(FILE *f, const sim_cell *cell, size_t i);
+
+static void hits_row(FILE *f, const sim_cell *cell, size_t i)
 {
-    for (size_t b = 0; b < nbytes; b++)
-        fprintf(f, "%02x", hits[b]);
+    size_t nb = SIM_HITS_BYTES(cell->rows[0].images);
+    for (size_t b = 0; b < nb; b++)
+        fprintf(f, "%02x", cell->hits[i * nb + b]);
     fputc('\n', f);
 }
 
-int sim_cell_hits_write(const char *csv, const sim_cell *cell, util_err *err)
+static void boot_row(FILE *f, const sim_cell *cell, size_t i)
+{
+    const double *v = cell->boot + i * SIM_BOOT_VALUES;
+    for (int k = 0; k < SIM_BOOT_VALUES; k++)
+        fprintf(f, "%.9g%c", v[k], k + 1 < SIM_BOOT_VALUES ? ' ' : '\n');
+}
+
+/* The sidecar ext of the cell csv: the line "MAGIC ROWS size", then a
+ * payload line per row. */
+static int sidecar_write(const char *csv, const sim_cell *cell, const char *ext,
+                         const char *magic, size_t size, row_payload *row,
+                         util_err *err)
 {
     char path[SIM_PATH_LEN + 2 * SIM_NAME_LEN + 16];
-    if (sim_sidecar_path(path, sizeof path, csv, ".hits"))
+    if (sim_sidecar_path(path, sizeof path, csv, ext))
         return util_errf(err, "%s: not a cell file name", csv);
-    size_t images = cell->nrows ? cell->rows[0].images : 0;
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         return util_errf(err, "%s: out of memory", path);
-    fprintf(f, HITS_MAGIC " %zu %zu\n", cell->nrows, images);
+    fprintf(f, "%s %zu %zu\n", magic, cell->nrows, size);
     for (size_t i = 0; i < cell->nrows; i++)
-        hits_row(f, cell->hits + i * SIM_HITS_BYTES(images), SIM_HITS_BYTES(images));
+        row(f, cell, i);
+    return sim_write_stream(path, f, &buf, &len, err);
+}
+
+int sim_cell_hits_write(const char *csv, const sim_cell *cell, util_err *err)
+{
+    size_t images = cell->nrows ? cell->rows[0].images : 0;
+    return sidecar_write(csv, cell, ".hits", HITS_MAGIC, images, hits_row, err);
+}
+
+int sim_cell_boot_write(const char *csv, const sim_cell *cell, util_err *err)
+{
+    return sidecar_write(csv, cell, ".boot", BOOT_MAGIC, SIM_BOOT_REPS, boot_row, err);
+}
+
+/* A file beside results.csv with every cell's rows in its order: the
+ * header line ending in last, then per row its key, its images and its
+ * payload. */
+static int run_file_write(const char *path, const sim_result *res, const char *last,
+                          row_payload *row, util_err *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return util_errf(err, "%s: out of memory", path);
+    fprintf(f, "codec,channel,cut,limit,images,%s\n", last);
+    for (size_t c = 0; c < res->ncells; c++) {
+        const sim_cell *cell = &res->cells[c];
+        for (size_t i = 0; i < cell->nrows; i++) {
+            const sim_row *r = &cell->rows[i];
+            fprintf(f, "%s,%s,%s,%.17g,%zu,", cell->codec, cell->channel,
+                    r->is_budget ? "budget" : "deadline", r->limit, r->images);
+            row(f, cell, i);
+        }
+    }
     return sim_write_stream(path, f, &buf, &len, err);
 }
 
 int sim_hits_write(const char *path, const sim_result *res, util_err *err)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return util_errf(err, "%s: out of memory", path);
-    fputs("codec,channel,cut,limit,images,correct\n", f);
-    for (size_t c = 0; c < res->ncells; c++) {
-        const sim_cell *cell = &res->cells[c];
-        for (size_t i = 0; i < cell->nrows; i++) {
-            const sim_row *r = &cell->rows[i];
-            size_t nb = SIM_HITS_BYTES(r->images);
-            fprintf(f, "%s,%s,%s,%.17g,%zu,", cell->codec, cell->channel,
-                    r->is_budget ? "budget" : "deadline", r->limit, r->images);
-            hits_row(f, cell->hits + i * nb, nb);
-        }
-    }
-    return sim_write_stream(path, f, &buf, &len, err);
+    return run_file_write(path, res, "correct", hits_row, err);
+}
+
+int sim_boot_write(const char *path, const sim_result *res, util_err *err)
+{
+    return run_file_write(path, res, "replicates", boot_row, err);
 }
 
 /* A cell's meta file: its CSV path with ".csv" replaced by ".meta.json". */

@@ -322,8 +322,9 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* mAP at cut c over every image of the cell, added in item order. */
-static int cut_map(const job *jb, size_t c, sim_row *r, util_err *err)
+/* mAP at cut c over every image of the cell, added in item order, and its
+ * bootstrap replicates into cell->boot (their 95 % intervals into the row). */
+static int cut_map(const job *jb, size_t c, sim_cell *cell, util_err *err)
 {
     int w, h, ch, classes;
     task_detector_shape(jb->det, &w, &h, &ch, &classes);
@@ -338,15 +339,22 @@ static int cut_map(const job *jb, size_t c, sim_row *r, util_err *err)
                                jb->dets + at * (size_t)jb->max_dets, jb->ndets[at], jb->ds,
                                i, err);
     }
+    sim_row *r = &cell->rows[c];
     if (!rc)
         rc = task_map_result(acc, &r->map50, &r->map50_95, err);
     /* The same resamplings for every cell and cut, so that rows compared
      * with one another were resampled alike. */
     util_rng rng;
     util_rng_seed(&rng, util_seed_mix(jb->seed, SIM_BOOT_STREAM));
+    double *v = cell->boot + c * SIM_BOOT_VALUES, tmp[SIM_BOOT_REPS];
     if (!rc)
-        rc = task_map_bootstrap(acc, SIM_BOOT_REPS, 0.95, &rng, &r->map50_lo,
-                                &r->map50_hi, &r->map50_95_lo, &r->map50_95_hi, err);
+        rc = task_map_bootstrap_values(acc, SIM_BOOT_REPS, &rng, v, v + SIM_BOOT_REPS, err);
+    if (!rc) {
+        memcpy(tmp, v, sizeof tmp);
+        util_interval(tmp, SIM_BOOT_REPS, 0.95, &r->map50_lo, &r->map50_hi);
+        memcpy(tmp, v + SIM_BOOT_REPS, sizeof tmp);
+        util_interval(tmp, SIM_BOOT_REPS, 0.95, &r->map50_95_lo, &r->map50_95_hi);
+    }
     task_map_free(acc);
     return rc;
 }
@@ -514,8 +522,14 @@ static int finish_cell(job *jb, sim_cell *cell, util_err *err)
         rc = pack_hits(jb, cell, err);
     if (!rc && jb->items)
         rc = items_write(jb, jb->items, err);
+    if (!rc && jb->det) {
+        free(cell->boot);
+        cell->boot = malloc(jb->ncuts * SIM_BOOT_VALUES * sizeof *cell->boot);
+        if (!cell->boot)
+            rc = util_errf(err, "out of memory");
+    }
     for (size_t c = 0; !rc && jb->det && c < jb->ncuts; c++)
-        rc = cut_map(jb, c, &cell->rows[c], err);
+        rc = cut_map(jb, c, cell, err);
     return rc;
 }
 
@@ -821,10 +835,12 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
     if (rc)
         return util_err_prefix(err, "%s over %s: ", set->label, cell->channel);
     sim_host_name(cell->host, sizeof cell->host);
-    /* The hits, then the numbers: a cell file is complete only with its
-     * hits, and one whose meta file is missing is still a whole cell (its
-     * host reads as unknown). */
+    /* The hits or replicates, then the numbers: a cell file is complete
+     * only with them, and one whose meta file is missing is still a whole
+     * cell (its host reads as unknown). */
     if (cell->has_hits && sim_cell_hits_write(path, cell, err))
+        return -1;
+    if (cell->detection && sim_cell_boot_write(path, cell, err))
         return -1;
     if (sim_cell_write(path, cell, err))
         return -1;
@@ -892,6 +908,9 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
     snprintf(path, sizeof path, "%s/hits.csv", sc->output);
     if (!rc && !res->ntodo && sc->classifier[0])
         rc = sim_hits_write(path, res, err);
+    snprintf(path, sizeof path, "%s/boot.csv", sc->output);
+    if (!rc && !res->ntodo && sc->detector[0])
+        rc = sim_boot_write(path, res, err);
     snprintf(path, sizeof path, "%s/seeds.csv", sc->output);
     if (!rc && !res->ntodo && sc->nseeds > 1)
         rc = sim_seeds_write(path, sc, res, err);
@@ -937,6 +956,7 @@ int sim_plan(const sim_scenario *sc, sim_plan_cell **cells, size_t *n, util_err 
     }
     free(probe.rows);
     free(probe.hits);
+    free(probe.boot);
     free(bases);
     if (rc) {
         free(pc);
@@ -952,6 +972,7 @@ void sim_result_free(sim_result *res)
     for (size_t i = 0; i < res->ncells; i++) {
         free(res->cells[i].rows);
         free(res->cells[i].hits);
+        free(res->cells[i].boot);
     }
     free(res->cells);
     memset(res, 0, sizeof *res);

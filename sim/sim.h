@@ -131,7 +131,16 @@ typedef struct sim_cell {
      * scored the cell, so a cell file without its hits is incomplete. */
     int has_hits;
     uint8_t *hits;
+    /* With a detector: each row's SIM_BOOT_REPS bootstrap replicates of
+     * map50, then as many of map50_95 (NAN for a replicate that drew no
+     * ground truth), row after row. Every row drew the same images in
+     * replicate r, so rows pair replicate by replicate (limitnet compare
+     * --metric map50). A detection cell file without them is incomplete. */
+    double *boot;
 } sim_cell;
+
+/* Doubles per row in sim_cell.boot. */
+#define SIM_BOOT_VALUES (2 * SIM_BOOT_REPS)
 
 #define SIM_HITS_BYTES(images) (((images) + 7) / 8)
 

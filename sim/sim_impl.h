@@ -63,7 +63,7 @@ int sim_cell_write(const char *path, const sim_cell *cell, util_err *err);
 int sim_cell_read(const char *path, size_t nrows, sim_cell *cell);
 
 /* A sidecar's path: the cell's CSV path with ".csv" replaced by ext
- * (".hits", ".meta.json", ".items.csv", ".part-LO-HI.csv"); -1 when csv
+ * (".hits", ".boot", ".meta.json", ".items.csv", ".part-LO-HI.csv"); -1 when csv
  * does not end in ".csv" or the result does not fit in len. */
 int sim_sidecar_path(char *buf, size_t len, const char *csv, const char *ext);
 /* A cell's hits (sim_cell.hits) beside its CSV, LABEL-HASH.hits: a line
@@ -75,6 +75,18 @@ int sim_cell_hits_write(const char *csv, const sim_cell *cell, util_err *err);
  * codec, channel, cut, limit, images (the row's keys, in results.csv's
  * order) and correct (the row's hits in hex). */
 int sim_hits_write(const char *path, const sim_result *res, util_err *err);
+
+/* A detection cell's bootstrap replicates (sim_cell.boot) beside its CSV,
+ * LABEL-HASH.boot: a line "limitnet-boot 1 ROWS REPS", then per row a
+ * line of its REPS map50 replicates and REPS map50_95 ones ("%.9g", "nan"
+ * for none), one space between. sim_cell_read reads it when
+ * cell->detection is set, refusing one whose numbers do not give the
+ * rows' own intervals. */
+int sim_cell_boot_write(const char *csv, const sim_cell *cell, util_err *err);
+/* Every detection cell's replicates in one file beside results.csv,
+ * boot.csv: columns codec, channel, cut, limit, images (the row's keys, in
+ * results.csv's order) and replicates (the row's line of the .boot file). */
+int sim_boot_write(const char *path, const sim_result *res, util_err *err);
 
 /* A cell's meta file beside its CSV (LABEL-HASH.meta.json): the host and
  * process that computed it and how long it took, for summary.json; not

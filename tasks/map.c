@@ -917,9 +917,11 @@ static void class_boot_ap(const bclass *b, const int64_t *w, int64_t npos,
     }
 }
 
-/* One replicate: draws the images, then averages as task_map_result does;
- * a replicate where no drawn image has ground truth has no value. */
-static void replicate(boot *b, size_t nimg, util_rng *rng, curve *cv)
+/* One replicate: draws the images, then averages as task_map_result does
+ * into *v50 and *v5095; a replicate where no drawn image has ground truth
+ * has no value (NAN). */
+static void replicate(boot *b, size_t nimg, util_rng *rng, curve *cv, double *v50,
+                      double *v5095)
 {
     memset(b->w, 0, nimg * sizeof *b->w);
     for (size_t i = 0; i < nimg; i++)
@@ -939,24 +941,26 @@ static void replicate(boot *b, size_t nimg, util_rng *rng, curve *cv)
             sum[t] += ap[t];
         used++;
     }
-    if (!used)
-        return;
     double all = 0;
-    for (int t = 0; t < NT; t++)
+    for (int t = 0; used && t < NT; t++)
         all += sum[t] / used;
-    b->v50[b->nv] = sum[0] / used;
-    b->v5095[b->nv] = all / NT;
-    b->nv++;
+    *v50 = used ? sum[0] / used : NAN;
+    *v5095 = used ? all / NT : NAN;
+    b->nv += used != 0;
 }
 
-/* The quantiles (1 - level) / 2 and (1 + level) / 2 of v[0..n), sorting v. */
-static void interval(double *v, int n, double level, double *lo, double *hi)
+/* Replicate r's values into b->v50[r] and b->v5095[r]. */
+static int run_replicates(const task_map *m, int reps, util_rng *rng, boot *b,
+                          util_err *err)
 {
-    util_sort_doubles(v, (size_t)n);
-    if (lo)
-        *lo = util_quantile(v, (size_t)n, (1 - level) / 2);
-    if (hi)
-        *hi = util_quantile(v, (size_t)n, (1 + level) / 2);
+    curve cv;
+    int rc = boot_init(m, reps, b, err);
+    for (int r = 0; !rc && r < reps; r++)
+        replicate(b, m->nimg, rng, &cv, &b->v50[r], &b->v5095[r]);
+    if (!rc && !b->nv)
+        rc = util_errf(err, "map bootstrap: none of the %d replicates drew an "
+                       "image with ground truth", reps);
+    return rc;
 }
 
 int task_map_bootstrap(const task_map *m, int reps, double level, util_rng *rng,
@@ -966,16 +970,27 @@ int task_map_bootstrap(const task_map *m, int reps, double level, util_rng *rng,
     if (check_bootstrap(m, reps, level, rng, err))
         return -1;
     boot b = {0};
-    curve cv;
-    int rc = boot_init(m, reps, &b, err);
-    for (int r = 0; !rc && r < reps; r++)
-        replicate(&b, m->nimg, rng, &cv);
-    if (!rc && !b.nv)
-        rc = util_errf(err, "map bootstrap: none of the %d replicates drew an "
-                       "image with ground truth", reps);
+    int rc = run_replicates(m, reps, rng, &b, err);
     if (!rc) {
-        interval(b.v50, b.nv, level, lo50, hi50);
-        interval(b.v5095, b.nv, level, lo50_95, hi50_95);
+        util_interval(b.v50, (size_t)reps, level, lo50, hi50);
+        util_interval(b.v5095, (size_t)reps, level, lo50_95, hi50_95);
+    }
+    boot_free(&b);
+    return rc;
+}
+
+int task_map_bootstrap_values(const task_map *m, int reps, util_rng *rng, double *v50,
+                              double *v50_95, util_err *err)
+{
+    if (check_bootstrap(m, reps, 0.5, rng, err))
+        return -1;
+    boot b = {0};
+    int rc = run_replicates(m, reps, rng, &b, err);
+    for (int r = 0; !rc && r < reps; r++) {
+        if (v50)
+            v50[r] = b.v50[r];
+        if (v50_95)
+            v50_95[r] = b.v5095[r];
     }
     boot_free(&b);
     return rc;

@@ -137,6 +137,15 @@ int task_map_bootstrap(const task_map *m, int reps, double level, util_rng *rng,
                        double *lo50, double *hi50, double *lo50_95,
                        double *hi50_95, util_err *err);
 
+/* The replicates themselves, as task_map_bootstrap draws them from rng:
+ * replicate r's two values in v50[r] and v50_95[r] (either may be NULL),
+ * NAN for a replicate that drew no ground-truth box. The draws depend only
+ * on rng and the image count, so maps over the same images, given
+ * generators seeded alike, are resampled alike, replicate by replicate:
+ * what a paired bootstrap across maps needs. Fails as task_map_bootstrap. */
+int task_map_bootstrap_values(const task_map *m, int reps, util_rng *rng, double *v50,
+                              double *v50_95, util_err *err);
+
 /* For result files: a cJSON object (free it with cJSON_Delete) holding
  * everything needed to recompute the result, to merge and to bootstrap:
  * the image ids and, per class, the ground-truth count, the images with

@@ -199,6 +199,49 @@ static void test_train_resume_detect(void **state)
     tu_rmtree(dir);
 }
 
+/* DIR/NAME/boot.csv (free it). */
+static char *boot_of(const char *dir, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/boot.csv", dir, name);
+    char *text = tu_read_file(path, NULL);
+    assert_non_null(text);
+    return text;
+}
+
+/* The runs of test_scenario_map: their replicates (boot.csv) alike for
+ * -j 1, -j 2, the rerun, the parts and a merge; a damaged replicates file makes
+ * its cell be computed again, to the same numbers. */
+static void check_boot(const char *dir)
+{
+    static const char *const names[] = {"j2", "parts", "merged"};
+    char *want = boot_of(dir, "j1"), cmd[1024], out[8192];
+    assert_non_null(strstr(want, "codec,channel,cut,limit,images,replicates\n"));
+    /* merge copies each cell's replicates with it */
+    snprintf(cmd, sizeof cmd, "sed 's#%s/j2#%s/merged#' %s/s1.json > %s/m.json && "
+             "%s merge %s/m.json %s/j2", dir, dir, dir, dir, LIMITNET_BIN, dir, dir);
+    if (tu_run(cmd, out, sizeof out) != 0)
+        fail_msg("%s: %s", cmd, out);
+    for (int k = 0; k < 3; k++) {
+        char *got = boot_of(dir, names[k]);
+        assert_string_equal(want, got);
+        free(got);
+    }
+    /* a damaged replicates file: its cell is computed again */
+    snprintf(cmd, sizeof cmd, "f=$(ls %s/j1/cells/webp-*.boot) && sed -i '2s/ [^ ]*$//' $f && "
+             "%s run %s/s0.json --quiet -j 2 && grep -c . %s/j1/summary.json >/dev/null",
+             dir, LIMITNET_BIN, dir, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd, "grep -o '\"reused\":[^,]*' %s/j1/summary.json | sort | uniq -c",
+             dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "false"));
+    char *again = boot_of(dir, "j1");
+    assert_string_equal(want, again);
+    free(again);
+    free(want);
+}
+
 /* A detection scenario end to end, with a detector trained here: the
  * results carry map50 and map50_95 for every cut, the same for -j 1 and
  * -j 2 and for a rerun that reuses the cells; a scenario naming a
@@ -275,6 +318,7 @@ static void test_scenario_map(void **state)
     free(parts);
     for (int k = 0; k < 3; k++)
         free(csv[k]);
+    check_boot(dir);
     snprintf(text, sizeof text, fmt, "fashion-mnist", "", dir, dir, "fm");
     snprintf(path, sizeof path, "%s/fm.json", dir);
     tu_write_file(path, text, strlen(text));
@@ -282,6 +326,62 @@ static void test_scenario_map(void **state)
     assert_int_not_equal(tu_run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "task.detector"));
     assert_non_null(strstr(out, "annotations"));
+    tu_rmtree(dir);
+}
+
+/* compare --metric map50 and map50_95 over the committed detector: paired
+ * intervals from the run's replicates that hold each gain, capped at the
+ * replicates there are; none without boot.csv, and a damaged one named. */
+static void test_compare_map(void **state)
+{
+    (void)state;
+    char dir[64], path[128], cmd[1024], out[8192];
+    tu_tempdir(dir);
+    snprintf(out, sizeof out,
+             "{\"name\": \"dm\", \"seed\": 2, \"dataset\": {\"name\": \"fmnist-multi\", "
+             "\"split\": \"test\", \"count\": 24}, \"codecs\": [{\"name\": \"jpeg\", "
+             "\"mode\": \"baseline\", \"quality\": [5, 50]}, {\"name\": \"webp\", "
+             "\"quality\": [5, 30], \"header\": \"none\"}], \"channel\": {\"model\": "
+             "\"link\", \"bitrate\": 5470, \"payload\": 51, \"header\": 13, \"loss\": "
+             "{\"model\": \"none\"}}, \"budgets\": [256, 512, 1024, 4096], \"task\": "
+             "{\"detector\": \"%s/models/multi-detector.safetensors\"}, "
+             "\"output\": \"%s/out\"}", SOURCE_DIR, dir);
+    snprintf(path, sizeof path, "%s/s.json", dir);
+    tu_write_file(path, out, strlen(out));
+    snprintf(cmd, sizeof cmd, "%s run %s --quiet -j 2", LIMITNET_BIN, path);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    static const char *const metric[] = {"map50", "map50_95"};
+    for (int m = 0; m < 2; m++) {
+        snprintf(cmd, sizeof cmd, "%s compare %s/out --clean 0.8 --metric %s --ref "
+                 "jpeg-baseline --boot %d", LIMITNET_BIN, dir, metric[m], m ? 5000 : 300);
+        assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+        char want[160];
+        snprintf(want, sizeof want, "over the 24 images (the first %d of the run's own "
+                 "resamplings, in boot.csv", m ? 1000 : 300);
+        assert_non_null(strstr(out, want));
+        const char *row = strstr(out, "| webp-nohdr | ");
+        double mean, g, lo, hi;
+        assert_non_null(row);
+        assert_int_equal(sscanf(row, "| webp-nohdr | %lf %% | %lf [%lf, %lf]", &mean, &g,
+                                &lo, &hi), 4);
+        if (!(lo <= g && g <= hi && lo < hi))
+            fail_msg("%s: webp's gain %g [%g, %g]: %s", metric[m], g, lo, hi, out);
+    }
+    snprintf(path, sizeof path, "%s/out/comparison.csv", dir);
+    char *csv = tu_read_file(path, NULL);
+    assert_non_null(csv);
+    assert_non_null(strstr(csv, ",webp-nohdr_lo,webp-nohdr_hi\n"));
+    free(csv);
+    /* a damaged boot.csv is an error naming it and the line */
+    snprintf(cmd, sizeof cmd, "sed -i '3s/ [^ ]*$/ 7/' %s/out/boot.csv && %s compare %s/out "
+             "--clean 0.8 --metric map50 --ref jpeg-baseline", dir, LIMITNET_BIN, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 1);
+    assert_non_null(strstr(out, "boot.csv: line 3: replicate 2000: '7' is not a score"));
+    /* without it: no intervals, and why */
+    snprintf(cmd, sizeof cmd, "rm %s/out/boot.csv && %s compare %s/out --clean 0.8 "
+             "--metric map50 --ref jpeg-baseline", dir, LIMITNET_BIN, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "Intervals: none (no boot.csv (or boot.csv.gz) beside"));
     tu_rmtree(dir);
 }
 
@@ -361,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_load_refuses),
         cmocka_unit_test(test_train_resume_detect),
         cmocka_unit_test(test_scenario_map),
+        cmocka_unit_test(test_compare_map),
         cmocka_unit_test(test_limitnet_through_detector),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -833,6 +833,92 @@ static void test_boot_merge(void **state)
     free(set);
 }
 
+/* The result of replicate r of a run seeded with seed over maps m and
+ * copies (the map of the weights that replicate draws, image i's copy c
+ * under id 1000 i + c). */
+static void nth_replicate(const image *set, int r, uint64_t seed, double want[2])
+{
+    util_rng rng;
+    util_rng_seed(&rng, seed);
+    int w[NIMG] = {0};
+    for (int k = 0; k <= r; k++) {
+        memset(w, 0, sizeof w);
+        for (int i = 0; i < NIMG; i++)
+            w[util_rng_below(&rng, NIMG)]++;
+    }
+    task_map *copies = new_map(RCLASSES);
+    for (int i = 0; i < NIMG; i++)
+        for (int c = 0; c < w[i]; c++)
+            add(copies, 1000L * i + c, set[i].det, set[i].ndet, set[i].gt, set[i].gl,
+                set[i].ngt);
+    result(copies, &want[0], &want[1]);
+    task_map_free(copies);
+}
+
+/* The replicates one by one: each is the map of the weights it drew, so
+ * two maps over the same images (here the same objects with other
+ * scores) are resampled alike, replicate by replicate, and their
+ * interval is task_map_bootstrap's, bit for bit. */
+static void test_boot_values(void **state)
+{
+    (void)state;
+    image *set = make_set(), *other = make_set();
+    distinct_scores(other, NIMG);
+    enum { REPS = 6 };
+    const image *sets[2] = {set, other};
+    for (int s = 0; s < 2; s++) {
+        task_map *m = set_map(sets[s]);
+        util_rng rng;
+        util_rng_seed(&rng, 21);
+        double v50[REPS], v5095[REPS], want[2];
+        assert_int_equal(task_map_bootstrap_values(m, REPS, &rng, v50, v5095, &err), 0);
+        for (int r = 0; r < REPS; r++) {
+            nth_replicate(sets[s], r, 21, want);
+            if (v50[r] != want[0] || v5095[r] != want[1])
+                fail_msg("set %d, replicate %d: %.17g %.17g, its copies %.17g %.17g",
+                         s, r, v50[r], v5095[r], want[0], want[1]);
+        }
+        ends e = bootstrap(m, REPS, 0.9, 21);
+        double lo, hi;
+        util_interval(v50, REPS, 0.9, &lo, &hi);
+        assert_true(lo == e.v[0] && hi == e.v[1]);
+        util_interval(v5095, REPS, 0.9, &lo, &hi);
+        assert_true(lo == e.v[2] && hi == e.v[3]);
+        task_map_free(m);
+    }
+    free(set);
+    free(other);
+}
+
+/* A replicate that draws no ground truth has no value (NAN) and keeps its
+ * place; the interval leaves it out as task_map_bootstrap does. */
+static void test_boot_values_none(void **state)
+{
+    (void)state;
+    task_map *m = new_map(1);
+    task_det d = det(A, 0, 0.9f);
+    add(m, 0, &d, 1, &A, (int[]){0}, 1);
+    for (long i = 1; i < 20; i++)
+        add(m, i, &d, 1, NULL, NULL, 0);
+    enum { REPS = 200 };
+    double v[REPS];
+    util_rng rng;
+    util_rng_seed(&rng, 3);
+    assert_int_equal(task_map_bootstrap_values(m, REPS, &rng, v, NULL, &err), 0);
+    int none = 0;
+    for (int r = 0; r < REPS; r++) {
+        none += isnan(v[r]);
+        assert_true(isnan(v[r]) || (v[r] >= 0 && v[r] <= 1));
+    }
+    /* (19/20)^20: about 36 % of replicates miss image 0 */
+    assert_true(none > 40 && none < 110);
+    ends e = bootstrap(m, REPS, 0.95, 3);
+    double lo, hi;
+    util_interval(v, REPS, 0.95, &lo, &hi);
+    assert_true(lo == e.v[0] && hi == e.v[1]);
+    task_map_free(m);
+}
+
 /* The per-image counts as the JSON gives them: by ascending id, whatever
  * the order of adding. */
 static void test_gt_images(void **state)
@@ -1011,6 +1097,8 @@ int main(void)
         cmocka_unit_test(test_boot_interval),
         cmocka_unit_test(test_boot_json),
         cmocka_unit_test(test_boot_merge),
+        cmocka_unit_test(test_boot_values),
+        cmocka_unit_test(test_boot_values_none),
         cmocka_unit_test(test_boot_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -198,7 +198,7 @@ static void test_hits_make_a_cell_whole(void **state)
              "%s merge %s/m.json %s", dir, dir, dir, dir, LIMITNET_BIN, dir, copy);
     assert_int_equal(tu_run(cmd, out, sizeof out), 1);
     assert_non_null(strstr(out, "limitnet-k1-"));
-    assert_non_null(strstr(out, "refused: not a whole cell file with its hits file"));
+    assert_non_null(strstr(out, "refused: not a whole cell file with its hits or"));
     free(before);
     free(after);
     free(summary);

@@ -105,3 +105,16 @@ void util_sort_doubles(double *x, size_t n)
 {
     qsort(x, n, sizeof *x, cmp_double);
 }
+
+void util_interval(double *v, size_t n, double level, double *lo, double *hi)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(v[i]))
+            v[k++] = v[i];
+    util_sort_doubles(v, k);
+    if (lo)
+        *lo = util_quantile(v, k, (1 - level) / 2);
+    if (hi)
+        *hi = util_quantile(v, k, (1 + level) / 2);
+}

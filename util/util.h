@@ -75,6 +75,11 @@ double util_mean_se(const double *x, size_t n);
 double util_quantile(const double *sorted, size_t n, double p);
 /* Sorts ascending (no NANs). */
 void util_sort_doubles(double *x, size_t n);
+/* The percentile interval at the given level (0.95: the 2.5 % and 97.5 %
+ * quantiles, as util_quantile reads them) of the numbers among v[0..n),
+ * NANs left out: moves them to v's front and sorts them there. Both ends
+ * NAN when none is a number; lo or hi may be NULL. */
+void util_interval(double *v, size_t n, double level, double *lo, double *hi);
 
 /* ---- images ------------------------------------------------------------- */
 
