@@ -18,6 +18,7 @@
 
 #include "sim/cli.h"
 #include "sim/sim.h"
+#include "sim/sim_impl.h"
 
 static void usage(FILE *f)
 {
@@ -94,7 +95,15 @@ int sim_cmd_merge(int argc, char **argv)
         return 2;
     }
     size_t copied = 0, total = sim_scenario_cells(sc);
-    int rc = gather(sc, argc - 2, argv + 2, &copied);
+    /* Shared, as a shard's: merge computes no cell (it puts parts
+     * together), so it may run beside shards, but not beside a whole run. */
+    int lock = -1, rc = 0;
+    if (util_mkdirs(sc->output, &err) || sim_outdir_lock(sc->output, 1, &lock, &err)) {
+        fprintf(stderr, "limitnet merge: %s\n", err.msg);
+        rc = 1;
+    }
+    if (!rc)
+        rc = gather(sc, argc - 2, argv + 2, &copied);
     /* Nothing selected: every cell is reused or left to do, and results
      * are written only when none is left, as for `run --cells`. */
     uint8_t *none = rc ? NULL : calloc(total, 1);
@@ -102,7 +111,7 @@ int sim_cmd_merge(int argc, char **argv)
         fprintf(stderr, "limitnet merge: out of memory\n");
         rc = 1;
     }
-    sim_options opt = {.threads = 1, .only = none, .nonly = total};
+    sim_options opt = {.threads = 1, .only = none, .nonly = total, .lock_held = 1};
     sim_result res = {0};
     if (!rc && sim_run(sc, &opt, &res, &err)) {
         fprintf(stderr, "limitnet: %s\n", err.msg);
@@ -121,6 +130,7 @@ int sim_cmd_merge(int argc, char **argv)
         printf("%s: %zu cells merged (%zu copied in); results: %s/results.csv, "
                "%s/summary.json\n", sc->file, total, copied, sc->output, sc->output);
     }
+    sim_outdir_unlock(lock, 1);
     free(none);
     sim_result_free(&res);
     sim_scenario_free(sc);

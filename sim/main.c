@@ -62,7 +62,7 @@ static void usage_run(FILE *f)
 {
     fprintf(f,
         "usage: limitnet run SCENARIO.json [-j N] [--force] [--quiet] [--cells LIST]\n"
-        "                    [--shard K/N] [--items A-B] [--per-item]\n"
+        "                    [--shard K/N] [--items A-B] [--per-item] [--prune]\n"
         "\n"
         "Runs an experiment: each codec setting over each channel setting (a\n"
         "cell). Each cell is stored in the scenario's output directory (cells/)\n"
@@ -87,6 +87,8 @@ static void usage_run(FILE *f)
         "  --per-item      also write every item's row at every cut beside each\n"
         "                  cell (scenarios/README.md has the columns); done cells\n"
         "                  without them are computed again\n"
+        "  --prune         first remove the output's cell files of other\n"
+        "                  fingerprints (older builds, weights or settings)\n"
         "  -h, --help      this help\n", MAX_JOBS);
 }
 
@@ -267,6 +269,7 @@ static int cmd_run(int argc, char **argv)
     sim_options opt = {.progress = progress, .stop = &stop_signal};
     const char *file = NULL, *v, *cells = NULL;
     long shard_k = -1, shard_n = 0;
+    int quiet = 0;
     for (int i = 1; i < argc; i++) {
         int m = sim_arg_value(argc, argv, &i, "-j", "--jobs", &v);
         long j;
@@ -305,6 +308,9 @@ static int cmd_run(int argc, char **argv)
             opt.force = 1;
         } else if (strcmp(argv[i], "--quiet") == 0) {
             opt.progress = NULL;
+            quiet = 1;
+        } else if (strcmp(argv[i], "--prune") == 0) {
+            opt.prune = 1;
         } else if (strcmp(argv[i], "--per-item") == 0) {
             opt.per_item = 1;
         } else if ((argv[i][0] == '-' && argv[i][1]) || file) {
@@ -364,6 +370,11 @@ static int cmd_run(int argc, char **argv)
     sim_result res;
     int rc = sim_run(sc, &opt, &res, &err);
     int sig = atomic_load(&stop_signal);
+    if (res.nstale && !quiet)
+        fprintf(stderr, opt.prune ? "limitnet: removed %zu files of other fingerprints "
+                "from %s/cells\n" : "limitnet: ignored %zu files in %s/cells of other "
+                "fingerprints (older builds, weights or settings); run --prune "
+                "removes them\n", res.nstale, sc->output);
     if (rc && res.interrupted)
         fprintf(stderr, "limitnet: %s: stopped by %s: %zu of %zu cells are "
                 "complete in %s/cells and kept, the one in progress was "

@@ -847,6 +847,31 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
     return sim_cell_meta_write(path, cell, threads, err);
 }
 
+/* The output's cell files that none of the scenario's cells owns. */
+static int stale_cells(const sim_scenario *sc, const uint64_t *bases, int prune,
+                       size_t *count, util_err *err)
+{
+    size_t n = sim_scenario_cells(sc);
+    char **stems = calloc(n + 1, sizeof *stems), dir[SIM_PATH_LEN + 8];
+    int rc = stems ? 0 : util_errf(err, "out of memory");
+    for (size_t k = 0; !rc && k < n; k++) {
+        cell_at at = locate(sc, k);
+        char path[SIM_PATH_LEN + 2 * SIM_NAME_LEN];
+        cell_path(path, sizeof path, sc, &sc->chans[at.chan], &sc->codecs[at.codec],
+                  bases[at.seed]);
+        const char *base = strrchr(path, '/') + 1;
+        if (!(stems[k] = strndup(base, strlen(base) - 4)))
+            rc = util_errf(err, "out of memory");
+    }
+    snprintf(dir, sizeof dir, "%s/cells", sc->output);
+    if (!rc)
+        rc = sim_outdir_stale(dir, stems, n, prune, count, err);
+    for (size_t k = 0; stems && k < n; k++)
+        free(stems[k]);
+    free(stems);
+    return rc;
+}
+
 int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
             util_err *err)
 {
@@ -862,11 +887,16 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
         rc = fingerprints(sc, &bases, err);
     if (!rc)
         rc = util_mkdirs(dir, err);
+    int lock = -1, shared = opt->only != NULL || opt->has_items;
+    if (!rc && !opt->lock_held)
+        rc = sim_outdir_lock(sc->output, shared, &lock, err);
     /* What a run killed mid-write (SIGKILL, a crash) left behind. */
     if (!rc) {
         sim_clean_temps(dir);
         sim_clean_temps(sc->output);
     }
+    if (!rc)
+        rc = stale_cells(sc, bases, opt->prune, &res->nstale, err);
     size_t ncells = sim_scenario_cells(sc);
     if (!rc) {
         res->cells = calloc(ncells, sizeof *res->cells);
@@ -914,6 +944,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
     snprintf(path, sizeof path, "%s/seeds.csv", sc->output);
     if (!rc && !res->ntodo && sc->nseeds > 1)
         rc = sim_seeds_write(path, sc, res, err);
+    sim_outdir_unlock(lock, shared);
     return rc ? util_err_prefix(err, "%s: ", sc->file) : 0;
 }
 

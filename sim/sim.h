@@ -157,6 +157,10 @@ typedef struct sim_result {
     /* Cells left to do (not selected by options.only, not complete): no
      * results.csv was written, and cells[] holds them without rows. */
     size_t ntodo;
+    /* Files in the output's cells/ of fingerprints none of the scenario's
+     * cells has (older builds, weights or settings): ignored, or removed
+     * with options.prune. */
+    size_t nstale;
 } sim_result;
 
 typedef struct sim_options {
@@ -188,6 +192,13 @@ typedef struct sim_options {
      * this run or any later one (merge too), to the numbers one run gives. */
     int has_items;
     size_t items_lo, items_hi;
+    /* Remove the output's stale cell files (sim_result.nstale) first. */
+    int prune;
+    /* The caller holds the output directory's lock (merge, which gathers
+     * cells before it runs); else sim_run takes it: shared with only or
+     * has_items, exclusive otherwise, and fails at once while another run
+     * holds it in a conflicting way (sim/outdir.c). */
+    int lock_held;
 } sim_options;
 
 /* Runs the scenario, writing into sc->output. */

@@ -98,6 +98,19 @@ void sim_cell_meta_read(const char *csv, sim_cell *cell);
 /* This machine's short host name (temporary and meta files record it). */
 void sim_host_name(char *buf, size_t len);
 
+/* The output directory's lock (sim/outdir.c): flock on OUTPUT/.lock,
+ * shared for a run of some cells or items, exclusive for a whole run or a
+ * merge; refused at once, naming the holder when it is exclusive, if
+ * another process holds it in a way that conflicts. *fd: -1 on failure. */
+int sim_outdir_lock(const char *output, int shared, int *fd, util_err *err);
+void sim_outdir_unlock(int fd, int shared);
+/* Counts the files in dir (a cells/ directory) that look like a cell or a
+ * cell's sidecar but whose LABEL-HASH stem is none of stems[0..n) (sorted
+ * here), and removes them when prune is set. Temporaries are left to
+ * sim_clean_temps, other files alone. */
+int sim_outdir_stale(const char *dir, char **stems, size_t n, int prune, size_t *count,
+                     util_err *err);
+
 int sim_results_write(const char *path, const sim_result *res, util_err *err);
 /* With several seeds: a row per (codec, channel, cut) of the first seed's
  * cells, each metric's mean, sample standard deviation, least and
