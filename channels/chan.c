@@ -61,11 +61,8 @@ static int unknown_model(const char *model, util_err *err)
                          "...; scripts/install-deps.sh installs libns3-dev)",
                          model);
 #endif
-    char list[256] = "";
-    size_t off = 0;
-    for (size_t i = 0; i < NMODELS && off < sizeof list; i++)
-        off += (size_t)snprintf(list + off, sizeof list - off, "%s\"%s\"",
-                                i ? ", " : "", registry[i]->name);
+    char list[256];
+    util_list_text(list, sizeof list, chan_names());
     return util_errf(err, "unknown channel model \"%s\" (known: %s)", model,
                      list);
 }

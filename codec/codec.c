@@ -41,11 +41,8 @@ static const codec_vtable *lookup(const char *name)
 
 static int unknown_codec(const char *name, util_err *err)
 {
-    char list[256] = "";
-    size_t off = 0;
-    for (size_t i = 0; names[i] && off < sizeof list; i++)
-        off += (size_t)snprintf(list + off, sizeof list - off, "%s\"%s\"",
-                                i ? ", " : "", names[i]);
+    char list[256];
+    util_list_text(list, sizeof list, names);
     return util_errf(err, "unknown codec \"%s\" (known: %s)", name, list);
 }
 

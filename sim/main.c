@@ -98,9 +98,13 @@ static void usage_check(FILE *f)
         "usage: limitnet check SCENARIO.json\n"
         "\n"
         "Reads and checks a scenario as run would, and lists its codec and\n"
-        "channel settings, each with where in the file it comes from. Writes\n"
-        "nothing; exit status 2 and the file and JSON path of the first error\n"
-        "when it is wrong.\n"
+        "channel settings, each with where in the file it comes from. Also\n"
+        "what run would meet before writing: that the dataset holds the\n"
+        "items, that the task models take its images, that every codec\n"
+        "setting encodes and decodes the first item at every channel's\n"
+        "payload, and that the output directory can be made. Writes nothing;\n"
+        "exit status 2 and the file and JSON path of the first error when it\n"
+        "is wrong.\n"
         "\n"
         "  SCENARIO.json   the experiment (scenarios/README.md)\n"
         "  -h, --help      this help\n");
@@ -408,6 +412,11 @@ static int cmd_run(int argc, char **argv)
     return rc ? 1 : 0;
 }
 
+static const char *plural(size_t n)
+{
+    return n == 1 ? "" : "s";
+}
+
 static int cmd_check(int argc, char **argv)
 {
     if (sim_arg_help(argc, argv)) {
@@ -430,9 +439,16 @@ static int cmd_check(int argc, char **argv)
         fprintf(stderr, "limitnet: %s\n", err.msg);
         return 2;
     }
-    printf("%s: ok: %zu codec settings, %zu channel settings, %zu deadlines, "
-           "%zu budgets, output %s\n", sc->file, sc->ncodecs, sc->nchans,
-           sc->ndeadlines, sc->nbudgets, sc->output);
+    /* what run would meet on its first item and at its output, too */
+    if (sim_check(sc, &err)) {
+        fprintf(stderr, "limitnet: %s\n", err.msg);
+        sim_scenario_free(sc);
+        return 2;
+    }
+    printf("%s: ok: %zu codec setting%s, %zu channel setting%s, %zu deadline%s, "
+           "%zu budget%s, output %s\n", sc->file, sc->ncodecs, plural(sc->ncodecs),
+           sc->nchans, plural(sc->nchans), sc->ndeadlines, plural(sc->ndeadlines),
+           sc->nbudgets, plural(sc->nbudgets), sc->output);
     for (size_t i = 0; i < sc->ncodecs; i++)
         printf("  %s (%s)\n", sc->codecs[i].label, sc->codecs[i].where);
     for (size_t i = 0; i < sc->nchans; i++)

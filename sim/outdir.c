@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -144,4 +145,38 @@ int sim_outdir_stale(const char *dir, char **stems, size_t n, int prune, size_t 
     }
     closedir(d);
     return rc;
+}
+
+int sim_outdir_probe(const char *output, util_err *err)
+{
+    char path[SIM_PATH_LEN];
+    if ((size_t)snprintf(path, sizeof path, "%s", output) >= sizeof path)
+        return util_errf(err, "output: %s: path too long", output);
+    /* the deepest part of the path that exists must be a directory this
+     * process may create entries in; what lies below it run creates */
+    for (;;) {
+        struct stat sb;
+        if (stat(path, &sb) == 0) {
+            if (!S_ISDIR(sb.st_mode))
+                return util_errf(err, "output: %s: %s is not a directory", output, path);
+            if (access(path, W_OK | X_OK) != 0)
+                return util_errf(err, "output: %s: cannot write in %s: %s", output, path,
+                                 strerror(errno));
+            return 0;
+        }
+        /* ENOTDIR: a file above; the walk up finds it and says so */
+        if (errno != ENOENT && errno != ENOTDIR)
+            return util_errf(err, "output: %s: %s: %s", output, path, strerror(errno));
+        char *slash = strrchr(path, '/');
+        while (slash && slash > path && slash[1] == 0) { /* a trailing slash */
+            *slash = 0;
+            slash = strrchr(path, '/');
+        }
+        if (!slash)
+            snprintf(path, sizeof path, ".");
+        else if (slash == path)
+            path[1] = 0;
+        else
+            *slash = 0;
+    }
 }

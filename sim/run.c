@@ -702,11 +702,26 @@ static int open_detector(const sim_scenario *sc, context *cx, util_err *err)
 
 /* Opens what every cell needs. Done before the output directory is made, so
  * a bad dataset or weight file leaves nothing behind. */
-static int context_open(const sim_scenario *sc, context *cx, util_err *err)
+/* The scenario's dataset, its channels and task models, checked against
+ * one another; with probe set, its first item alone (after checking that
+ * its last one is there), for sim_check. */
+static int context_open(const sim_scenario *sc, int probe, context *cx, util_err *err)
 {
     memset(cx, 0, sizeof *cx);
     data_opts o = {sc->dataset, sc->split, sc->data_dir[0] ? sc->data_dir : NULL,
                    sc->first, sc->count, sc->data_size, sc->data_seed};
+    if (probe && sc->count > 1) {
+        data_opts last = o;
+        last.first = sc->first + sc->count - 1;
+        last.count = 1;
+        if (data_open_ex(&last, &cx->ds, err))
+            return util_err_prefix(err, "dataset: %zu items from item %zu: ", sc->count,
+                                   sc->first);
+        data_free(cx->ds);
+        cx->ds = NULL;
+    }
+    if (probe)
+        o.count = 1;
     if (data_open_ex(&o, &cx->ds, err))
         return util_err_prefix(err, "dataset: ");
     cx->ch = calloc(sc->nchans + 1, sizeof *cx->ch);
@@ -882,7 +897,7 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
     uint64_t *bases = NULL;
     char dir[SIM_PATH_LEN + 8];
     snprintf(dir, sizeof dir, "%s/cells", sc->output);
-    int rc = context_open(sc, &cx, err);
+    int rc = context_open(sc, 0, &cx, err);
     if (!rc)
         rc = fingerprints(sc, &bases, err);
     if (!rc)
@@ -945,6 +960,52 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
     if (!rc && !res->ntodo && sc->nseeds > 1)
         rc = sim_seeds_write(path, sc, res, err);
     sim_outdir_unlock(lock, shared);
+    return rc ? util_err_prefix(err, "%s: ", sc->file) : 0;
+}
+
+/* One codec setting on the first item at one channel's payload, every
+ * packet received: the per-item refusals (image size, payload) a run
+ * would meet. */
+static int probe_codec(const sim_codec_setting *set, const data_set *ds, const chan *ch,
+                       util_err *err)
+{
+    util_image img, out = {0};
+    data_get(ds, 0, &img, NULL);
+    codec *c;
+    codec_stream st;
+    codec_stream_init(&st);
+    util_params p = set->params;
+    uint8_t *all = NULL;
+    int rc = codec_create(set->codec, &p, &c, err);
+    if (!rc && !(rc = codec_encode(c, &img, chan_payload(ch), &st, err))) {
+        all = malloc(st.n + 1);
+        rc = all ? 0 : util_errf(err, "out of memory");
+        if (!rc)
+            memset(all, 1, st.n + 1);
+        if (!rc)
+            rc = util_image_alloc(&out, img.w, img.h, img.c, err);
+        if (!rc)
+            rc = codec_decode(c, &st, all, &out, err);
+    }
+    free(all);
+    util_image_free(&out);
+    codec_stream_free(&st);
+    codec_destroy(c); /* NULL when codec_create failed */
+    return rc;
+}
+
+int sim_check(const sim_scenario *sc, util_err *err)
+{
+    context cx;
+    int rc = context_open(sc, 1, &cx, err);
+    for (size_t k = 0; !rc && k < sc->ncodecs; k++)
+        for (size_t i = 0; !rc && i < sc->nchans; i++)
+            if (probe_codec(&sc->codecs[k], cx.ds, cx.ch[i], err))
+                rc = util_err_prefix(err, "%s over %s: item %zu: ", sc->codecs[k].label,
+                                     sc->chans[i].label, sc->first);
+    context_free(&cx);
+    if (!rc)
+        rc = sim_outdir_probe(sc->output, err);
     return rc ? util_err_prefix(err, "%s: ", sc->file) : 0;
 }
 

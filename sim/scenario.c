@@ -148,8 +148,12 @@ static int load_codec(sim_scenario *sc, const cJSON *j, const char *where,
     char name[SIM_NAME_LEN];
     if (util_json_str(j, where, "name", NULL, name, sizeof name, err))
         return -1;
-    if (!util_in_list(codec_names(), name))
-        return util_errf(err, "%s.name: unknown codec \"%s\"", where, name);
+    if (!util_in_list(codec_names(), name)) {
+        char list[256];
+        util_list_text(list, sizeof list, codec_names());
+        return util_errf(err, "%s.name: unknown codec \"%s\" (known: %s)", where, name,
+                         list);
+    }
     util_params base;
     util_params_init(&base);
     const cJSON *lists[UTIL_PARAMS_MAX];
@@ -328,10 +332,12 @@ static int load_cuts(const cJSON *root, const char *key, int ints,
     *n = 0;
     if (!arr)
         return 0;
-    const char *want = ints ? "positive integers" : "positive numbers";
+    /* budgets count bytes, deadlines seconds */
+    const char *want = ints ? "a whole number of bytes > 0" : "a number of seconds > 0";
     if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
         return util_errf(err, "%s: expected a non-empty list of %s, got %s", key,
-                         want, cJSON_IsArray(arr) ? "an empty list" : util_json_type(arr));
+                         ints ? "whole numbers of bytes > 0" : "numbers of seconds > 0",
+                         cJSON_IsArray(arr) ? "an empty list" : util_json_type(arr));
     size_t len = (size_t)cJSON_GetArraySize(arr);
     double *v = malloc(len * sizeof *v);
     if (!v)
@@ -344,10 +350,11 @@ static int load_cuts(const cJSON *root, const char *key, int ints,
         if (!ok) {
             free(v);
             if (cJSON_IsNumber(j))
-                return util_errf(err, "%s[%zu]: expected one of %s, got %g", key,
-                                 i, want, j->valuedouble);
-            return util_errf(err, "%s[%zu]: expected one of %s, got %s", key, i,
-                             want, util_json_type(j));
+                return util_errf(err, "%s[%zu]: expected %s%s, got %g", key, i, want,
+                                 j->valuedouble > 1e12 ? " (at most 1e12)" : "",
+                                 j->valuedouble);
+            return util_errf(err, "%s[%zu]: expected %s, got %s", key, i, want,
+                             util_json_type(j));
         }
         v[i] = j->valuedouble;
     }

@@ -201,6 +201,13 @@ typedef struct sim_options {
     int lock_held;
 } sim_options;
 
+/* What sim_run would refuse before it writes anything, checked without
+ * writing: that the dataset holds the scenario's items, that the task
+ * models fit it, that every codec setting encodes and decodes its first
+ * item at every channel setting's payload, and that the output directory
+ * can be made. For `limitnet check`. */
+int sim_check(const sim_scenario *sc, util_err *err);
+
 /* Runs the scenario, writing into sc->output. */
 int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
             util_err *err);

@@ -104,6 +104,10 @@ void sim_host_name(char *buf, size_t len);
  * another process holds it in a way that conflicts. *fd: -1 on failure. */
 int sim_outdir_lock(const char *output, int shared, int *fd, util_err *err);
 void sim_outdir_unlock(int fd, int shared);
+/* Whether a run could create and write the output directory: its
+ * deepest existing part must be a directory this process may write in.
+ * Creates nothing. */
+int sim_outdir_probe(const char *output, util_err *err);
 /* Counts the files in dir (a cells/ directory) that look like a cell or a
  * cell's sidecar but whose LABEL-HASH stem is none of stems[0..n) (sorted
  * here), and removes them when prune is set. Temporaries are left to

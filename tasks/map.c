@@ -1104,14 +1104,13 @@ int task_map_to_json(const task_map *m, struct cJSON **out, util_err *err)
 static int num_in(const cJSON *v, int integral, double lo, double hi,
                   double *out, util_err *err)
 {
-    const char *what = integral ? "an integer" : "a number";
+    char want[96];
+    util_range_text(want, sizeof want, integral ? "an integer" : "a number", lo, hi);
     if (!cJSON_IsNumber(v))
-        return util_errf(err, "expected %s in [%.17g, %.17g], got %s", what,
-                         lo, hi, util_json_type(v));
+        return util_errf(err, "expected %s, got %s", want, util_json_type(v));
     double x = v->valuedouble;
     if (!(x >= lo && x <= hi) || (integral && x != floor(x)))
-        return util_errf(err, "expected %s in [%.17g, %.17g], got %g", what,
-                         lo, hi, x);
+        return util_errf(err, "expected %s, got %g", want, x);
     *out = x;
     return 0;
 }

@@ -427,6 +427,71 @@ static void test_plot_scripts(void **state)
     free(readme);
 }
 
+/* text with its first from replaced by to, into buf (room: len). */
+static void replace_once(const char *text, const char *from, const char *to, char *buf,
+                         size_t len)
+{
+    const char *at = from ? strstr(text, from) : NULL;
+    if (!at) {
+        snprintf(buf, len, "%s", text);
+        return;
+    }
+    snprintf(buf, len, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+}
+
+/* `check` refuses what `run` would (issue 15, point 5), before anything
+ * is written: items past the dataset's end, a missing dataset, an output
+ * below a file, a model that does not take the dataset's images; and its
+ * messages say what is wanted in words, and count in the singular when
+ * there is one. */
+static void test_check_catches(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *from, *to, *says;
+    } cases[] = {
+        {"\"count\": 20", "\"count\": 20000", "dataset: 20000 items from item 0: "},
+        {"\"split\": \"test\"", "\"split\": \"test\", \"dir\": \"/nonexistent\"",
+         "/nonexistent/t10k-images-idx3-ubyte.gz: cannot open"},
+        {"/out\"", "/f/out\"", "/f is not a directory"},
+        {"\"codecs\": [", "\"codecs\": [{\"name\": \"limitnet\", \"weights\": "
+         "\"" SOURCE_DIR "/models/limitnet-cluttered.safetensors\", \"keep\": 0.5}, ",
+         "limitnet-k0.5 over link-5470bps-p51: item 0: the model takes 64x64x3 images"},
+        {"[128, 512]", "[128, -5]", "budgets[1]: expected a whole number of bytes > 0, got -5"},
+        {"\"jpeg\"", "\"jpg\"", "unknown codec \"jpg\" (known: \"jpeg\", \"j2k\""},
+        {NULL, NULL, NULL}, /* as it is: fine */
+    };
+    const char *fmt =
+        "{\"name\": \"ck\", \"dataset\": {\"name\": \"fashion-mnist\", \"split\": "
+        "\"test\", \"count\": 20}, \"codecs\": [{\"name\": \"jpeg\", \"quality\": 50}], "
+        "\"channel\": {\"model\": \"link\", \"bitrate\": 5470, \"payload\": 51, "
+        "\"header\": 13}, \"budgets\": [128, 512], \"output\": \"%s/out\"}";
+    char dir[64], path[128], cmd[512], out[4096], base[1024], text[1024];
+    tu_tempdir(dir);
+    snprintf(path, sizeof path, "%s/f", dir);
+    tu_write_file(path, "x", 1);
+    snprintf(base, sizeof base, fmt, dir);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        replace_once(base, cases[k].from, cases[k].to, text, sizeof text);
+        snprintf(path, sizeof path, "%s/s.json", dir);
+        tu_write_file(path, text, strlen(text));
+        snprintf(cmd, sizeof cmd, "%s check %s", LIMITNET_BIN, path);
+        int st = tu_run(cmd, out, sizeof out);
+        if (!cases[k].from) {
+            assert_int_equal(st, 0);
+            assert_non_null(strstr(out, "ok: 1 codec setting, 1 channel setting, "
+                                        "0 deadlines, 2 budgets"));
+            continue;
+        }
+        if (st != 2 || !strstr(out, cases[k].says))
+            fail_msg("case %zu: exit %d, wanted 2 and \"%s\": %s (%s)", k, st,
+                     cases[k].says, out, text);
+        snprintf(path, sizeof path, "%s/out", dir);
+        assert_int_not_equal(access(path, F_OK), 0);
+    }
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_subcommand_unknown_option),
         cmocka_unit_test(test_run_jobs_spellings),
         cmocka_unit_test(test_plot_scripts),
+        cmocka_unit_test(test_check_catches),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

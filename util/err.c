@@ -36,3 +36,11 @@ int util_err_prefix(util_err *err, const char *fmt, ...)
     }
     return -1;
 }
+
+void util_range_text(char *buf, size_t len, const char *what, double lo, double hi)
+{
+    if (hi >= 1e15)
+        snprintf(buf, len, "%s >= %.15g", what, lo);
+    else
+        snprintf(buf, len, "%s in [%.15g, %.15g]", what, lo, hi);
+}

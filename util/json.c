@@ -157,13 +157,13 @@ static int get_number(const cJSON *obj, const char *path, const char *key,
         *out = def;
         return 0;
     }
+    char want[96];
+    util_range_text(want, sizeof want, what, lo, hi);
     if (!cJSON_IsNumber(j))
-        return util_errf(err, "%s: expected %s in [%.15g, %.15g], got %s", at, what,
-                         lo, hi, util_json_type(j));
+        return util_errf(err, "%s: expected %s, got %s", at, want, util_json_type(j));
     double v = j->valuedouble;
     if (!(v >= lo && v <= hi) || (integral && v != floor(v)))
-        return util_errf(err, "%s: expected %s in [%.15g, %.15g], got %g", at, what,
-                         lo, hi, v);
+        return util_errf(err, "%s: expected %s, got %g", at, want, v);
     *out = v;
     return 0;
 }

@@ -89,12 +89,12 @@ int util_params_num(util_params *p, const char *key, double def,
         return 0;
     }
     it->used = 1;
+    char want[96];
+    util_range_text(want, sizeof want, "a number", lo, hi);
     if (it->type != UTIL_PARAM_NUM)
-        return util_errf(err, "%s: expected a number in [%g, %g], got %s",
-                         key, lo, hi, type_name(it->type));
+        return util_errf(err, "%s: expected %s, got %s", key, want, type_name(it->type));
     if (!isfinite(it->num) || it->num < lo || it->num > hi)
-        return util_errf(err, "%s: expected a number in [%g, %g], got %g",
-                         key, lo, hi, it->num);
+        return util_errf(err, "%s: expected %s, got %g", key, want, it->num);
     *out = it->num;
     return 0;
 }
@@ -110,11 +110,11 @@ int util_params_int(util_params *p, const char *key, long def,
     it->used = 1;
     if (it->type != UTIL_PARAM_NUM || it->num != floor(it->num) ||
         it->num < (double)lo || it->num > (double)hi) {
+        char want[96];
+        util_range_text(want, sizeof want, "an integer", (double)lo, (double)hi);
         if (it->type == UTIL_PARAM_NUM)
-            return util_errf(err, "%s: expected an integer in [%ld, %ld], got %g",
-                             key, lo, hi, it->num);
-        return util_errf(err, "%s: expected an integer in [%ld, %ld], got %s",
-                         key, lo, hi, type_name(it->type));
+            return util_errf(err, "%s: expected %s, got %g", key, want, it->num);
+        return util_errf(err, "%s: expected %s, got %s", key, want, type_name(it->type));
     }
     *out = (long)it->num;
     return 0;

@@ -24,3 +24,13 @@ int util_in_list(const char *const *names, const char *s)
             return 1;
     return 0;
 }
+
+void util_list_text(char *buf, size_t len, const char *const *names)
+{
+    size_t off = 0;
+    buf[0] = 0;
+    for (size_t i = 0; names[i] && off < len; i++) {
+        int n = snprintf(buf + off, len - off, "%s\"%s\"", i ? ", " : "", names[i]);
+        off += n > 0 ? (size_t)n : 0;
+    }
+}

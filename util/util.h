@@ -56,6 +56,12 @@ double util_rng_normal(util_rng *rng);
  * image i of a run gets the same generator whatever thread handles it. */
 uint64_t util_seed_mix(uint64_t seed, uint64_t stream);
 
+/* "WHAT in [LO, HI]" for an error message, or "WHAT >= LO" when HI is
+ * only a representation's limit (1e15 or more: 2^53 - 1 for a count read
+ * from JSON), so that no message asks for a number in
+ * [0, 9.00719925474099e+15]. */
+void util_range_text(char *buf, size_t len, const char *what, double lo, double hi);
+
 /* ---- statistics (util/stats.c) ------------------------------------------ */
 
 /* The standard normal's quantile at p in (0, 1) (NAN outside): 1.95996
@@ -154,6 +160,9 @@ int util_ncores(void);
 int util_mkdirs(const char *path, util_err *err);
 /* True when s is one of the NULL-terminated names. */
 int util_in_list(const char *const *names, const char *s);
+/* The names quoted, with ", " between ("\"jpeg\", \"j2k\""), for messages
+ * that list what is known; cut to fit len. */
+void util_list_text(char *buf, size_t len, const char *const *names);
 /* printf-appends to buf at *off (then advanced); what would not fit is
  * cut, so callers size buf for the longest string they make. */
 void util_appendf(char *buf, size_t len, size_t *off, const char *fmt, ...)
