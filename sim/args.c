@@ -56,3 +56,23 @@ int sim_arg_unknown(const char *sub, const char *arg)
             arg, sub);
     return 2;
 }
+
+int sim_arg_set(int argc, char **argv, int *i, const char *sub, const char **sets,
+                size_t *n)
+{
+    const char *v;
+    int m = sim_arg_value(argc, argv, i, NULL, "--set", &v);
+    if (m == 0)
+        return 0;
+    if (m < 0 || !strchr(v, '=') || v[0] == '=') {
+        fprintf(stderr, "limitnet %s: --set wants PATH=VALUE, e.g. --set "
+                "dataset.count=200\n", sub);
+        return -1;
+    }
+    if (*n == SIM_MAX_SETS) {
+        fprintf(stderr, "limitnet %s: more than %d --set\n", sub, SIM_MAX_SETS);
+        return -1;
+    }
+    sets[(*n)++] = v;
+    return 1;
+}

@@ -6,6 +6,8 @@
 #ifndef SIM_CLI_H
 #define SIM_CLI_H
 
+#include <stddef.h>
+
 int sim_cmd_train(int argc, char **argv);
 int sim_cmd_compare(int argc, char **argv);
 int sim_cmd_capture(int argc, char **argv);
@@ -31,6 +33,14 @@ int sim_arg_help(int argc, char **argv);
  * argument; -1: the option is last, without its value. */
 int sim_arg_value(int argc, char **argv, int *i, const char *shrt,
                   const char *lng, const char **val);
+
+/* The scenario overrides that run, check, plan and merge take: --set
+ * PATH=VALUE (or --set=PATH=VALUE), at most SIM_MAX_SETS. 1: argv[*i] was
+ * one, now sets[*n - 1]; 0: another argument; -1: misused, said on
+ * stderr (exit with 2). */
+#define SIM_MAX_SETS 64
+int sim_arg_set(int argc, char **argv, int *i, const char *sub, const char **sets,
+                size_t *n);
 
 /* Says on stderr "limitnet SUB: unknown option ARG" (or "unexpected
  * argument" for one without a dash) and that `limitnet SUB --help` lists

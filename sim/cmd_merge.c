@@ -23,7 +23,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: limitnet merge SCENARIO.json [DIR ...]\n"
+        "usage: limitnet merge SCENARIO.json [DIR ...] [--set PATH=VALUE]...\n"
         "\n"
         "Gathers the cell files of a sweep run in shards (run --shard K/N or\n"
         "--cells) into the scenario's output directory, and when every cell is\n"
@@ -37,6 +37,7 @@ static void usage(FILE *f)
         "                  directory of cell files. Files whose fingerprint is\n"
         "                  not one of this scenario's cells, or that do not read\n"
         "                  back whole, are refused by name and left alone.\n"
+        "  --set PATH=VALUE  the overrides the shards ran with (run --help)\n"
         "  -h, --help      this help\n"
         "\n"
         "Exit status: 0 when results.csv was written; 1 when cells are missing\n"
@@ -85,12 +86,23 @@ int sim_cmd_merge(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    for (int i = 2; i < argc; i++)
+    /* the DIRs, and the overrides the shards ran with */
+    const char *sets[SIM_MAX_SETS];
+    size_t nsets = 0;
+    int ndirs = 0;
+    for (int i = 2; i < argc; i++) {
+        int set = sim_arg_set(argc, argv, &i, "merge", sets, &nsets);
+        if (set < 0)
+            return 2;
+        if (set)
+            continue;
         if (argv[i][0] == '-')
             return sim_arg_unknown("merge", argv[i]);
+        argv[2 + ndirs++] = argv[i];
+    }
     util_err err;
     sim_scenario *sc;
-    if (sim_scenario_load(argv[1], &sc, &err)) {
+    if (sim_scenario_load_set(argv[1], sets, nsets, &sc, &err)) {
         fprintf(stderr, "limitnet: %s\n", err.msg);
         return 2;
     }
@@ -103,7 +115,7 @@ int sim_cmd_merge(int argc, char **argv)
         rc = 1;
     }
     if (!rc)
-        rc = gather(sc, argc - 2, argv + 2, &copied);
+        rc = gather(sc, ndirs, argv + 2, &copied);
     /* Nothing selected: every cell is reused or left to do, and results
      * are written only when none is left, as for `run --cells`. */
     uint8_t *none = rc ? NULL : calloc(total, 1);

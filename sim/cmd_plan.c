@@ -21,7 +21,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: limitnet plan SCENARIO.json\n"
+        "usage: limitnet plan SCENARIO.json [--set PATH=VALUE]...\n"
         "\n"
         "Lists the scenario's cells (codec setting x channel setting) in the order\n"
         "`run` computes them, one line each: index, fingerprint (the hash in the\n"
@@ -30,6 +30,7 @@ static void usage(FILE *f)
         "Reads no dataset, writes nothing.\n"
         "\n"
         "  SCENARIO.json   the scenario\n"
+        "  --set PATH=VALUE  an override, as run takes it (run --help)\n"
         "  -h, --help      this help\n");
 }
 
@@ -39,8 +40,14 @@ int sim_cmd_plan(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    const char *file = NULL;
+    const char *file = NULL, *sets[SIM_MAX_SETS];
+    size_t nsets = 0;
     for (int i = 1; i < argc; i++) {
+        int set = sim_arg_set(argc, argv, &i, "plan", sets, &nsets);
+        if (set < 0)
+            return 2;
+        if (set)
+            continue;
         if (argv[i][0] == '-' || file)
             return sim_arg_unknown("plan", argv[i]);
         file = argv[i];
@@ -51,7 +58,7 @@ int sim_cmd_plan(int argc, char **argv)
     }
     util_err err;
     sim_scenario *sc;
-    if (sim_scenario_load(file, &sc, &err)) {
+    if (sim_scenario_load_set(file, sets, nsets, &sc, &err)) {
         fprintf(stderr, "limitnet: %s\n", err.msg);
         return 2;
     }

@@ -62,7 +62,7 @@ static void usage_run(FILE *f)
 {
     fprintf(f,
         "usage: limitnet run SCENARIO.json [-j N] [--force] [--quiet] [--cells LIST]\n"
-        "                    [--shard K/N] [--items A-B] [--per-item] [--prune]\n"
+        "         [--shard K/N] [--items A-B] [--per-item] [--prune] [--set P=V]...\n"
         "\n"
         "Runs an experiment: each codec setting over each channel setting (a\n"
         "cell). Each cell is stored in the scenario's output directory (cells/)\n"
@@ -89,13 +89,14 @@ static void usage_run(FILE *f)
         "                  without them are computed again\n"
         "  --prune         first remove the output's cell files of other\n"
         "                  fingerprints (older builds, weights or settings)\n"
+        "  --set P=V       set the scenario's P to V first (dataset.count=200)\n"
         "  -h, --help      this help\n", MAX_JOBS);
 }
 
 static void usage_check(FILE *f)
 {
     fprintf(f,
-        "usage: limitnet check SCENARIO.json\n"
+        "usage: limitnet check SCENARIO.json [--set PATH=VALUE]...\n"
         "\n"
         "Reads and checks a scenario as run would, and lists its codec and\n"
         "channel settings, each with where in the file it comes from. Also\n"
@@ -107,6 +108,9 @@ static void usage_check(FILE *f)
         "is wrong.\n"
         "\n"
         "  SCENARIO.json   the experiment (scenarios/README.md)\n"
+        "  --set PATH=VALUE  PATH of the scenario as its errors spell it\n"
+        "                  (dataset.count, codecs[0].quality) set to VALUE, JSON or\n"
+        "                  else a string, before it is checked; as run takes it\n"
         "  -h, --help      this help\n");
 }
 
@@ -274,7 +278,14 @@ static int cmd_run(int argc, char **argv)
     const char *file = NULL, *v, *cells = NULL;
     long shard_k = -1, shard_n = 0;
     int quiet = 0;
+    const char *sets[SIM_MAX_SETS];
+    size_t nsets = 0;
     for (int i = 1; i < argc; i++) {
+        int set = sim_arg_set(argc, argv, &i, "run", sets, &nsets);
+        if (set < 0)
+            return 2;
+        if (set)
+            continue;
         int m = sim_arg_value(argc, argv, &i, "-j", "--jobs", &v);
         long j;
         if (!m && (m = sim_arg_value(argc, argv, &i, NULL, "--shard", &v)) != 0) {
@@ -331,7 +342,7 @@ static int cmd_run(int argc, char **argv)
         opt.progress = NULL;
     util_err err;
     sim_scenario *sc;
-    if (sim_scenario_load(file, &sc, &err)) {
+    if (sim_scenario_load_set(file, sets, nsets, &sc, &err)) {
         fprintf(stderr, "limitnet: %s\n", err.msg);
         return 2;
     }
@@ -423,8 +434,14 @@ static int cmd_check(int argc, char **argv)
         usage_check(stdout);
         return 0;
     }
-    const char *file = NULL;
+    const char *file = NULL, *sets[SIM_MAX_SETS];
+    size_t nsets = 0;
     for (int i = 1; i < argc; i++) {
+        int set = sim_arg_set(argc, argv, &i, "check", sets, &nsets);
+        if (set < 0)
+            return 2;
+        if (set)
+            continue;
         if ((argv[i][0] == '-' && argv[i][1]) || file)
             return sim_arg_unknown("check", argv[i]);
         file = argv[i];
@@ -435,7 +452,7 @@ static int cmd_check(int argc, char **argv)
     }
     util_err err;
     sim_scenario *sc;
-    if (sim_scenario_load(file, &sc, &err)) {
+    if (sim_scenario_load_set(file, sets, nsets, &sc, &err)) {
         fprintf(stderr, "limitnet: %s\n", err.msg);
         return 2;
     }

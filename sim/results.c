@@ -708,6 +708,8 @@ int sim_summary_write(const char *path, const sim_scenario *sc,
     cJSON_AddStringToObject(o, "program", "limitnet");
     cJSON_AddStringToObject(o, "version", SIM_VERSION);
     cJSON_AddStringToObject(o, "scenario_file", sc->file);
+    if (sc->overrides) /* the --set texts; "scenario" has them applied */
+        cJSON_AddItemToObject(o, "overrides", cJSON_Parse(sc->overrides));
     cJSON_AddItemToObject(o, "scenario", cJSON_Parse(sc->json));
     cJSON_AddNumberToObject(o, "seed", (double)sc->seed);
     if (sc->nseeds > 1) {

@@ -515,7 +515,112 @@ static int load_root(sim_scenario *sc, const cJSON *root, util_err *err)
     return load_task(sc, root, err);
 }
 
+/* ---- overrides (--set PATH=VALUE) ------------------------------------------ */
+
+#define SET_STEPS 16
+
+/* A step of an override's path: an object's key, or a list's index. */
+typedef struct set_step {
+    char key[UTIL_PARAM_KEY_LEN]; /* empty: index */
+    long index;
+} set_step;
+
+/* PATH as error messages spell it (dataset.count, codecs[0].quality) into
+ * steps; how many, or -1 (err set). */
+static int set_path(const char *path, size_t len, set_step *st, util_err *err)
+{
+    int n = 0;
+    for (size_t i = 0; i < len;) {
+        if (n == SET_STEPS)
+            return util_errf(err, "more than %d steps", SET_STEPS);
+        set_step *s = &st[n++];
+        memset(s, 0, sizeof *s);
+        if (path[i] == '[') {
+            char *end;
+            s->index = strtol(path + i + 1, &end, 10);
+            if (end == path + i + 1 || *end != ']' || s->index < 0)
+                return util_errf(err, "'%.*s': expected [N], N a list position from 0",
+                                 (int)(len - i), path + i);
+            i = (size_t)(end - path) + 1;
+        } else {
+            size_t k = strcspn(path + i, ".[");
+            k = k < len - i ? k : len - i;
+            if (k == 0 || k >= sizeof s->key)
+                return util_errf(err, "an empty or overlong key in the path");
+            memcpy(s->key, path + i, k);
+            i += k;
+        }
+        if (i < len && path[i] == '.' && ++i == len)
+            return util_errf(err, "the path ends in '.'");
+    }
+    return n;
+}
+
+/* The child of node that step names; NULL when there is none. */
+static cJSON *child(cJSON *node, const set_step *s)
+{
+    if (s->key[0])
+        return cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, s->key) : NULL;
+    return cJSON_IsArray(node) ? cJSON_GetArrayItem(node, (int)s->index) : NULL;
+}
+
+/* Applies one override "PATH=VALUE" to root: VALUE as JSON (5, [1, 2],
+ * "x", true), or else as a string as it is (output=results/small). A key
+ * missing on the way is added (an object), a list item must be there. */
+static int apply_set(cJSON *root, const char *set, util_err *err)
+{
+    const char *eq = strchr(set, '=');
+    set_step st[SET_STEPS];
+    int n = eq ? set_path(set, (size_t)(eq - set), st, err) : -1;
+    if (!eq)
+        return util_errf(err, "--set %s: expected PATH=VALUE, e.g. dataset.count=200", set);
+    if (n <= 0)
+        return n == 0 ? util_errf(err, "--set %s: no path before '='", set)
+                      : util_err_prefix(err, "--set %s: ", set);
+    cJSON *node = root;
+    for (int i = 0; node && i < n - 1; i++) {
+        cJSON *next = child(node, &st[i]);
+        if (!next && st[i].key[0] && cJSON_IsObject(node))
+            next = cJSON_AddObjectToObject(node, st[i].key);
+        node = next;
+    }
+    const set_step *last = &st[n - 1];
+    int ok = node && (last->key[0] ? cJSON_IsObject(node) : child(node, last) != NULL);
+    if (!ok)
+        return util_errf(err, "--set %s: the scenario has no such place (a list item "
+                         "that is not there, or a step below a value)", set);
+    cJSON *value = cJSON_Parse(eq + 1);
+    if (!value)
+        value = cJSON_CreateString(eq + 1);
+    if (!value)
+        return util_errf(err, "out of memory");
+    if (!last->key[0])
+        ok = cJSON_ReplaceItemInArray(node, (int)last->index, value);
+    else if (cJSON_GetObjectItemCaseSensitive(node, last->key))
+        ok = cJSON_ReplaceItemInObjectCaseSensitive(node, last->key, value);
+    else
+        ok = cJSON_AddItemToObject(node, last->key, value);
+    if (!ok)
+        cJSON_Delete(value);
+    return ok ? 0 : util_errf(err, "out of memory");
+}
+
+/* The overrides as a JSON list of their texts, for summary.json. */
+static int keep_sets(sim_scenario *sc, const char *const *sets, size_t n, util_err *err)
+{
+    cJSON *list = cJSON_CreateStringArray(sets, (int)n);
+    sc->overrides = list ? cJSON_PrintUnformatted(list) : NULL;
+    cJSON_Delete(list);
+    return sc->overrides ? 0 : util_errf(err, "out of memory");
+}
+
 int sim_scenario_load(const char *path, sim_scenario **out, util_err *err)
+{
+    return sim_scenario_load_set(path, NULL, 0, out, err);
+}
+
+int sim_scenario_load_set(const char *path, const char *const *sets, size_t nsets,
+                          sim_scenario **out, util_err *err)
 {
     *out = NULL;
     sim_scenario *sc = calloc(1, sizeof *sc);
@@ -524,6 +629,10 @@ int sim_scenario_load(const char *path, sim_scenario **out, util_err *err)
     snprintf(sc->file, sizeof sc->file, "%s", path);
     cJSON *root;
     int rc = util_json_load(path, &root, err);
+    for (size_t i = 0; !rc && i < nsets; i++)
+        rc = apply_set(root, sets[i], err);
+    if (!rc && nsets)
+        rc = keep_sets(sc, sets, nsets, err);
     if (!rc)
         rc = load_root(sc, root, err);
     if (!rc) {
@@ -550,5 +659,6 @@ void sim_scenario_free(sim_scenario *sc)
     free(sc->deadlines);
     free(sc->budgets);
     free(sc->json);
+    free(sc->overrides);
     free(sc);
 }

@@ -72,6 +72,7 @@ typedef struct sim_scenario {
     char output[SIM_PATH_LEN];
 
     char *json;                    /* the scenario as parsed, re-printed */
+    char *overrides;               /* NULL, or the --set texts as a JSON list */
 } sim_scenario;
 
 /* Cells in the scenario: codec settings x channel settings x seeds. */
@@ -80,6 +81,14 @@ size_t sim_scenario_cells(const sim_scenario *sc);
 /* Reads and fully checks a scenario. Errors start with the file name and
  * the JSON path: "s.json: channel.loss.p: expected ...". */
 int sim_scenario_load(const char *path, sim_scenario **out, util_err *err);
+/* The same with overrides applied to the file's JSON first, in order:
+ * each "PATH=VALUE", PATH as the errors spell it (dataset.count,
+ * codecs[0].quality, channel.loss.p), VALUE JSON or else a plain string.
+ * A key missing on the way is added; a list item must exist. The result
+ * is checked as a file would be, and sc->json (summary.json's scenario)
+ * is the scenario with them; the fingerprints follow from it. */
+int sim_scenario_load_set(const char *path, const char *const *sets, size_t nsets,
+                          sim_scenario **out, util_err *err);
 void sim_scenario_free(sim_scenario *sc);
 
 /* Aggregates of one (codec setting, cut) pair: a row of results.csv. */

@@ -492,6 +492,65 @@ static void test_check_catches(void **state)
     tu_rmtree(dir);
 }
 
+/* --set (issue 15, point 6): overrides of the scenario's JSON, checked as
+ * the file is, echoed in summary.json, and part of what the cells'
+ * fingerprints cover; merge and plan take the same ones. */
+static void test_set_overrides(void **state)
+{
+    (void)state;
+    char dir[64], path[128], cmd[1024], out[8192], text[1024];
+    tu_tempdir(dir);
+    snprintf(text, sizeof text,
+             "{\"name\": \"st\", \"dataset\": {\"name\": \"fashion-mnist\", \"split\": "
+             "\"test\", \"count\": 20}, \"codecs\": [{\"name\": \"jpeg\", \"quality\": 50}], "
+             "\"channel\": {\"model\": \"link\", \"bitrate\": 5470, \"payload\": 51, "
+             "\"header\": 13}, \"budgets\": [128, 512], \"output\": \"%s/out\"}", dir);
+    snprintf(path, sizeof path, "%s/s.json", dir);
+    tu_write_file(path, text, strlen(text));
+    const char *sets = "--set dataset.count=10 --set 'codecs[0].quality=[10, 90]' "
+                       "--set output=%s/o10";
+    char setv[256];
+    snprintf(setv, sizeof setv, sets, dir);
+    snprintf(cmd, sizeof cmd, "%s run %s --quiet %s", LIMITNET_BIN, path, setv);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "(10 images)"));
+    assert_non_null(strstr(out, "jpeg-baseline-q10"));
+    assert_non_null(strstr(out, "jpeg-baseline-q90"));
+    snprintf(path, sizeof path, "%s/o10/summary.json", dir);
+    char *summary = tu_read_file(path, NULL);
+    assert_non_null(summary);
+    assert_non_null(strstr(summary, "\"overrides\":\t[\"dataset.count=10\", "
+                                    "\"codecs[0].quality=[10, 90]\""));
+    assert_non_null(strstr(summary, "\"count\":\t10"));
+    free(summary);
+    /* plan with the same overrides finds the cells done; the 20-item
+     * scenario's cells (same codecs, other count) are not these */
+    snprintf(cmd, sizeof cmd, "%s plan %s/s.json %s", LIMITNET_BIN, dir, setv);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "2 done, 0 to do"));
+    snprintf(cmd, sizeof cmd, "%s plan %s/s.json --set 'codecs[0].quality=[10, 90]' "
+             "--set output=%s/o10", LIMITNET_BIN, dir, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "0 done, 2 to do"));
+    static const struct {
+        const char *set, *says;
+    } bad[] = {
+        {"'codecs[3].quality=5'", "--set codecs[3].quality=5: the scenario has no such place"},
+        {"dataset.count=many", "dataset.count: expected an integer"},
+        {"budgets.x=3", "--set budgets.x=3: the scenario has no such place"},
+        {"colour=red", "colour: unknown key"},
+        {"count", "--set wants PATH=VALUE"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        snprintf(cmd, sizeof cmd, "%s check %s/s.json --set %s", LIMITNET_BIN, dir, bad[k].set);
+        int st = tu_run(cmd, out, sizeof out);
+        if (st != 2 || !strstr(out, bad[k].says))
+            fail_msg("--set %s: exit %d, wanted 2 and \"%s\": %s", bad[k].set, st,
+                     bad[k].says, out);
+    }
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -504,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_run_jobs_spellings),
         cmocka_unit_test(test_plot_scripts),
         cmocka_unit_test(test_check_catches),
+        cmocka_unit_test(test_set_overrides),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
