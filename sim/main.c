@@ -61,21 +61,22 @@ static void usage(FILE *f)
 static void usage_run(FILE *f)
 {
     fprintf(f,
-        "usage: limitnet run SCENARIO.json [-j N] [--force] [--quiet] [--cells LIST]\n"
-        "         [--shard K/N] [--items A-B] [--per-item] [--prune] [--set P=V]...\n"
+        "usage: limitnet run SCENARIO.json [-j N] [--force] [--quiet|--progress]\n"
+        "         [--cells LIST] [--shard K/N] [--items A-B] [--per-item] [--prune]\n"
+        "         [--set P=V]...\n"
         "\n"
-        "Runs an experiment: each codec setting over each channel setting (a\n"
-        "cell). Each cell is stored in the scenario's output directory (cells/)\n"
-        "once computed, and a rerun reuses it; results.csv and summary.json go\n"
-        "there too, the table of results to stdout. Stopped by Ctrl-C, a run\n"
-        "keeps the finished cells and the same command resumes it.\n"
+        "Runs an experiment: each codec setting over each channel setting (a cell),\n"
+        "each stored in the output directory (cells/) and reused by a rerun;\n"
+        "results.csv and summary.json go there too, the table to stdout. Stopped\n"
+        "by Ctrl-C, it keeps the finished cells; the same command resumes it.\n"
         "\n"
-        "  SCENARIO.json   the experiment (scenarios/README.md); errors name the\n"
-        "                  file and the JSON path and write nothing\n"
+        "  SCENARIO.json   the experiment (scenarios/README.md)\n"
         "  -j, --jobs N    worker threads, 1..%d (default: all cores); the\n"
         "                  results do not depend on it (also -jN, --jobs=N)\n"
         "  --force         recompute the cells an earlier run completed\n"
-        "  --quiet         no progress lines on stderr (shown on a terminal only)\n"
+        "  --quiet         no progress on stderr (a line rewritten in place on a\n"
+        "                  terminal, else a line per cell and every 10 s in one)\n"
+        "  --progress      those plain lines even on a terminal\n"
         "  --cells LIST    compute only these cells (indices as `limitnet plan`\n"
         "                  prints them: 3,7-9); the rest are reused when done,\n"
         "                  and results.csv is written once every cell is done\n"
@@ -84,9 +85,8 @@ static void usage_run(FILE *f)
         "                  shards run; done cells are reused\n"
         "  --items A-B     only items A..B (0..count-1) of the selected cells, as\n"
         "                  parts; parts that cover a cell make it, byte for byte\n"
-        "  --per-item      also write every item's row at every cut beside each\n"
-        "                  cell (scenarios/README.md has the columns); done cells\n"
-        "                  without them are computed again\n"
+        "  --per-item      also write each item's row at every cut beside each\n"
+        "                  cell; done cells without them are computed again\n"
         "  --prune         first remove the output's cell files of other\n"
         "                  fingerprints (older builds, weights or settings)\n"
         "  --set P=V       set the scenario's P to V first (dataset.count=200)\n"
@@ -142,12 +142,53 @@ static void catch_stop(int sig)
     sigaction(sig, &sa, NULL);
 }
 
+/* How progress is shown: on a terminal one line rewritten in place a few
+ * times a second; elsewhere (a file, a cluster's log) a plain line every
+ * PLAIN_EVERY seconds within a cell, and one per cell. */
+#define PLAIN_EVERY 10.0
+
+typedef struct progress_view {
+    int tty;
+    int open;        /* a line being rewritten is on the terminal */
+    double last;     /* when the last plain line within a cell was written */
+} progress_view;
+
 static void progress(void *ctx, const sim_cell *cell, size_t index, size_t total)
 {
-    (void)ctx;
-    fprintf(stderr, "[%zu/%zu] %-28s %s %s (%.2f s)\n", index + 1, total,
-            cell->codec, cell->channel, cell->reused ? "reused" : "done",
-            cell->seconds);
+    progress_view *sh = ctx;
+    fprintf(stderr, "%s[%zu/%zu] %-28s %s %s (%.2f s)\n", sh->open ? "\r\033[K" : "",
+            index + 1, total, cell->codec, cell->channel,
+            cell->reused ? "reused" : "done", cell->seconds);
+    sh->open = 0;
+    sh->last = 0;
+}
+
+/* "1h02m", "3m05s" or "12s". */
+static void duration(char *buf, size_t len, double s)
+{
+    long t = s > 0 && s < 1e9 ? (long)(s + 0.5) : 0;
+    if (t >= 3600)
+        snprintf(buf, len, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else if (t >= 60)
+        snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
+    else
+        snprintf(buf, len, "%lds", t);
+}
+
+static void item_progress(void *ctx, const sim_item_progress *p)
+{
+    progress_view *sh = ctx;
+    if (!sh->tty && p->seconds - sh->last < PLAIN_EVERY)
+        return;
+    sh->last = p->seconds;
+    double rate = p->seconds > 0 ? (double)p->done / p->seconds : 0;
+    char eta[32] = "?";
+    if (rate > 0)
+        duration(eta, sizeof eta, (double)(p->total - p->done) / rate);
+    fprintf(stderr, "%s[%zu/%zu] %-28s %s: %zu/%zu items, %.1f/s, about %s left%s",
+            sh->tty ? "\r\033[K" : "", p->cell + 1, p->ncells, p->codec, p->channel,
+            p->done, p->total, rate, eta, sh->tty ? "" : "\n");
+    sh->open = sh->tty;
 }
 
 /* One line per codec setting, one column per cut: mAP@0.5 (%) when a
@@ -274,7 +315,9 @@ static int cmd_run(int argc, char **argv)
         usage_run(stdout);
         return 0;
     }
-    sim_options opt = {.progress = progress, .stop = &stop_signal};
+    progress_view sh = {.tty = isatty(STDERR_FILENO)};
+    sim_options opt = {.progress = progress, .item_progress = item_progress,
+                       .progress_ctx = &sh, .stop = &stop_signal};
     const char *file = NULL, *v, *cells = NULL;
     long shard_k = -1, shard_n = 0;
     int quiet = 0;
@@ -323,7 +366,10 @@ static int cmd_run(int argc, char **argv)
             opt.force = 1;
         } else if (strcmp(argv[i], "--quiet") == 0) {
             opt.progress = NULL;
+            opt.item_progress = NULL;
             quiet = 1;
+        } else if (strcmp(argv[i], "--progress") == 0) {
+            sh.tty = 0; /* plain lines, wherever stderr goes */
         } else if (strcmp(argv[i], "--prune") == 0) {
             opt.prune = 1;
         } else if (strcmp(argv[i], "--per-item") == 0) {
@@ -338,8 +384,6 @@ static int cmd_run(int argc, char **argv)
         usage_run(stderr);
         return 2;
     }
-    if (opt.progress && !isatty(STDERR_FILENO))
-        opt.progress = NULL;
     util_err err;
     sim_scenario *sc;
     if (sim_scenario_load_set(file, sets, nsets, &sc, &err)) {

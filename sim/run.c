@@ -14,12 +14,14 @@
  */
 #include "sim/sim_impl.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "channels/chan.h"
@@ -47,8 +49,12 @@ typedef struct job {
     const char *items;      /* where the per-item rows go, or NULL */
     uint64_t seed;          /* the cell's channel realisation */
     pthread_mutex_t lock;
+    pthread_cond_t exited;  /* a worker has ended */
     size_t next, end;       /* the next item to take, and past the last */
-    size_t done;
+    size_t done;            /* items finished */
+    int nexited;            /* workers ended */
+    const sim_options *opt; /* for item_progress */
+    sim_item_progress where;
     int failed;
     int stopped;            /* an item was left out: the cell is incomplete */
     util_err err;
@@ -301,8 +307,9 @@ static void *worker(void *arg)
         scratch_free(&s);
         return NULL;
     }
-    for (;;) {
+    for (int had = 0;; had = 1) {
         pthread_mutex_lock(&jb->lock);
+        jb->done += (size_t)had;
         size_t i = jb->next++;
         int stop = jb->failed || i >= jb->end;
         /* Checked between items: a signal stops the run within one item's
@@ -319,6 +326,10 @@ static void *worker(void *arg)
         }
     }
     scratch_free(&s);
+    pthread_mutex_lock(&jb->lock);
+    jb->nexited++;
+    pthread_cond_signal(&jb->exited);
+    pthread_mutex_unlock(&jb->lock);
     return NULL;
 }
 
@@ -489,6 +500,36 @@ static void job_free(job *jb)
     free(jb->ndets);
 }
 
+/* Waits for the workers to end, telling item_progress how far they are
+ * every quarter second; a cell that ends sooner is not held up. */
+static void watch(job *jb, int started)
+{
+    void (*report)(void *, const sim_item_progress *) = jb->opt->item_progress;
+    double t0 = util_now();
+    size_t first = jb->next;
+    pthread_mutex_lock(&jb->lock);
+    while (jb->nexited < started) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 250000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        if (pthread_cond_timedwait(&jb->exited, &jb->lock, &until) == ETIMEDOUT &&
+            report && jb->nexited < started) {
+            jb->where.done = jb->done;
+            jb->where.total = jb->end - first;
+            jb->where.seconds = util_now() - t0;
+            sim_item_progress p = jb->where;
+            pthread_mutex_unlock(&jb->lock);
+            report(jb->opt->progress_ctx, &p);
+            pthread_mutex_lock(&jb->lock);
+        }
+    }
+    pthread_mutex_unlock(&jb->lock);
+}
+
 /* The workers over items jb->next .. jb->end - 1. */
 static int run_items(job *jb, int threads, util_err *err)
 {
@@ -501,6 +542,7 @@ static int run_items(job *jb, int threads, util_err *err)
             break;
     if (started == 0)
         rc = util_errf(err, "cannot start a worker thread");
+    watch(jb, started);
     for (int t = 0; t < started; t++)
         pthread_join(tid[t], NULL);
     free(tid);
@@ -828,10 +870,13 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
     }
     job jb = {.sc = sc, .set = set, .ds = cx->ds, .ch = ch, .cls = cx->cls,
               .det = cx->det, .ncuts = cell->nrows, .stop = opt->stop,
-              .items = opt->per_item ? items : NULL, .seed = sc->seeds[at.seed]};
+              .items = opt->per_item ? items : NULL, .seed = sc->seeds[at.seed],
+              .opt = opt, .where = {index, sim_scenario_cells(sc), cell->codec,
+                                    cell->channel, 0, 0, 0}};
     if (cx->det)
         jb.max_dets = task_detector_cfg(cx->det).max_dets;
     pthread_mutex_init(&jb.lock, NULL);
+    pthread_cond_init(&jb.exited, NULL);
     double t0 = util_now();
     int rc = job_alloc(&jb, err);
     if (!rc)
@@ -840,6 +885,7 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
         rc = finish_cell(&jb, cell, err);
     job_free(&jb);
     pthread_mutex_destroy(&jb.lock);
+    pthread_cond_destroy(&jb.exited);
     cell->seconds = util_now() - t0;
     if (rc == 1) {
         free(cell->rows); /* left to do: another run (or shard, or part) computes it */

@@ -172,6 +172,14 @@ typedef struct sim_result {
     size_t nstale;
 } sim_result;
 
+/* How far the cell being computed has got (sim_options.item_progress). */
+typedef struct sim_item_progress {
+    size_t cell, ncells;        /* its index and the scenario's cells */
+    const char *codec, *channel;
+    size_t done, total;         /* items finished, and items to compute */
+    double seconds;             /* since its items began */
+} sim_item_progress;
+
 typedef struct sim_options {
     int threads;      /* 0: all cores */
     int force;        /* recompute cells that are already complete */
@@ -179,6 +187,10 @@ typedef struct sim_options {
     void (*progress)(void *ctx, const sim_cell *cell, size_t index,
                      size_t total);
     void *progress_ctx;
+    /* When set, called from the calling thread about four times a second
+     * while a cell's items are computed (sim_item_progress says how far),
+     * with progress_ctx; a cell that takes less than that may not call it. */
+    void (*item_progress)(void *ctx, const struct sim_item_progress *p);
     /* When non-NULL and nonzero, the run stops: workers take no further
      * item, the cell in progress is dropped unwritten, and sim_run fails
      * with res->interrupted set. Meant to be set from a signal handler (a

@@ -551,6 +551,50 @@ static void test_set_overrides(void **state)
     tu_rmtree(dir);
 }
 
+/* Progress within a cell (issue 15, point 7): on a terminal (a pty from
+ * script(1)) one line rewritten in place with items, rate and time left,
+ * then the cell's line over it; --progress gives plain lines there
+ * instead, and stderr to a file or pipe gets a plain line per cell. */
+static void test_progress(void **state)
+{
+    (void)state;
+    if (system("command -v script >/dev/null 2>&1") != 0) {
+        skip(); /* util-linux's script: installed with Debian's bsdutils */
+        return;
+    }
+    char dir[64], path[128], cmd[1024], out[16384], text[1024];
+    tu_tempdir(dir);
+    snprintf(text, sizeof text,
+             "{\"name\": \"pg\", \"dataset\": {\"name\": \"fashion-mnist\", \"split\": "
+             "\"test\", \"count\": 1200}, \"codecs\": [{\"name\": \"limitnet\", "
+             "\"weights\": \"%s/models/limitnet-fmnist.safetensors\", \"keep\": 1}], "
+             "\"channel\": {\"model\": \"link\", \"bitrate\": 5470, \"payload\": 51, "
+             "\"header\": 13}, \"budgets\": [64, 256, 1024], \"task\": {\"classifier\": "
+             "\"%s/models/fmnist-classifier.safetensors\"}, \"output\": \"%s/out\"}",
+             SOURCE_DIR, SOURCE_DIR, dir);
+    snprintf(path, sizeof path, "%s/s.json", dir);
+    tu_write_file(path, text, strlen(text));
+    snprintf(cmd, sizeof cmd, "script -qec '%s run %s -j 1' /dev/null", LIMITNET_BIN, path);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    const char *line = strstr(out, "\r\033[K[1/1] limitnet-k1 ");
+    if (!line || !strstr(line, "/1200 items, ") || !strstr(line, "/s, about ") ||
+        !strstr(line, "\r\033[K[1/1] limitnet-k1                  link-5470bps-p51 done ("))
+        fail_msg("no progress rewritten in place: %s", out);
+    /* done cells are reused: plain lines, a pipe and --progress alike */
+    snprintf(cmd, sizeof cmd, "script -qec '%s run %s -j 1 --progress' /dev/null",
+             LIMITNET_BIN, path);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_null(strstr(out, "\033[K"));
+    assert_non_null(strstr(out, "[1/1] limitnet-k1                  link-5470bps-p51 reused"));
+    snprintf(cmd, sizeof cmd, "%s run %s -j 1 2>&1 >/dev/null | cat", LIMITNET_BIN, path);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    /* one line, the cell's (with the seconds it took when computed) */
+    assert_int_equal(strncmp(out, "[1/1] limitnet-k1                  link-5470bps-p51 "
+                                  "reused (", 52), 0);
+    assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_plot_scripts),
         cmocka_unit_test(test_check_catches),
         cmocka_unit_test(test_set_overrides),
+        cmocka_unit_test(test_progress),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
