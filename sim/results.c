@@ -671,7 +671,7 @@ int sim_seeds_write(const char *path, const sim_scenario *sc, const sim_result *
     return sim_write_stream(path, f, &buf, &len, err);
 }
 
-static cJSON *cells_json(const sim_result *res)
+static cJSON *cells_json(const sim_scenario *sc, const sim_result *res)
 {
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; arr && i < res->ncells; i++) {
@@ -679,6 +679,11 @@ static cJSON *cells_json(const sim_result *res)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "codec", c->codec);
         cJSON_AddStringToObject(o, "channel", c->channel);
+        /* which classifier scored it: its codec entry's own, or the
+         * scenario's (cells run codec fastest) */
+        const char *own = sc->codecs[i % sc->ncodecs].classifier;
+        if (sc->classifier[0])
+            cJSON_AddStringToObject(o, "classifier", own[0] ? own : sc->classifier);
         cJSON_AddBoolToObject(o, "reused", c->reused);
         cJSON_AddNumberToObject(o, "seconds", c->seconds);
         cJSON_AddStringToObject(o, "host", c->host);
@@ -723,7 +728,7 @@ int sim_summary_write(const char *path, const sim_scenario *sc,
     cJSON_AddNumberToObject(o, "wall_seconds", res->seconds);
     cJSON_AddItemToObject(o, "hosts", hosts_json(res));
     cJSON_AddStringToObject(o, "results", "results.csv");
-    cJSON_AddItemToObject(o, "cells", cells_json(res));
+    cJSON_AddItemToObject(o, "cells", cells_json(sc, res));
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     if (!text)

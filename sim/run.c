@@ -699,6 +699,10 @@ static uint64_t cell_path(char *buf, size_t len, const sim_scenario *sc,
 {
     uint64_t h = fnv_params(fnv_str(base, cs->model), &cs->params);
     h = fnv_params(fnv_str(h, set->codec), &set->params);
+    /* a codec's own classifier, by its contents (the scenario's is in
+     * base); none leaves the hash as it always was */
+    if (set->classifier[0])
+        fnv_file(&h, set->classifier, NULL);
     snprintf(buf, len, "%s/cells/%s-%016llx.csv", sc->output, set->label,
              (unsigned long long)h);
     return h;
@@ -710,6 +714,12 @@ typedef struct context {
     data_set *ds;
     chan **ch;              /* one per channel setting */
     task_classifier *cls;
+    /* per codec setting, the classifier of its own entry (codec_cls[k]
+     * owns it when own[k] is set; settings of one entry share it), or
+     * cls */
+    task_classifier **codec_cls;
+    uint8_t *own;
+    size_t ncodecs;
     task_detector *det;
 } context;
 
@@ -720,6 +730,11 @@ static void context_free(context *cx)
         chan_destroy(cx->ch[i]);
     free(cx->ch);
     task_classifier_free(cx->cls);
+    for (size_t k = 0; cx->codec_cls && k < cx->ncodecs; k++)
+        if (cx->own[k])
+            task_classifier_free(cx->codec_cls[k]);
+    free(cx->codec_cls);
+    free(cx->own);
     task_detector_free(cx->det);
 }
 
@@ -744,6 +759,47 @@ static int open_detector(const sim_scenario *sc, context *cx, util_err *err)
 
 /* Opens what every cell needs. Done before the output directory is made, so
  * a bad dataset or weight file leaves nothing behind. */
+/* Whether classifier c (from path) takes ds's images and classes. */
+static int fits(const task_classifier *c, const char *path, const data_set *ds,
+                util_err *err)
+{
+    int w, h, ch, cw, chh, cc, classes;
+    data_dims(ds, &w, &h, &ch);
+    task_classifier_shape(c, &cw, &chh, &cc, &classes);
+    if (w != cw || h != chh || ch != cc || classes < data_classes(ds))
+        return util_errf(err, "%s takes %dx%dx%d images and %d classes; the dataset "
+                         "has %dx%dx%d and %d", path, cw, chh, cc, classes, w, h, ch,
+                         data_classes(ds));
+    return 0;
+}
+
+/* Each codec setting's classifier: its entry's own, loaded once for the
+ * settings that entry made, or the scenario's. */
+static int open_codec_classifiers(const sim_scenario *sc, context *cx, util_err *err)
+{
+    cx->ncodecs = sc->ncodecs;
+    cx->codec_cls = calloc(sc->ncodecs + 1, sizeof *cx->codec_cls);
+    cx->own = calloc(sc->ncodecs + 1, 1);
+    if (!cx->codec_cls || !cx->own)
+        return util_errf(err, "out of memory");
+    for (size_t k = 0; k < sc->ncodecs; k++) {
+        const sim_codec_setting *set = &sc->codecs[k];
+        cx->codec_cls[k] = cx->cls;
+        if (!set->classifier[0])
+            continue;
+        if (k > 0 && !strcmp(set->classifier, sc->codecs[k - 1].classifier)) {
+            cx->codec_cls[k] = cx->codec_cls[k - 1];
+            continue;
+        }
+        if (task_classifier_load(set->classifier, &cx->codec_cls[k], err))
+            return util_err_prefix(err, "%s.task.classifier: ", set->where);
+        cx->own[k] = 1;
+        if (fits(cx->codec_cls[k], set->classifier, cx->ds, err))
+            return util_err_prefix(err, "%s.task.classifier: ", set->where);
+    }
+    return 0;
+}
+
 /* The scenario's dataset, its channels and task models, checked against
  * one another; with probe set, its first item alone (after checking that
  * its last one is there), for sim_check. */
@@ -775,18 +831,11 @@ static int context_open(const sim_scenario *sc, int probe, context *cx, util_err
             return util_err_prefix(err, "%s.", sc->chans[i].where);
     }
     if (sc->classifier[0] &&
-        task_classifier_load(sc->classifier, &cx->cls, err))
+        (task_classifier_load(sc->classifier, &cx->cls, err) ||
+         fits(cx->cls, sc->classifier, cx->ds, err)))
         return util_err_prefix(err, "task.classifier: ");
-    if (cx->cls) {
-        int w, h, c, cw, ch, cc, classes;
-        data_dims(cx->ds, &w, &h, &c);
-        task_classifier_shape(cx->cls, &cw, &ch, &cc, &classes);
-        if (w != cw || h != ch || c != cc || classes < data_classes(cx->ds))
-            return util_errf(err, "task.classifier: %s takes %dx%dx%d images "
-                             "and %d classes; the dataset has %dx%dx%d and %d",
-                             sc->classifier, cw, ch, cc, classes, w, h, c,
-                             data_classes(cx->ds));
-    }
+    if (open_codec_classifiers(sc, cx, err))
+        return -1;
     return open_detector(sc, cx, err);
 }
 
@@ -868,7 +917,7 @@ static int run_cell(const sim_scenario *sc, const context *cx, size_t index,
         cell->nrows = 0;
         return 1;
     }
-    job jb = {.sc = sc, .set = set, .ds = cx->ds, .ch = ch, .cls = cx->cls,
+    job jb = {.sc = sc, .set = set, .ds = cx->ds, .ch = ch, .cls = cx->codec_cls[at.codec],
               .det = cx->det, .ncuts = cell->nrows, .stop = opt->stop,
               .items = opt->per_item ? items : NULL, .seed = sc->seeds[at.seed],
               .opt = opt, .where = {index, sim_scenario_cells(sc), cell->codec,

@@ -139,6 +139,31 @@ static int expand(sim_scenario *sc, add_fn add, const char *name,
     return 0;
 }
 
+/* A codec entry's own task model ("task": {"classifier": FILE}), checked
+ * to load; "" when it names none. */
+static int codec_task(const cJSON *j, const char *where, char *model, size_t len,
+                      util_err *err)
+{
+    static const char *const keys[] = {"classifier", NULL};
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "task");
+    char at[64];
+    snprintf(at, sizeof at, "%s.task", where);
+    model[0] = 0;
+    if (!t)
+        return 0;
+    if (!cJSON_IsObject(t))
+        return util_errf(err, "%s: expected an object ({\"classifier\": FILE}), got %s",
+                         at, util_json_type(t));
+    if (util_json_keys(t, at, keys, err) ||
+        util_json_str(t, at, "classifier", NULL, model, len, err))
+        return -1;
+    task_classifier *c;
+    if (task_classifier_load(model, &c, err))
+        return util_err_prefix(err, "%s.classifier: ", at);
+    task_classifier_free(c);
+    return 0;
+}
+
 static int load_codec(sim_scenario *sc, const cJSON *j, const char *where,
                       util_err *err)
 {
@@ -154,15 +179,26 @@ static int load_codec(sim_scenario *sc, const cJSON *j, const char *where,
         return util_errf(err, "%s.name: unknown codec \"%s\" (known: %s)", where, name,
                          list);
     }
+    char model[SIM_PATH_LEN];
+    if (codec_task(j, where, model, sizeof model, err))
+        return -1;
+    /* the entry's own task model is no codec parameter: flattened without it */
+    cJSON *params = cJSON_Duplicate(j, 1);
+    if (!params)
+        return util_errf(err, "out of memory");
+    cJSON_DeleteItemFromObjectCaseSensitive(params, "task");
     util_params base;
     util_params_init(&base);
     const cJSON *lists[UTIL_PARAMS_MAX];
     char keys[UTIL_PARAMS_MAX][UTIL_PARAM_KEY_LEN];
-    size_t nlists = 0;
-    if (flatten(&base, j, "", "name", lists, keys, &nlists, err))
-        return util_err_prefix(err, "%s.", where);
-    return expand(sc, add_setting, name, where, &base, lists, keys, nlists, 0,
-                  err);
+    size_t nlists = 0, first = sc->ncodecs;
+    int rc = flatten(&base, params, "", "name", lists, keys, &nlists, err)
+                 ? util_err_prefix(err, "%s.", where)
+                 : expand(sc, add_setting, name, where, &base, lists, keys, nlists, 0, err);
+    cJSON_Delete(params);
+    for (size_t k = first; !rc && k < sc->ncodecs; k++)
+        snprintf(sc->codecs[k].classifier, sizeof sc->codecs[k].classifier, "%s", model);
+    return rc;
 }
 
 static int load_codecs(sim_scenario *sc, const cJSON *root, util_err *err)
@@ -391,13 +427,25 @@ static int check_detector(const sim_scenario *sc, util_err *err)
     return 0;
 }
 
+/* A codec's own classifier replaces the scenario's, so that every cell is
+ * scored by one: without task.classifier there is none to replace. */
+static int codec_models(const sim_scenario *sc, util_err *err)
+{
+    for (size_t k = 0; k < sc->ncodecs; k++)
+        if (sc->codecs[k].classifier[0] && !sc->classifier[0])
+            return util_errf(err, "%s.task.classifier: a codec's own classifier needs "
+                             "the scenario's task.classifier, which scores the other "
+                             "codecs", sc->codecs[k].where);
+    return 0;
+}
+
 static int load_task(sim_scenario *sc, const cJSON *root, util_err *err)
 {
     static const char *const keys[] = {"classifier", "detector", NULL};
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "task");
     sc->classifier[0] = sc->detector[0] = 0;
     if (!j)
-        return 0;
+        return codec_models(sc, err);
     if (util_json_keys(j, "task", keys, err) ||
         util_json_str(j, "task", "classifier", "", sc->classifier,
                      sizeof sc->classifier, err) ||
@@ -408,6 +456,8 @@ static int load_task(sim_scenario *sc, const cJSON *root, util_err *err)
         return util_err_prefix(err, "task.classifier: ");
     if (sc->classifier[0])
         task_classifier_free(c);
+    if (codec_models(sc, err))
+        return -1;
     return sc->detector[0] ? check_detector(sc, err) : 0;
 }
 

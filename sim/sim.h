@@ -28,6 +28,10 @@ typedef struct sim_codec_setting {
     char where[SIM_NAME_LEN];   /* JSON path of its entry, for messages */
     char label[SIM_NAME_LEN];   /* the codec's own label for the setting */
     util_params params;
+    /* The classifier that scores this setting's cells, when its entry
+     * names one ("task": {"classifier": FILE}: a model adapted to this
+     * codec); empty: the scenario's task.classifier. */
+    char classifier[SIM_PATH_LEN];
 } sim_codec_setting;
 
 /* One channel setting after lists in the scenario were expanded. */

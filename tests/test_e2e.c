@@ -2,6 +2,9 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdint.h>
+
+#include <cJSON.h>
 
 #define COLUMNS "codec,channel,cut,limit,images,encoded_bytes,sent_bytes," \
     "sent_packets,received_bytes,received_packets,lost_packets,complete,"  \
@@ -409,6 +412,113 @@ static void test_channel_sweep(void **state)
     tu_rmtree(dir);
 }
 
+/* A copy of the Fashion-MNIST classifier that always answers class 0: its
+ * last layer's first bias made huge (the safetensors header says where),
+ * and that tensor's checksum taken out of the metadata, as a file from
+ * elsewhere would lack it (nn/safetensors.c). */
+static void write_biased(const char *from, const char *to)
+{
+    size_t len;
+    unsigned char *b = (unsigned char *)tu_read_file(from, &len);
+    assert_non_null(b);
+    uint64_t n = 0;
+    memcpy(&n, b, 8); /* little-endian, as safetensors and x86 are */
+    cJSON *h = cJSON_ParseWithLength((const char *)b + 8, (size_t)n);
+    const cJSON *bias = cJSON_GetObjectItemCaseSensitive(h, "fc2.bias");
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(bias, "data_offsets");
+    assert_non_null(at);
+    float big = 1e6f;
+    memcpy(b + 8 + n + (size_t)cJSON_GetArrayItem(at, 0)->valuedouble, &big, sizeof big);
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(h, "__metadata__");
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(meta, "nn.fnv1a64.fc2.bias"));
+    cJSON_DeleteItemFromObjectCaseSensitive(meta, "nn.fnv1a64.fc2.bias");
+    char *head = cJSON_PrintUnformatted(h);
+    assert_non_null(head);
+    uint64_t hn = (strlen(head) + 7) / 8 * 8; /* padded with spaces, as allowed */
+    size_t data = len - 8 - (size_t)n, total = 8 + (size_t)hn + data;
+    unsigned char *o = malloc(total);
+    assert_non_null(o);
+    memcpy(o, &hn, 8);
+    memset(o + 8, ' ', (size_t)hn);
+    memcpy(o + 8, head, strlen(head));
+    memcpy(o + 8 + hn, b + 8 + n, data);
+    tu_write_file(to, o, total);
+    free(o);
+    cJSON_free(head);
+    cJSON_Delete(h);
+    free(b);
+}
+
+/* A codec entry's own classifier (issue 17, point 3): it scores that
+ * entry's cells, the scenario's scores the others; summary.json says
+ * which scored each cell; the file's contents are in the cell's
+ * fingerprint; without the scenario's classifier, or with a file that is
+ * no classifier, it is refused. */
+static void test_codec_classifier(void **state)
+{
+    (void)state;
+    char dir[64], path[160], cmd[512], out[8192], biased[160], text[2048];
+    tu_tempdir(dir);
+    snprintf(biased, sizeof biased, "%s/class0.safetensors", dir);
+    write_biased(SOURCE_DIR "/models/fmnist-classifier.safetensors", biased);
+    const char *fmt =
+        "{\"name\": \"cc\", \"dataset\": {\"name\": \"fashion-mnist\", \"split\": "
+        "\"test\", \"count\": 60}, \"codecs\": [{\"name\": \"jpeg\", \"quality\": 50}, "
+        "{\"name\": \"jpeg\", \"quality\": [30, 70]%s}], \"channel\": {\"model\": "
+        "\"link\", \"bitrate\": 5470, \"payload\": 51, \"header\": 13}, \"budgets\": "
+        "[100000], %s\"output\": \"%s/out\"}";
+    char own[256], task[160];
+    snprintf(own, sizeof own, ", \"task\": {\"classifier\": \"%s\"}", biased);
+    snprintf(task, sizeof task, "\"task\": {\"classifier\": \"%s/models/"
+             "fmnist-classifier.safetensors\"}, ", SOURCE_DIR);
+    snprintf(text, sizeof text, fmt, own, task, dir);
+    snprintf(path, sizeof path, "%s/s.json", dir);
+    tu_write_file(path, text, strlen(text));
+    snprintf(cmd, sizeof cmd, "%s run %s --quiet", LIMITNET_BIN, path);
+    if (tu_run(cmd, out, sizeof out) != 0)
+        fail_msg("%s: %s", cmd, out);
+    /* q30 and q70 answer class 0 for everything: the share of class 0 */
+    double acc[3];
+    const char *names[3] = {"jpeg-baseline-q50 ", "jpeg-baseline-q30 ", "jpeg-baseline-q70 "};
+    for (int k = 0; k < 3; k++) {
+        const char *line = strstr(out, names[k]);
+        assert_non_null(line);
+        assert_int_equal(sscanf(line + strlen(names[k]), "%*f %lf", &acc[k]), 1);
+    }
+    if (!(acc[0] > 70 && acc[1] < 25 && acc[1] == acc[2]))
+        fail_msg("q50 %.1f %%, q30 %.1f %%, q70 %.1f %%: %s", acc[0], acc[1], acc[2], out);
+    snprintf(path, sizeof path, "%s/out/summary.json", dir);
+    char *summary = tu_read_file(path, NULL);
+    assert_non_null(summary);
+    snprintf(text, sizeof text, "\"codec\":\t\"jpeg-baseline-q30\",\n"
+             "\t\t\t\"channel\":\t\"link-5470bps-p51\",\n\t\t\t\"classifier\":\t\"%s\"",
+             biased);
+    if (!strstr(summary, text) ||
+        !strstr(summary, "\"classifier\":\t\"" SOURCE_DIR "/models/fmnist-classifier"))
+        fail_msg("summary.json does not say which classifier scored each cell: %s", summary);
+    free(summary);
+    /* the same entry without its own classifier: those cells are others */
+    snprintf(text, sizeof text, fmt, "", task, dir);
+    snprintf(path, sizeof path, "%s/s.json", dir);
+    tu_write_file(path, text, strlen(text));
+    snprintf(cmd, sizeof cmd, "%s plan %s", LIMITNET_BIN, path);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "3 cells, 1 done, 2 to do"));
+    /* refused: no scenario classifier; a file that is none */
+    snprintf(text, sizeof text, fmt, own, "", dir);
+    tu_write_file(path, text, strlen(text));
+    snprintf(cmd, sizeof cmd, "%s check %s", LIMITNET_BIN, path);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "codecs[1].task.classifier: a codec's own classifier "
+                                "needs the scenario's task.classifier"));
+    snprintf(own, sizeof own, ", \"task\": {\"classifier\": \"%s/s.json\"}", dir);
+    snprintf(text, sizeof text, fmt, own, task, dir);
+    tu_write_file(path, text, strlen(text));
+    assert_int_equal(tu_run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "codecs[1].task.classifier: "));
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_plot),
         cmocka_unit_test(test_interrupted_run),
         cmocka_unit_test(test_channel_sweep),
+        cmocka_unit_test(test_codec_classifier),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
