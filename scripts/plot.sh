@@ -3,13 +3,14 @@
 #   quality-vs-bytes.{png,svg}     quality against mean payload bytes received
 #   quality-vs-deadline.{png,svg}  quality against the deadline
 # Quality is top-1 accuracy (with a classifier) or mAP@0.5 (with a detector), PSNR and
-# SSIM; one line per codec setting (per codec and channel setting when the
-# scenario swept channels). With several channel settings also, against the
-# deadline, accuracy or mAP (or PSNR without a task model):
-#   quality-vs-deadline-by-channel.{png,svg}  a panel per channel setting,
-#     a line per codec setting
+# SSIM, a panel each, one line per codec setting. A channel sweep (several
+# channel settings) gets, under the same two names, a panel per channel
+# setting instead, of accuracy or mAP (or PSNR without a task model), a line
+# per codec setting, and also
 #   quality-vs-deadline-by-codec.{png,svg}    a panel per codec setting,
 #     a line per channel setting
+# Deadlines that span three decades or more are drawn on a logarithmic axis
+# (always in the sweep's panels).
 # Error bars, where results.csv has the interval columns (found by name:
 # accuracy_lo/accuracy_hi, map50_lo/map50_hi, psnr_se, ssim_se) and they are
 # not empty: the 95 % interval of each task score (Wilson for accuracy,
@@ -25,8 +26,8 @@ usage: scripts/plot.sh RESULTS_DIR [--channels REGEX] [--out DIR]
 
 Plots the results.csv of a \`limitnet run\` with gnuplot, as PNG and SVG:
 quality (accuracy or mAP@0.5, PSNR, SSIM) against bytes received and against
-the deadline; with several channel settings also a panel per channel setting
-and a panel per codec setting. Error bars are 95 % intervals: Wilson for
+the deadline; for a channel sweep a panel per channel setting instead, and
+a panel per codec setting. Error bars are 95 % intervals: Wilson for
 top-1 accuracy, bootstrap for mAP@0.5, +-1.96 standard errors for PSNR and
 SSIM; drawn where results.csv has those columns (older files plot without).
 
@@ -118,11 +119,20 @@ has_acc=$(awk -F, -v c="$score_col" 'NR > 1 && $c != "" { print 1; exit }' "$csv
 has_deadline=$(awk -F, 'NR > 1 && $3 == "deadline" { print 1; exit }' "$csv")
 nchan=$(awk -F, 'NR > 1 && !seen[$2]++ { n++ } END { print n + 0 }' "$csv")
 bytes_cut=${has_deadline:+deadline}; bytes_cut=${bytes_cut:-budget}
+# Deadlines that span three decades or more (0.25 s to 20 min over LoRa)
+# are drawn on a logarithmic axis, where the short ones are not crushed.
+deadline_log=$(awk -F, 'NR > 1 && $3 == "deadline" { v = $4 + 0; if (v > 0) {
+  lo = (lo == "" || v < lo) ? v : lo; hi = v > hi ? v : hi } }
+  END { print (lo > 0 && hi / lo >= 1000) ? 1 : "" }' "$csv")
 name=$(basename "$dir")
 
 panels=2; [ -n "$has_acc" ] && panels=3
 width=$((600 * panels))
-for fmt in png svg; do
+# A channel sweep gets a panel per channel instead (grid_plot below): one
+# panel with a line per (codec, channel) pair is unreadable past a few.
+[ "$nchan" -gt 1 ] && skip_main=1 || skip_main=""
+for fmt in ${skip_main:+none} png svg; do
+  [ "$fmt" = none ] && break
   if [ $fmt = png ]; then term="pngcairo size $width,480 font ',10'"; else term="svg size $width,480 dynamic font ',10'"; fi
   for xaxis in bytes deadline; do
     [ $xaxis = deadline ] && [ -z "$has_deadline" ] && continue
@@ -148,7 +158,9 @@ bar(c, col, ycol) = (key(0) eq c && strcol(3) eq cut) ? or_y(col, ycol) : NaN
 sebar(c, ycol, secol, s) = sel(c, ycol) + s * 1.96 * or_0(secol)
 # (Bytes and deadlines are not negative: the room left of the first x
 # stops at 0.)
-if ("$lo_col$psnr_se$ssim_se" ne "") { set xrange [0<*:*] }
+deadline_log = "$xaxis" eq "deadline" && "$deadline_log" ne ""
+if (deadline_log) { set logscale x }
+if (!deadline_log && "$lo_col$psnr_se$ssim_se" ne "") { set xrange [0<*:*] }
 if ("$has_acc" ne "") {
   set ylabel "$score_name (%)"
   plot for [c in series] file using $score_use title c noenhanced
@@ -161,12 +173,13 @@ unset multiplot
 GP
   done
 done
-made="$out/quality-vs-bytes.png${has_deadline:+ $out/quality-vs-deadline.png}"
+made=""
+[ -n "$skip_main" ] || made="$out/quality-vs-bytes.png${has_deadline:+ $out/quality-vs-deadline.png}"
 
 # A grid of panels: by=channel puts a channel setting in each panel and a
 # codec setting on each line; by=codec the other way round.
 grid_plot() {
-  local by=$1 npanels=$2 nlines=$3 fmt cols rows size term key=" inside right bottom" keyh=0
+  local by=$1 npanels=$2 nlines=$3 xaxis=$4 file=$5 fmt cols rows size term key=" inside right bottom" keyh=0
   cols=$(( npanels < 3 ? npanels : 3 )); rows=$(( (npanels + cols - 1) / cols ))
   # Many lines: the key goes below each panel rather than over its data.
   if [ "$nlines" -gt 6 ]; then key=" below"; keyh=$((11 * nlines)); fi
@@ -175,7 +188,7 @@ grid_plot() {
     if [ $fmt = png ]; then term="pngcairo size $size font ',10'"; else term="svg size $size dynamic font ',10'"; fi
     gnuplot <<GP
 set terminal $term
-set output "$out/quality-vs-deadline-by-$by.$fmt"
+set output "$out/$file.$fmt"
 set datafile separator ","
 set termoption noenhanced
 set key$key font ",8" box opaque
@@ -186,14 +199,17 @@ chans = system("awk -F, 'NR > 1 && !seen[\$2]++ { printf \"%s \", \$2 }' " . fil
 acc = "$has_acc" ne ""
 ycol = acc ? $score_col : 13
 yscale = acc ? 100 : 1
-set xlabel "deadline (s)"
+bytes = "$xaxis" eq "bytes"
+cut = bytes ? "$bytes_cut" : "deadline"
+xcol = bytes ? 9 : 4
+set xlabel (bytes ? "mean payload bytes received (" . cut . " cuts)" : "deadline (s)")
 set ylabel (acc ? "$score_name (%)" : "PSNR (dB)")
 if (acc) { set yrange [0:100] } else { set yrange [$psnr_range] }
-set logscale x
-set multiplot layout $rows,$cols title "$name: " . (acc ? "$score_name" : "PSNR") . " vs deadline, by $by" noenhanced
-sel(c, h, col) = (strcol(1) eq c && strcol(2) eq h && strcol(3) eq "deadline") ? column(col) : NaN
+if (!bytes) { set logscale x } else { set xrange [0<*:*] }
+set multiplot layout $rows,$cols title "$name: " . (acc ? "$score_name" : "PSNR") . " vs $xaxis, by $by" noenhanced
+sel(c, h, col) = (strcol(1) eq c && strcol(2) eq h && strcol(3) eq cut) ? column(col) : NaN
 $bars_gp
-bar(c, h, col, ycol) = (strcol(1) eq c && strcol(2) eq h && strcol(3) eq "deadline") ? or_y(col, ycol) : NaN
+bar(c, h, col, ycol) = (strcol(1) eq c && strcol(2) eq h && strcol(3) eq cut) ? or_y(col, ycol) : NaN
 sebar(c, h, ycol, secol, s) = sel(c, h, ycol) + s * 1.96 * or_0(secol)
 # (Loop variables are not called c: "set title c" reads c as a keyword.)
 if ("$by" eq "channel") {
@@ -210,28 +226,33 @@ if ("$by" eq "channel") {
 unset multiplot
 GP
   done
-  made="$made $out/quality-vs-deadline-by-$by.png"
+  made="$made $out/$file.png"
 }
 
-if [ "$nchan" -gt 1 ] && [ -n "$has_deadline" ]; then
+if [ "$nchan" -gt 1 ]; then
   # The grid's panels plot the score (or PSNR without a task model) against
   # the deadline, with the same bars as above; sel, bar and sebar take
   # (codec, channel, column...).
   if [ -n "$has_acc" ] && [ -n "$lo_col" ]; then
-    grid_use="(sel(cod, chn, 4)):(yscale * sel(cod, chn, ycol)):(yscale * bar(cod, chn, $lo_col, ycol)):(yscale * bar(cod, chn, $hi_col, ycol)) with yerrorlines"
+    grid_use="(sel(cod, chn, xcol)):(yscale * sel(cod, chn, ycol)):(yscale * bar(cod, chn, $lo_col, ycol)):(yscale * bar(cod, chn, $hi_col, ycol)) with yerrorlines"
   elif [ -z "$has_acc" ] && [ -n "$psnr_se" ]; then
-    grid_use="(sel(cod, chn, 4)):(sel(cod, chn, 13)):(sebar(cod, chn, 13, $psnr_se, -1)):(sebar(cod, chn, 13, $psnr_se, 1)) with yerrorlines"
+    grid_use="(sel(cod, chn, xcol)):(sel(cod, chn, 13)):(sebar(cod, chn, 13, $psnr_se, -1)):(sebar(cod, chn, 13, $psnr_se, 1)) with yerrorlines"
   else
-    grid_use="(sel(cod, chn, 4)):(yscale * sel(cod, chn, ycol)) with linespoints"
+    grid_use="(sel(cod, chn, xcol)):(yscale * sel(cod, chn, ycol)) with linespoints"
   fi
   # One y range for all panels, so that they compare at a glance (the PSNR
   # bars' ends included, where there are bars).
-  psnr_range=$(awk -F, -v se="${psnr_se:-0}" 'NR > 1 && $3 == "deadline" {
+  psnr_range=$(awk -F, -v se="${psnr_se:-0}" 'NR > 1 {
                           d = se ? 1.96 * $se : 0; l = $13 - d; h = $13 + d
                           if (lo == "" || l < lo) lo = l; if (hi == "" || h > hi) hi = h }
                         END { printf "%g:%g", int(lo) - 1, int(hi) + 2 }' "$csv")
   ncodec=$(awk -F, 'NR > 1 && !seen[$1]++ { n++ } END { print n + 0 }' "$csv")
-  grid_plot channel "$nchan" "$ncodec"
-  grid_plot codec "$ncodec" "$nchan"
+  # A panel per channel against bytes and against the deadline (these take
+  # the single-channel plots' names), and a panel per codec.
+  grid_plot channel "$nchan" "$ncodec" bytes quality-vs-bytes
+  if [ -n "$has_deadline" ]; then
+    grid_plot channel "$nchan" "$ncodec" deadline quality-vs-deadline
+    grid_plot codec "$ncodec" "$nchan" deadline quality-vs-deadline-by-codec
+  fi
 fi
 echo "plots: $made (and .svg)"

@@ -383,15 +383,18 @@ static void test_channel_sweep(void **state)
     free(csv2);
     free(sum);
     free(sum2);
-    /* plot.sh draws a panel per channel and a panel per codec. */
+    /* plot.sh draws a panel per channel (against bytes and against the
+     * deadline, under the single-channel plots' names) and a panel per
+     * codec. */
     char cmd[512], msg[8192], path[256];
     snprintf(cmd, sizeof cmd, "%s/scripts/plot.sh %s/sweep", SOURCE_DIR, dir);
     if (tu_run(cmd, msg, sizeof msg) != 0)
         fail_msg("plot.sh failed: %s", msg);
-    const char *plots[] = {"by-channel", "by-codec"};
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(path, sizeof path, "%s/sweep/quality-vs-deadline-%s.png", dir,
-                 plots[i]);
+    assert_non_null(strstr(msg, "quality-vs-bytes.png"));
+    assert_null(strstr(msg, "by-channel"));
+    const char *plots[] = {"bytes", "deadline", "deadline-by-codec"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/sweep/quality-vs-%s.png", dir, plots[i]);
         size_t len = 0;
         char *png = tu_read_file(path, &len);
         assert_non_null(png);
