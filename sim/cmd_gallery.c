@@ -13,6 +13,9 @@
  * detections the cloud would make from it (score at least DRAW_SCORE):
  * a box in its class's colour with the class's number (0-9, Fashion-MNIST
  * order) at its corner, and the ground truth in white on the originals.
+ * Under every tile, the bytes it was made from; with a classifier (the
+ * scenario's, or the codec entry's own), its answer's class number after
+ * them, green when right and red when wrong.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,7 @@ typedef struct gallery_opts {
     int nbudgets;
     long count, first, scale;
     const task_detector *det;   /* the scenario's, or NULL */
+    const task_classifier *cls; /* the row's classifier, or NULL */
     const data_set *ds;
 } gallery_opts;
 
@@ -52,7 +56,9 @@ static void usage(FILE *f)
         "none lost), as one PNG: a row per codec setting under the originals,\n"
         "a group of columns per budget. With a detector in the scenario's task,\n"
         "its detections (score >= 0.3) are drawn on every tile: class colour and\n"
-        "number, ground truth in white on the originals. Prints the file's path.\n"
+        "number, ground truth in white on the originals. Under every tile the\n"
+        "bytes it was made from and, with a classifier, the class it answers\n"
+        "(green when right, red when wrong). Prints the file's path.\n"
         "\n"
         "  SCENARIO.json        the scenario whose data and codecs are drawn\n"
         "  --budgets B1,B2,...  up to %d byte budgets, each 1..2^30\n"
@@ -134,14 +140,48 @@ static int chosen(const char *list, const char *label)
     return 0;
 }
 
+/* The strip under each tile: its bytes and the classifier's answer. */
+#define NOTE_H (UTIL_FONT_H + 2)
+
 typedef struct layout {
     int tile, n, cols;  /* tile side with padding, items, columns in all */
+    int row_h;          /* a row: the tile and the strip under it */
 } layout;
 
 static void cell_xy(const layout *l, int budget, int item, int row, int *x, int *y)
 {
     *x = LABEL_W + (budget * l->n + item) * l->tile + budget * 2 * PAD;
-    *y = HEAD_H + row * l->tile;
+    *y = HEAD_H + row * l->row_h;
+}
+
+/* Under the tile at (x, y) of side side: the bytes (omitted when < 0) and,
+ * with a classifier, its answer on im (green when it is the item's label,
+ * red when not). */
+static int draw_note(util_image *sheet, const gallery_opts *o, const util_image *im,
+                     int label, long bytes, int x, int y, int side, util_err *err)
+{
+    static const uint8_t white[3] = {200, 200, 200}, green[3] = {64, 224, 64},
+                         red[3] = {255, 72, 72};
+    char text[32] = "";
+    if (bytes >= 0)
+        snprintf(text, sizeof text, "%ld", bytes);
+    int pred = -1;
+    if (o->cls && task_classifier_predict(o->cls, im, 1, &pred, err))
+        return -1;
+    int tw = util_text_width(text, 1);
+    /* a narrow tile keeps the answer; the budget is in the column's head */
+    if (tw + (o->cls ? 3 + UTIL_FONT_W : 0) > side + PAD) {
+        text[0] = 0;
+        tw = 0;
+    }
+    util_draw_text(sheet, x, y + side + 1, text, white, 1);
+    if (pred >= 0) {
+        char c[8];
+        snprintf(c, sizeof c, "%d", pred % 10);
+        util_draw_text(sheet, x + (tw ? tw + 3 : 0), y + side + 1, c,
+                       pred == label ? green : red, 1);
+    }
+    return 0;
 }
 
 /* The detector's boxes on the tile at (x, y) showing im; for the original
@@ -182,8 +222,8 @@ static int draw_detections(util_image *sheet, const gallery_opts *o, const util_
  * reconstruction by c from the longest packet prefix within each budget
  * (one encode, a decode per budget). */
 static int draw_item(util_image *sheet, const layout *l, const gallery_opts *o,
-                     const util_image *img, codec *c, size_t payload, int row, int i,
-                     util_image *rec, util_err *err)
+                     const util_image *img, int label, codec *c, size_t payload, int row,
+                     int i, util_image *rec, util_err *err)
 {
     codec_stream st;
     codec_stream_init(&st);
@@ -192,8 +232,9 @@ static int draw_item(util_image *sheet, const layout *l, const gallery_opts *o,
     if (!rc && c && !(arrived = malloc(st.n + 1)))
         rc = util_errf(err, "out of memory");
     for (int b = 0; !rc && b < o->nbudgets; b++) {
+        long used = -1; /* the original: no bytes */
         if (c) {
-            long used = 0;
+            used = 0;
             int fits = 1; /* a prefix: nothing after the first that does not */
             for (size_t k = 0; k < st.n; k++) {
                 fits = fits && used + (long)st.pkt[k].len <= o->budgets[b];
@@ -208,6 +249,8 @@ static int draw_item(util_image *sheet, const layout *l, const gallery_opts *o,
             rc = util_image_blit(sheet, x, y, c ? rec : img, (int)o->scale, err);
         if (!rc)
             rc = draw_detections(sheet, o, c ? rec : img, x, y, !c, i, err);
+        if (!rc)
+            rc = draw_note(sheet, o, c ? rec : img, label, used, x, y, l->tile - PAD, err);
     }
     free(arrived);
     codec_stream_free(&st);
@@ -224,13 +267,14 @@ static int draw_row(util_image *sheet, const layout *l, const gallery_opts *o,
     util_image rec;
     if (util_image_alloc(&rec, w, h, ch, err))
         return -1;
-    util_draw_text(sheet, 2, HEAD_H + row * l->tile + l->tile / 2 - 4,
+    util_draw_text(sheet, 2, HEAD_H + row * l->row_h + l->tile / 2 - 4,
                    c ? codec_label(c) : "original", white, 1);
     int rc = 0;
     for (int i = 0; !rc && i < l->n; i++) {
         util_image img;
-        data_get(ds, (size_t)i, &img, NULL);
-        rc = draw_item(sheet, l, o, &img, c, payload, row, i, &rec, err);
+        int label;
+        data_get(ds, (size_t)i, &img, &label);
+        rc = draw_item(sheet, l, o, &img, label, c, payload, row, i, &rec, err);
     }
     util_image_free(&rec);
     return rc;
@@ -247,11 +291,12 @@ static int draw(const gallery_opts *o, const sim_scenario *sc, const data_set *d
     if (rows == 1)
         return util_errf(err, "--codecs: no codec setting of %s is named %s", sc->file,
                          o->codecs);
-    layout l = {w * (int)o->scale + PAD, (int)data_count(ds), 0};
+    layout l = {w * (int)o->scale + PAD, (int)data_count(ds), 0, 0};
     l.cols = l.n * o->nbudgets;
+    l.row_h = l.tile + NOTE_H;
     util_image sheet;
     if (util_image_alloc(&sheet, LABEL_W + l.cols * l.tile + o->nbudgets * 2 * PAD,
-                         HEAD_H + rows * l.tile, 3, err))
+                         HEAD_H + rows * l.row_h, 3, err))
         return -1;
     util_image_fill(&sheet, 24);
     for (int b = 0; b < o->nbudgets; b++) {
@@ -272,7 +317,16 @@ static int draw(const gallery_opts *o, const sim_scenario *sc, const data_set *d
             util_err_prefix(err, "%s: ", sc->codecs[k].where);
             break;
         }
-        rc = draw_row(&sheet, &l, o, ds, c, payload, row++, err);
+        /* the entry's own classifier scores its row, as in a run */
+        gallery_opts mine = *o;
+        task_classifier *own = NULL;
+        if (sc->codecs[k].classifier[0] &&
+            (rc = task_classifier_load(sc->codecs[k].classifier, &own, err)) != 0)
+            util_err_prefix(err, "%s.task.classifier: ", sc->codecs[k].where);
+        mine.cls = own ? own : o->cls;
+        if (!rc)
+            rc = draw_row(&sheet, &l, &mine, ds, c, payload, row++, err);
+        task_classifier_free(own);
         codec_destroy(c);
     }
     if (!rc)
@@ -313,14 +367,18 @@ int sim_cmd_gallery(int argc, char **argv)
                    sc->first + (size_t)o.first, (size_t)o.count, sc->data_size,
                    sc->data_seed};
     task_detector *det = NULL;
+    task_classifier *cls = NULL;
     int rc = channel_payload(sc, &payload, &err) || data_open_ex(&d, &ds, &err) ||
-                     (sc->detector[0] && task_detector_load(sc->detector, &det, &err))
+                     (sc->detector[0] && task_detector_load(sc->detector, &det, &err)) ||
+                     (sc->classifier[0] && task_classifier_load(sc->classifier, &cls, &err))
                  ? 2 : 0;
     o.det = det;
+    o.cls = cls;
     o.ds = ds;
     if (!rc && draw(&o, sc, ds, payload, &err))
         rc = 1;
     task_detector_free(det);
+    task_classifier_free(cls);
     if (rc)
         fprintf(stderr, "limitnet gallery: %s\n", err.msg);
     else

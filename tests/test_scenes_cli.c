@@ -87,9 +87,36 @@ static void test_gallery(void **state)
     int w, h;
     png_dims(png, &w, &h);
     /* A label column, 2 budgets x 3 items of 66 px and a gap per budget;
-     * a header line and 3 rows (originals and two settings). */
+     * a header line and 3 rows (originals and two settings) of a tile and
+     * the 9-pixel strip under it (bytes, and the classifier's answer). */
     assert_int_equal(w, 170 + 6 * 66 + 2 * 4);
-    assert_int_equal(h, 12 + 3 * 66);
+    assert_int_equal(h, 12 + 3 * (66 + 9));
+    /* with a classifier: its answers under the tiles, green when right and
+     * red when wrong; mostly right on the originals */
+    char json[1024], file2[128];
+    snprintf(json, sizeof json, "{\"name\": \"s\", \"dataset\": {\"name\": "
+             "\"fmnist-cluttered\", \"count\": 6}, \"codecs\": [{\"name\": \"jpeg\", "
+             "\"quality\": 50}], \"channel\": {\"model\": \"link\", \"payload\": 51}, "
+             "\"budgets\": [128], \"task\": {\"classifier\": \"%s/models/"
+             "cluttered-classifier.safetensors\"}, \"output\": \"%s/out\"}", SOURCE_DIR, dir);
+    snprintf(file2, sizeof file2, "%s/c.json", dir);
+    tu_write_file(file2, json, strlen(json));
+    snprintf(cmd, sizeof cmd, "%s gallery %s --count 6 --budgets 4096 --out %s", LIMITNET_BIN,
+             file2, png);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    util_image img;
+    util_err err;
+    assert_int_equal(data_png_read(png, &img, &err), 0);
+    int green = 0, red = 0;
+    for (int y = 12 + 66; y < 12 + 66 + 9; y++) /* the originals' strip */
+        for (int x = 0; x < img.w; x++) {
+            const uint8_t *p = img.px + ((size_t)y * img.w + x) * 3;
+            green += p[0] == 64 && p[1] == 224 && p[2] == 64;
+            red += p[0] == 255 && p[1] == 72 && p[2] == 72;
+        }
+    util_image_free(&img);
+    if (!(green > 3 * red && green > 0))
+        fail_msg("the originals' answers: %d green pixels, %d red", green, red);
     snprintf(cmd, sizeof cmd, "%s gallery %s --budgets 64 --codecs jpeg-abbreviated-q99 "
              "--out %s/h.png", LIMITNET_BIN, file, dir);
     assert_int_equal(tu_run(cmd, out, sizeof out), 1);
