@@ -51,7 +51,7 @@ LDLIBS   += $(shell pkg-config --libs $(NS3_PKGS)) -lstdc++
 endif
 
 # Modules in link order: each may use only those after it.
-MODULES := sim train tasks codec channels data nn util device
+MODULES := sim train tasks codec channels transport data nn util device
 
 LIBS     := $(foreach m,$(MODULES),$(BUILD)/lib$(m).a)
 MAIN     := sim/main.c
