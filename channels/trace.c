@@ -25,6 +25,9 @@
  *               long silences); time on air from `datr` and `codr`;
  *               `stat` -1 (bad CRC) is a loss mark and makes the frame's
  *               FCnt untrustworthy.
+ *      csv      a per-packet table (channels/trace_csv.c), not a capture:
+ *               t, the loss mark, a sequence number, the size and the time
+ *               on air from the columns the keys name.
  *    For both LoRa kinds with `fcnt` on (the default), only LoRaWAN data
  *    uplinks count (joins, downlinks and non-LoRaWAN frames are skipped)
  *    and the sequence number is the FHDR's 16-bit FCnt; one device only:
@@ -63,8 +66,8 @@
  *
  * Keys (defaults in brackets):
  *
- *   file        the capture (pcap or pcapng), required
- *   kind        "generic", "loratap" or "semtech", required
+ *   file        the capture (pcap or pcapng; csv: the table), required
+ *   kind        "generic", "loratap", "semtech" or "csv", required
  *   payload     what codecs are told, bytes, 1..65535 [the largest frame's
  *               payload: size - 13 for LoRa kinds, size - header for generic]
  *   start       first opportunity used by every stream, 0..N-1 [random]
@@ -78,6 +81,10 @@
  *   loratap:  fcnt [true], devaddr (hex, as printed: "26011BDA") [any one],
  *             cr 5..8 (4/5..4/8) [5], preamble [8]
  *   semtech:  fcnt [true], devaddr [any one], port [1700], preamble [8]
+ *   csv:      time_column (required), time_unit "s"|"ms"|"us" ["s"],
+ *             delivered_column, seq_column, size_column, airtime_column
+ *             [none], seq_bits 1..64 [32], airtime [0] (s, without a
+ *             column), header [0], separator ","|";"|"tab" [","]
  */
 #include "channels/chan_impl.h"
 #include "channels/loss.h"
@@ -96,7 +103,7 @@ typedef struct trace_op {
 } trace_op;
 
 typedef struct trace_cfg {
-    int kind;            /* 0 generic, 1 loratap, 2 semtech */
+    int kind;            /* 0 generic, 1 loratap, 2 semtech, 3 csv */
     size_t header;
     long start;          /* < 0: random */
     int wrap;
@@ -106,7 +113,8 @@ typedef struct trace_cfg {
     double period;
 } trace_cfg;
 
-static const char *const kinds[] = {"generic", "loratap", "semtech", NULL};
+static const char *const kinds[] = {"generic", "loratap", "semtech", "csv", NULL};
+#define KIND_CSV 3
 
 /* ---- shared pieces for the parsers ---------------------------------------------- */
 
@@ -244,6 +252,7 @@ typedef struct trace_read_cfg {
     long max_gap, cr, preamble, port, payload;
     uint64_t seq_mod;
     chan_trace_generic_cfg gen;
+    chan_trace_csv_cfg csv;
 } trace_read_cfg;
 
 static int parse_devaddr(const char *s, uint32_t *out, util_err *err)
@@ -280,6 +289,35 @@ static int parse_generic(util_params *p, trace_cfg *c, trace_read_cfg *r,
     g->seq_little = strcmp(endian, "little") == 0;
     c->header = (size_t)header;
     r->seq_mod = g->seq_bytes == 8 ? 0 : (uint64_t)1 << (8 * g->seq_bytes);
+    return 0;
+}
+
+static int parse_csv(util_params *p, trace_cfg *c, trace_read_cfg *r, util_err *err)
+{
+    static const char *const units[] = {"s", "ms", "us", NULL};
+    static const char *const seps[] = {",", ";", "tab", NULL};
+    chan_trace_csv_cfg *v = &r->csv;
+    const char *unit, *sep;
+    long header, bits;
+    if (util_params_str(p, "time_column", NULL, NULL, &v->time, err) ||
+        util_params_str(p, "delivered_column", "", NULL, &v->delivered, err) ||
+        util_params_str(p, "seq_column", "", NULL, &v->seq, err) ||
+        util_params_str(p, "size_column", "", NULL, &v->size, err) ||
+        util_params_str(p, "airtime_column", "", NULL, &v->airtime, err) ||
+        util_params_str(p, "time_unit", "s", units, &unit, err) ||
+        util_params_str(p, "separator", ",", seps, &sep, err) ||
+        util_params_int(p, "seq_bits", 32, 1, 64, &bits, err) ||
+        util_params_num(p, "airtime", 0, 0, 1e6, &v->airtime_s, err) ||
+        util_params_int(p, "header", 0, 0, 65535, &header, err))
+        return -1;
+    if (!v->time || !v->time[0])
+        return util_errf(err, "time_column: missing (the name of the column that "
+                         "holds each frame's reception time)");
+    v->time_scale = !strcmp(unit, "s") ? 1 : !strcmp(unit, "ms") ? 1e-3 : 1e-6;
+    v->separator = !strcmp(sep, "tab") ? '\t' : sep[0];
+    v->seq_bits = (int)bits;
+    c->header = (size_t)header;
+    r->seq_mod = bits == 64 ? 0 : (uint64_t)1 << bits;
     return 0;
 }
 
@@ -323,11 +361,12 @@ static int parse(util_params *p, trace_cfg *c, trace_read_cfg *r,
         return util_errf(err, "file: missing (expected the capture's path)");
     if (!kind)
         return util_errf(err, "kind: missing (expected \"generic\", "
-                         "\"loratap\" or \"semtech\")");
+                         "\"loratap\", \"semtech\" or \"csv\")");
     for (c->kind = 0; strcmp(kinds[c->kind], kind) != 0; c->kind++)
         ;
-    return c->kind == 0 ? parse_generic(p, c, r, err)
-                        : parse_lora(p, c, r, err);
+    return c->kind == 0          ? parse_generic(p, c, r, err)
+           : c->kind == KIND_CSV ? parse_csv(p, c, r, err)
+                                 : parse_lora(p, c, r, err);
 }
 
 /* ---- frames to opportunities ------------------------------------------------------ */
@@ -480,7 +519,8 @@ static int build_ops(chan_trace_frames *f, const trace_read_cfg *r,
                        f->v[i].ok, err))
                 return -1;
     }
-    qsort(c->op, c->n, sizeof *c->op, cmp_op);
+    if (c->n) /* none: every frame lacked a trustworthy sequence number */
+        qsort(c->op, c->n, sizeof *c->op, cmp_op);
     if (c->n < 2 || !(c->op[c->n - 1].end > c->op[0].end))
         return util_errf(err, "%zu delivery opportunit%s%s: a trace needs at "
                          "least two at different times", c->n,
@@ -498,31 +538,43 @@ static int build_ops(chan_trace_frames *f, const trace_read_cfg *r,
 
 /* Reads the capture named by r into c's opportunities; *biggest is the
  * largest frame kept, for the default payload. */
-static int load(trace_cfg *c, const trace_read_cfg *r, uint32_t *biggest,
-                util_err *err)
+/* The frames of a capture kind's file. */
+static int read_capture(const trace_cfg *c, const trace_read_cfg *r,
+                        chan_trace_frames *f, util_err *err)
 {
     pcap_t *p;
     if (chan_trace_open(r->file, &p, err))
         return -1;
-    chan_trace_frames f = {0};
-    int rc;
-    int preamble = (int)r->preamble;
+    int rc, preamble = (int)r->preamble;
     if (c->kind == 0)
-        rc = chan_trace_read_generic(p, &r->gen, &f, err);
+        rc = chan_trace_read_generic(p, &r->gen, f, err);
     else if (c->kind == 1)
-        rc = chan_trace_read_loratap(p, (int)r->cr - 4, preamble, &f, err);
+        rc = chan_trace_read_loratap(p, (int)r->cr - 4, preamble, f, err);
     else
-        rc = chan_trace_read_semtech(p, r->port, preamble, &f, err);
+        rc = chan_trace_read_semtech(p, r->port, preamble, f, err);
     pcap_close(p);
+    return rc;
+}
+
+static int load(trace_cfg *c, const trace_read_cfg *r, uint32_t *biggest,
+                util_err *err)
+{
+    chan_trace_frames f = {0};
+    int csv = c->kind == KIND_CSV;
+    int rc = csv ? chan_trace_read_csv(r->file, &r->csv, &f, err)
+                 : read_capture(c, r, &f, err);
     if (rc == 0 && f.n == 0)
-        rc = util_errf(err, "the capture holds no %s frames", kinds[c->kind]);
-    if (rc == 0 && c->kind != 0 && r->fcnt)
+        rc = util_errf(err, "the %s holds no %s frames", csv ? "table" : "capture",
+                       kinds[c->kind]);
+    if (rc == 0 && c->kind != 0 && !csv && r->fcnt)
         rc = pick_device(&f, r, err);
     *biggest = 0;
     for (size_t i = 0; i < f.n; i++)
         if (f.v[i].size > *biggest)
             *biggest = f.v[i].size;
-    int use_seq = c->kind == 0 ? r->gen.seq_offset >= 0 : r->fcnt;
+    int use_seq = c->kind == 0 ? r->gen.seq_offset >= 0
+                  : csv        ? r->csv.seq && r->csv.seq[0]
+                               : r->fcnt;
     if (rc == 0)
         rc = build_ops(&f, r, use_seq, c, err);
     free(f.v);
@@ -577,6 +629,9 @@ static int trace_create(util_params *params, void **state, size_t *payload,
     if (cfg.start >= 0 && (size_t)cfg.start >= cfg.n)
         bad = util_errf(err, "start: %ld is past the trace's %zu delivery "
                         "opportunities", cfg.start, cfg.n);
+    else if (!pl && cfg.kind == KIND_CSV && !(r.csv.size && r.csv.size[0]))
+        bad = util_errf(err, "payload: required for a csv trace without a size_column "
+                        "(what each opportunity carries)");
     else if (!pl && biggest <= cfg.header)
         bad = util_errf(err, "payload: the largest frame of %s (%u bytes) "
                         "leaves nothing after %zu bytes of framing: give "

@@ -81,4 +81,17 @@ int chan_trace_read_loratap(pcap_t *p, int cr, int preamble,
 int chan_trace_read_semtech(pcap_t *p, long port, int preamble,
                             chan_trace_frames *out, util_err *err);
 
+/* The "csv" kind (channels/trace_csv.c): which column holds what (NULL or
+ * "" for none; time is required), and how to read them. */
+typedef struct chan_trace_csv_cfg {
+    const char *time, *delivered, *seq, *size, *airtime;
+    double time_scale;  /* seconds per unit of the time column */
+    int seq_bits;       /* 1..64 */
+    double airtime_s;   /* every frame's time on air without a column */
+    char separator;
+} chan_trace_csv_cfg;
+
+int chan_trace_read_csv(const char *path, const chan_trace_csv_cfg *cfg,
+                        chan_trace_frames *out, util_err *err);
+
 #endif

@@ -867,6 +867,130 @@ static void test_bad_generic(void **state)
                  NULL);
 }
 
+/* ---- csv tables ------------------------------------------------------------------------- */
+
+/* A per-packet table: a duplicate counter dropped, a lost frame, a gap of
+ * one inferred as a loss half way, times in ms, the default payload from
+ * the largest size less the framing. */
+static const char *const TABLE =
+    "# a gateway log\n"
+    "t_ms,status,fcnt,size\n"
+    "0,ok,10,40\n"
+    "1000,ok,11,40\n"
+    "1000,ok,11,40\n"
+    "\n"
+    "2000,lost,12,40\n"
+    "4000,1,14,40\n"
+    "5000,\"delivered\",15,51\n";
+
+static util_params csv_params(const char *path)
+{
+    util_params p;
+    util_params_init(&p);
+    tu_sets(&p, "file", path);
+    tu_sets(&p, "kind", "csv");
+    tu_sets(&p, "time_column", "t_ms");
+    tu_sets(&p, "time_unit", "ms");
+    tu_sets(&p, "delivered_column", "status");
+    tu_sets(&p, "seq_column", "fcnt");
+    tu_sets(&p, "size_column", "size");
+    tu_setn(&p, "seq_bits", 16);
+    tu_setn(&p, "airtime", 0.1);
+    tu_setn(&p, "header", 13);
+    tu_setn(&p, "start", 0);
+    tu_setb(&p, "wrap", 0);
+    return p;
+}
+
+static void check_table_replay(const char *path)
+{
+    util_params p = csv_params(path);
+    chan *c = make_trace(&p);
+    assert_non_null(strstr(chan_label(c), "trace-csv-"));
+    assert_non_null(strstr(chan_label(c), "-n6-p38"));
+    chan_arrival *a = transmit(c, 7, 1);
+    static const double start[6] = {0, 1, 2, 3, 4, 5};
+    static const double arrive[6] = {0.1, 1.1, INFINITY, INFINITY, 4.1, 5.1};
+    for (int i = 0; i < 6; i++) {
+        if (fabs(a[i].t_start - start[i]) > 1e-9 ||
+            (isinf(arrive[i]) ? !isinf(a[i].t_arrive)
+                              : fabs(a[i].t_arrive - arrive[i]) > 1e-9))
+            fail_msg("packet %d: start %g arrive %g, wanted %g and %g", i, a[i].t_start,
+                     a[i].t_arrive, start[i], arrive[i]);
+        assert_int_equal(a[i].arrived, !isinf(arrive[i]));
+    }
+    assert_false(a[6].arrived); /* past the end, without wrap */
+    free(a);
+    chan_destroy(c);
+}
+
+static void test_csv_replay(void **state)
+{
+    fixture *f = *state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/log.csv", f->dir);
+    tu_write_file(path, TABLE, strlen(TABLE));
+    check_table_replay(path);
+    /* the same table with semicolons, quotes everywhere, CRLF ends */
+    const char *semi = "\"t_ms\";\"status\";\"fcnt\";\"size\"\r\n"
+                       "0;ok;10;40\r\n1000;ok;11;40\r\n\"2000\";\"lost\";12;40\r\n"
+                       "4000;1;14;40\r\n5000;yes;15;51\r\n";
+    tu_write_file(path, semi, strlen(semi));
+    util_params p = csv_params(path);
+    chan *c = NULL;
+    util_err err = {{0}};
+    tu_sets(&p, "separator", ";");
+    assert_int_equal(chan_create("trace", &p, &c, &err), 0);
+    assert_non_null(strstr(chan_label(c), "-n6-p38"));
+    chan_destroy(c);
+}
+
+static void test_csv_bad(void **state)
+{
+    fixture *f = *state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/log.csv", f->dir);
+    static const struct {
+        const char *table, *says;
+    } bad[] = {
+        {"", "empty: expected a header line"},
+        {"when,status,fcnt,size\n0,ok,1,40\n", "line 1: no column \"t_ms\" (time_column)"},
+        {"t_ms,status,fcnt,size\n0,ok,1,40\n1x,ok,2,40\n", "line 3: t_ms: \"1x\" is not a time"},
+        {"t_ms,status,fcnt,size\n0,maybe,1,40\n", "line 2: status: \"maybe\" is neither"},
+        {"t_ms,status,fcnt,size\n0,ok,1.5,40\n", "line 2: fcnt: \"1.5\" is not a counter of 16"},
+        {"t_ms,status,fcnt,size\n0,ok,70000,40\n", "is not a counter of 16 bits"},
+        {"t_ms,status,fcnt,size\n0,ok,1\n", "line 2: 3 fields, the columns named need 4"},
+        {"t_ms,status,fcnt,size\n\"0,ok,1,40\n", "line 2: a quote is not closed"},
+        {"t_ms,status,fcnt,size\n0,ok,1,-4\n", "line 2: size: \"-4\" is not a size"},
+        {"t_ms,status,fcnt,size\n0,ok,1,40\n", "a trace needs at least two"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        tu_write_file(path, bad[k].table, strlen(bad[k].table));
+        util_params p = csv_params(path);
+        expect_error(&p, path, bad[k].says);
+    }
+    tu_write_file(path, TABLE, strlen(TABLE));
+    util_params p = csv_params(path);
+    util_params_init(&p);
+    tu_sets(&p, "file", path);
+    tu_sets(&p, "kind", "csv");
+    expect_error(&p, "time_column: missing", NULL);
+    tu_sets(&p, "time_column", "t_ms");
+    expect_error(&p, "payload: required for a csv trace without a size_column", NULL);
+    tu_setn(&p, "payload", 20);
+    tu_setn(&p, "seq_offset", 3);
+    expect_error(&p, "seq_offset: unknown key", NULL);
+    p = csv_params(path);
+    tu_sets(&p, "time_unit", "h");
+    expect_error(&p, "time_unit", NULL);
+    p = csv_params(f->dir); /* a directory */
+    expect_error(&p, f->dir, NULL);
+    char missing[200];
+    snprintf(missing, sizeof missing, "%s/none.csv", f->dir);
+    p = csv_params(missing);
+    expect_error(&p, missing, "cannot open");
+}
+
 /* ---- the runner ---------------------------------------------------------------------- */
 
 /* A scenario whose trace is garbage fails at load, naming the file, and
@@ -1078,6 +1202,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_loratap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_semtech, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_generic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_csv_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_csv_bad, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scenario_bad_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rerun_after_new_capture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_example_commands, setup, teardown),

@@ -1,9 +1,10 @@
 /*
  * The capture reader behind the `trace` channel: libpcap's file parsing
  * and ours on top (generic frames with a sequence number and/or a
- * delivered flag, LoRaTap, Semtech UDP with its JSON), then a replay of
- * one stream through the resulting channel. Byte 0 picks the kind and
- * options (table below); the rest is the capture file.
+ * delivered flag, LoRaTap, Semtech UDP with its JSON), and the per-packet
+ * CSV tables of the csv kind, then a replay of one stream through the
+ * resulting channel. Byte 0 picks the kind and options (table below); the
+ * rest is the capture file (or table).
  */
 #include "tests/fuzz/fuzz.h"
 #include "tests/fuzz/targets.h"
@@ -20,6 +21,10 @@ static const char *const kinds[][8] = {
     {"kind=loratap", "devaddr=26011bda", "fcnt=false", "cr=8"},
     {"kind=semtech"},
     {"kind=semtech", "port=1700", "devaddr=26011bda", "preamble=12"},
+    /* not a capture: a per-packet table (channels/trace_csv.c) */
+    {"kind=csv", "time_column=t_ms", "time_unit=ms", "delivered_column=status",
+     "seq_column=fcnt", "size_column=size", "seq_bits=16", "header=13"},
+    {"kind=csv", "time_column=t", "separator=;", "payload=20", "airtime_column=air"},
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
