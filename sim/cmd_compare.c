@@ -133,23 +133,6 @@ typedef struct table {
     size_t nrows, caprows;
 } table;
 
-/* The label without its "-token"s that contain a digit (the swept values):
- * j2k-layer-b153-l3-nohdr -> j2k-layer-nohdr. The first token stays. */
-static void family_of(const char *label, char *out, size_t len)
-{
-    char buf[FAMILY_LEN];
-    snprintf(buf, sizeof buf, "%s", label);
-    size_t at = 0;
-    out[0] = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, "-", &save); tok; tok = strtok_r(NULL, "-", &save)) {
-        if (at && strpbrk(tok, "0123456789"))
-            continue;
-        int n = snprintf(out + at, len - at, "%s%s", at ? "-" : "", tok);
-        at = n > 0 && at + (size_t)n < len ? at + (size_t)n : at;
-    }
-}
-
 static family *find(table *t, const char *name, util_err *err)
 {
     for (size_t i = 0; i < t->n; i++)
@@ -259,7 +242,7 @@ static int row(char *line, const cols *c, table *t, util_err *err)
         return util_errf(err, "rows for channels %s and %s: compare takes a "
                          "run over one channel setting", t->channel, f[c->channel]);
     char name[FAMILY_LEN];
-    family_of(f[c->codec], name, sizeof name);
+    sim_family_of(f[c->codec], name, sizeof name);
     family *fam = find(t, name, err);
     if (!fam)
         return -1;

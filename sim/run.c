@@ -1030,6 +1030,12 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
         if (!rc && opt->progress)
             opt->progress(opt->progress_ctx, &res->cells[k], k, ncells);
     }
+    size_t pixels = 0;
+    if (cx.ds) {
+        int w, h, ch;
+        data_dims(cx.ds, &w, &h, &ch);
+        pixels = (size_t)w * (size_t)h;
+    }
     context_free(&cx);
     free(bases);
     res->seconds = util_now() - t0;
@@ -1054,6 +1060,8 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
     snprintf(path, sizeof path, "%s/seeds.csv", sc->output);
     if (!rc && !res->ntodo && sc->nseeds > 1)
         rc = sim_seeds_write(path, sc, res, err);
+    if (!rc && !res->ntodo)
+        rc = sim_compressai_write(sc, res, pixels, err);
     sim_outdir_unlock(lock, shared);
     return rc ? util_err_prefix(err, "%s: ", sc->file) : 0;
 }

@@ -115,6 +115,17 @@ int sim_outdir_probe(const char *output, util_err *err);
 int sim_outdir_stale(const char *dir, char **stems, size_t n, int prune, size_t *count,
                      util_err *err);
 
+/* A codec family: the label without its "-token"s that contain a digit
+ * (the swept values), j2k-layer-b153-l3-nohdr -> j2k-layer-nohdr; the
+ * first token stays. limitnet compare's curves and the CompressAI files
+ * are per family. */
+void sim_family_of(const char *label, char *out, size_t len);
+/* The run's rate points as CompressAI writes its results (sim/compressai.c):
+ * OUTPUT/compressai/FAMILY.json (FAMILY@CHANNEL.json for several channel
+ * settings or seeds), one point per codec setting. pixels: per image. */
+int sim_compressai_write(const sim_scenario *sc, const sim_result *res, size_t pixels,
+                         util_err *err);
+
 int sim_results_write(const char *path, const sim_result *res, util_err *err);
 /* With several seeds: a row per (codec, channel, cut) of the first seed's
  * cells, each metric's mean, sample standard deviation, least and

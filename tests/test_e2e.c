@@ -66,6 +66,40 @@ static void run_tiny(const char *dir, const char *flags, char *csv_out,
     free(csv);
 }
 
+/* The CompressAI file of jpeg-baseline (issue 15, point 11): its two
+ * settings, q20 and q70, each at its cut with the most bytes received,
+ * in increasing bpp = 8 bytes / 784 pixels, PSNR and SSIM from the same
+ * rows; no accuracy without a classifier. */
+static void check_compressai(const char *dir, const row *rows, size_t n)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/out/compressai/jpeg-baseline.json", dir);
+    char *text = tu_read_file(path, NULL);
+    assert_non_null(text);
+    cJSON *o = cJSON_Parse(text);
+    free(text);
+    assert_string_equal(cJSON_GetObjectItem(o, "name")->valuestring, "jpeg-baseline");
+    const cJSON *res = cJSON_GetObjectItem(o, "results");
+    const cJSON *bpp = cJSON_GetObjectItem(res, "bpp"), *psnr = cJSON_GetObjectItem(res, "psnr");
+    assert_int_equal(cJSON_GetArraySize(bpp), 2);
+    assert_null(cJSON_GetObjectItem(res, "accuracy"));
+    const char *settings[2] = {"jpeg-baseline-q20", "jpeg-baseline-q70"};
+    for (int k = 0; k < 2; k++) {
+        const row *best = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (!strcmp(rows[i].codec, settings[k]) && (!best || rows[i].recv > best->recv))
+                best = &rows[i];
+        assert_non_null(best);
+        double b = cJSON_GetArrayItem(bpp, k)->valuedouble;
+        if (fabs(b - 8 * best->recv / 784) > 1e-6 * b ||
+            fabs(cJSON_GetArrayItem(psnr, k)->valuedouble - best->psnr) > 1e-9)
+            fail_msg("%s: bpp %g, PSNR %g; its row: %g bytes, %g dB", settings[k], b,
+                     cJSON_GetArrayItem(psnr, k)->valuedouble, best->recv, best->psnr);
+    }
+    assert_true(cJSON_GetArrayItem(bpp, 0)->valuedouble < cJSON_GetArrayItem(bpp, 1)->valuedouble);
+    cJSON_Delete(o);
+}
+
 static void test_tiny_run(void **state)
 {
     (void)state;
@@ -98,6 +132,7 @@ static void test_tiny_run(void **state)
     assert_true(rows[0].recv == 0 && rows[0].limit == 0.05);
     /* Two minutes cover the small streams: most images complete. */
     assert_true(rows[6].complete > 0.3);
+    check_compressai(dir, rows, n);
     tu_rmtree(dir);
 }
 
