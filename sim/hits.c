@@ -33,6 +33,7 @@ struct sim_hits {
     /* boot.csv instead: each row's reps replicates of one mAP, and the
      * replicate the next resampling takes */
     double *vals;       /* nrows * reps */
+    double *scratch;    /* a row's replicates of both mAPs */
     size_t reps, next;
     int metric;         /* 0: map50, 1: map50_95 */
 };
@@ -43,6 +44,7 @@ void sim_hits_free(sim_hits *h)
         return;
     free(h->bits);
     free(h->vals);
+    free(h->scratch);
     free(h->weight);
     free(h->table);
     free(h);
@@ -162,23 +164,39 @@ static int parse_boot_line(sim_hits *h, size_t row, char *line, const char *key,
                              "(map50's, then map50_95's)", n);
         h->reps = n / 2;
         h->vals = malloc(h->nrows * h->reps * sizeof *h->vals);
-        if (!h->vals)
+        h->scratch = malloc(n * sizeof *h->scratch);
+        if (!h->vals || !h->scratch)
             return util_errf(err, "out of memory");
     } else if (n != 2 * h->reps) {
         return util_errf(err, "%zu replicate values where the first row has %zu",
                          n, 2 * h->reps);
     }
-    double *v = h->vals + row * h->reps;
+    size_t bad;
+    if (sim_boot_decode(x, n, h->scratch, &bad)) {
+        const char *at = x;
+        for (size_t k = 0; k < bad; k++)
+            at = strchr(at, ' ') + 1;
+        return util_errf(err, "replicate %zu: '%.*s' is not a score in 0..1 or nan",
+                         bad + 1, (int)strcspn(at, " "), at);
+    }
+    /* map50's replicates come first, then map50_95's */
+    memcpy(h->vals + row * h->reps, h->scratch + (size_t)h->metric * h->reps,
+           h->reps * sizeof *h->vals);
+    return 0;
+}
+
+int sim_boot_decode(const char *x, size_t n, double *out, size_t *bad)
+{
     for (size_t k = 0; k < n; k++) {
         char *end;
         double d = strtod(x, &end);
-        if (end == x || (*end != ' ' && *end != 0) || isinf(d) ||
-            (!isnan(d) && (d < 0 || d > 1)))
-            return util_errf(err, "replicate %zu: '%.*s' is not a score in 0..1 or nan",
-                             k + 1, (int)strcspn(x, " "), x);
-        if (k / h->reps == (size_t)h->metric)
-            v[k % h->reps] = d;
-        x = *end ? end + 1 : end;
+        int sep = k + 1 < n ? *end == ' ' : *end == 0 || *end == '\n';
+        if (end == x || !sep || isinf(d) || (!isnan(d) && (d < 0 || d > 1))) {
+            *bad = k;
+            return -1;
+        }
+        out[k] = d;
+        x = end + 1;
     }
     return 0;
 }

@@ -26,6 +26,11 @@ size_t sim_hits_items(const sim_hits *h);
  * into out: 0; 1 for a byte that is not hex (*bad: which); 2 for bits set
  * past the last item. For both readers: hits.csv's and a cell's. */
 int sim_hits_decode(const char *hex, size_t items, uint8_t *out, size_t *bad);
+/* Decodes n bootstrap replicates separated by single spaces (a row of a
+ * cell's .boot file or of boot.csv), each a score in 0..1 or "nan", the
+ * last followed by the string's end or a line end, into out: 0; or -1
+ * with *bad the (0-based) field that is not one. For both readers. */
+int sim_boot_decode(const char *x, size_t n, double *out, size_t *bad);
 /* Reads path (a boot.csv) as sim_hits_load reads a hits.csv: each row's
  * own bootstrap replicates of map50 (metric 0) or map50_95 (1), which
  * the run drew alike for every row (sim_cell.boot). */

@@ -320,7 +320,6 @@ static int cmd_run(int argc, char **argv)
                        .progress_ctx = &sh, .stop = &stop_signal};
     const char *file = NULL, *v, *cells = NULL;
     long shard_k = -1, shard_n = 0;
-    int quiet = 0;
     const char *sets[SIM_MAX_SETS];
     size_t nsets = 0;
     for (int i = 1; i < argc; i++) {
@@ -367,7 +366,6 @@ static int cmd_run(int argc, char **argv)
         } else if (strcmp(argv[i], "--quiet") == 0) {
             opt.progress = NULL;
             opt.item_progress = NULL;
-            quiet = 1;
         } else if (strcmp(argv[i], "--progress") == 0) {
             sh.tty = 0; /* plain lines, wherever stderr goes */
         } else if (strcmp(argv[i], "--prune") == 0) {
@@ -429,7 +427,7 @@ static int cmd_run(int argc, char **argv)
     sim_result res;
     int rc = sim_run(sc, &opt, &res, &err);
     int sig = atomic_load(&stop_signal);
-    if (res.nstale && !quiet)
+    if (res.nstale && opt.progress) /* not with --quiet */
         fprintf(stderr, opt.prune ? "limitnet: removed %zu files of other fingerprints "
                 "from %s/cells\n" : "limitnet: ignored %zu files in %s/cells of other "
                 "fingerprints (older builds, weights or settings); run --prune "

@@ -394,15 +394,10 @@ static int hits_read(const char *csv, sim_cell *cell)
  * a file that does not belong to its CSV is refused. */
 static int parse_boot_row(const char *line, const sim_row *r, double *v)
 {
-    const char *p = line;
-    for (int k = 0; k < SIM_BOOT_VALUES; k++) {
-        char *end;
-        v[k] = strtod(p, &end);
-        if (end == p || *end != (k + 1 < SIM_BOOT_VALUES ? ' ' : '\n') || isinf(v[k]) ||
-            (!isnan(v[k]) && (v[k] < 0 || v[k] > 1)))
-            return -1;
-        p = end + 1;
-    }
+    size_t bad, n = strlen(line);
+    /* a whole line: a file cut short in its last number is no cell's */
+    if (!n || line[n - 1] != '\n' || sim_boot_decode(line, SIM_BOOT_VALUES, v, &bad))
+        return -1;
     double tmp[SIM_BOOT_REPS], got[4];
     for (int m = 0; m < 2; m++) {
         memcpy(tmp, v + m * SIM_BOOT_REPS, sizeof tmp);

@@ -757,8 +757,6 @@ static int open_detector(const sim_scenario *sc, context *cx, util_err *err)
     return 0;
 }
 
-/* Opens what every cell needs. Done before the output directory is made, so
- * a bad dataset or weight file leaves nothing behind. */
 /* Whether classifier c (from path) takes ds's images and classes. */
 static int fits(const task_classifier *c, const char *path, const data_set *ds,
                 util_err *err)
@@ -800,9 +798,11 @@ static int open_codec_classifiers(const sim_scenario *sc, context *cx, util_err 
     return 0;
 }
 
-/* The scenario's dataset, its channels and task models, checked against
- * one another; with probe set, its first item alone (after checking that
- * its last one is there), for sim_check. */
+/* Opens what every cell needs: the scenario's dataset, its channels and
+ * task models, checked against one another. Done before the output
+ * directory is made, so a bad dataset or weight file leaves nothing
+ * behind. With probe set, the dataset's first item alone (after checking
+ * that its last one is there), for sim_check. */
 static int context_open(const sim_scenario *sc, int probe, context *cx, util_err *err)
 {
     memset(cx, 0, sizeof *cx);
