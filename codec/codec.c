@@ -87,6 +87,11 @@ const char *codec_label(const codec *c)
     return c->label;
 }
 
+size_t codec_min_payload(const codec *c)
+{
+    return c->vt->min_payload ? c->vt->min_payload(c->state) : 1;
+}
+
 int codec_encode(codec *c, const util_image *img, size_t payload,
                  codec_stream *out, util_err *err)
 {
@@ -95,6 +100,10 @@ int codec_encode(codec *c, const util_image *img, size_t payload,
         return util_errf(err, "%s: encode needs an allocated image", c->label);
     if (payload == 0)
         return util_errf(err, "%s: payload size must be positive", c->label);
+    size_t least = codec_min_payload(c);
+    if (payload < least)
+        return util_errf(err, "%s: a %zu-byte payload is below the %zu bytes this "
+                         "setting needs a packet", c->label, payload, least);
     if (c->vt->encode(c->state, img, payload, out, err) != 0) {
         codec_stream_clear(out);
         return -1;

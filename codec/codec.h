@@ -49,6 +49,13 @@ const char *codec_label(const codec *c);
 int codec_encode(codec *c, const util_image *img, size_t payload,
                  codec_stream *out, util_err *err);
 
+/* The smallest payload with which codec_encode succeeds for every image
+ * the codec takes: 1 for the codecs that cut one byte stream into packets
+ * (JPEG, JPEG 2000, WebP), a header and one coded symbol for LimitNet.
+ * codec_encode refuses smaller payloads, and `check` refuses a channel
+ * whose payload is smaller before anything runs. */
+size_t codec_min_payload(const codec *c);
+
 /* Decodes from the packets of stream whose arrived[i] is non-zero into out,
  * which the caller has allocated with the original image's w, h, c. Missing
  * packets' contents are never read. Returns 0 even when nothing was usable

@@ -17,6 +17,8 @@ typedef struct codec_vtable {
     int (*decode)(void *state, const codec_stream *stream,
                   const uint8_t *arrived, util_image *out, util_err *err);
     void (*destroy)(void *state);
+    /* The smallest payload encode takes for every image; NULL: 1 byte. */
+    size_t (*min_payload)(void *state);
 } codec_vtable;
 
 extern const codec_vtable codec_jpeg_vtable;

@@ -41,8 +41,19 @@
  * in every packet, so any subset of packets decodes: a lost packet costs
  * only its own values. The first packet of `limitnet` carries the side
  * grid; `limitnet-nosal` never sends one. Every byte counts against the
- * channel's payload size; a payload too small for the header, the side
- * grid and one value is an error, never a silent truncation.
+ * channel's payload size.
+ *
+ * Small payloads. When the header and the whole side grid do not fit the
+ * first packet (Sigfox's 12 bytes, US915 DR0's 11), the grid goes out in
+ * parts before any value, each part `first_copies` times: S set, r0 =
+ * 1 + the part's first cell, n = its cells, then those cells coded as
+ * above and no values (a whole grid only ever travels at rank 0, so the
+ * two cannot be confused). The values follow from rank 0 in packets of
+ * their own. A receiver that misses some parts takes the missing cells
+ * from the fallback prior (with "fallback": "channel", it needs them all).
+ * The smallest payload is the header and the longest single code
+ * (codec_min_payload; 5 bytes for the shipped models); below it encoding
+ * is an error, never a silent truncation.
  *
  * Decoding. Values not received are zero, as in training. Without the
  * side grid, `limitnet` orders by the fallback; its values then land in
@@ -217,8 +228,9 @@ static int encode_int8(ln_state *s, const util_image *img, uint8_t *cells, int c
     if (payload > 65535)
         return util_errf(err, "the int8 encoder takes payloads up to 65535 bytes, "
                          "got %zu", payload);
-    /* At most one packet per value, and the first packet's copies. */
-    uint32_t maxn = (uint32_t)count + (uint32_t)s->copies;
+    /* At most one packet per value, and the copies of the first packet
+     * or of each side-grid part (a cell each at worst). */
+    uint32_t maxn = (uint32_t)count + (uint32_t)s->copies * (1u + (uint32_t)(g->grid * g->grid));
     size_t cap = payload * maxn;
     if (cap > s->pk.cap || maxn > s->pk.maxn) {
         free(s->pk.buf);
@@ -303,10 +315,18 @@ static int decode(void *state, const codec_stream *st, const uint8_t *arrived,
     return render(s, out, err);
 }
 
+/* Grid parts and value packets each need a header and one symbol. The
+ * int8 encoder codes with the same Huffman tables. */
+static size_t min_payload(void *state)
+{
+    ln_state *s = state;
+    return codec_ln_min_payload(s->m, s->coder, !s->nosal);
+}
+
 const codec_vtable codec_limitnet_vtable = {
-    "limitnet", create_sal, encode, decode, destroy,
+    "limitnet", create_sal, encode, decode, destroy, min_payload,
 };
 
 const codec_vtable codec_limitnet_nosal_vtable = {
-    "limitnet-nosal", create_nosal, encode, decode, destroy,
+    "limitnet-nosal", create_nosal, encode, decode, destroy, min_payload,
 };

@@ -192,11 +192,17 @@ int codec_ln_arith_get(codec_ln_arith *a, const codec_ln_freq *f);
 
 /* Header bytes of every packet. */
 int codec_ln_header_bytes(const codec_ln_geom *g);
+/* The smallest payload codec_ln_pack takes for every image: a header and
+ * any one symbol (a value, or with side set a side-grid cell) that the
+ * coder can send. */
+size_t codec_ln_min_payload(const codec_ln *m, int coder, int side);
 
 /* Packs the first `count` values of the send order into packets of at
  * most payload bytes, appending to out. q holds every latent value's level
  * by latent index; cells is the side grid, or NULL for channel order
- * (then no side grid is sent). The first packet is sent `copies` times. */
+ * (then no side grid is sent). The first packet is sent `copies` times;
+ * a side grid too large for it is sent in parts before the values, each
+ * part `copies` times (codec/limitnet.c has the layout). */
 int codec_ln_pack(const codec_ln *m, int coder, const uint8_t *q,
                   const uint8_t *cells, int copies, int count, size_t payload,
                   codec_stream *out, util_err *err);

@@ -117,6 +117,52 @@ static size_t fill(const packer *p, const uint8_t *cells, int *r, uint8_t *buf,
     return off + used;
 }
 
+/* Fills buf (payload bytes, zeroed) with a part of the side grid: as many
+ * cells from k0 on as fit, no values. Returns the packet's length and sets
+ * *n to the cells written (0 when not even one fits). */
+static size_t fill_part(const packer *p, const uint8_t *cells, int k0, int *n,
+                        uint8_t *buf, size_t payload)
+{
+    codec_ln_geom g = codec_ln_geometry(p->m);
+    int nb = count_bits(g.n);
+    size_t off = (size_t)codec_ln_header_bytes(&g);
+    coder c;
+    start_write(&c, p->kind, buf + off, payload - off);
+    *n = 0;
+    while (k0 + *n < g.grid * g.grid &&
+           !put(&c, codec_ln_side_code(p->m), codec_ln_side_fcode(p->m), cells[k0 + *n]))
+        (*n)++;
+    size_t used = finish(&c);
+    codec_ln_bits hb = {buf, off, 0};
+    codec_ln_bits_put(&hb, 1, 1);
+    codec_ln_bits_put(&hb, (uint32_t)(1 + k0), nb);
+    codec_ln_bits_put(&hb, (uint32_t)*n, nb);
+    return off + used;
+}
+
+/* A side grid that does not fit one packet goes out in parts, each sent
+ * `copies` times, before the values. */
+static int pack_parts(const packer *p, const uint8_t *cells, int copies,
+                      uint8_t *buf, size_t payload, codec_stream *out, util_err *err)
+{
+    codec_ln_geom g = codec_ln_geometry(p->m);
+    int cellsn = g.grid * g.grid, rc = 0;
+    if (cellsn > (1 << count_bits(g.n)) - 1)
+        return util_errf(err, "a %zu-byte payload cannot hold this image's side "
+                         "grid, and a %dx%d grid is too large to span packets of "
+                         "this model", payload, g.grid, g.grid);
+    for (int k0 = 0, n; !rc && k0 < cellsn; k0 += n) {
+        memset(buf, 0, payload);
+        size_t len = fill_part(p, cells, k0, &n, buf, payload);
+        if (n == 0)
+            return util_errf(err, "a %zu-byte payload cannot hold a LimitNet "
+                             "packet header and side-grid cell %d", payload, k0);
+        for (int c = 0; !rc && c < copies; c++)
+            rc = codec_stream_push(out, buf, len, err);
+    }
+    return rc;
+}
+
 int codec_ln_pack(const codec_ln *m, int kind, const uint8_t *q,
                   const uint8_t *cells, int copies, int count, size_t payload,
                   codec_stream *out, util_err *err)
@@ -137,34 +183,66 @@ int codec_ln_pack(const codec_ln *m, int kind, const uint8_t *q,
     /* The first packet goes out even with no value when it carries the
      * side grid; every later one carries at least one value. The first
      * packet, the side grid and the best values, goes out `copies` times:
-     * the decoder, trained on tail drop, cannot do without those values. */
-    for (int r = 0, k = 0; !rc && (r < count || (k == 0 && cells)); k++) {
-        int first = k == 0, side = cells && first;
+     * the decoder, trained on tail drop, cannot do without those values.
+     * A grid too large for it goes out in parts first (each `copies`
+     * times), and the values follow in packets of their own. */
+    const uint8_t *grid = cells; /* still to send */
+    for (int r = 0, k = 0; !rc && (r < count || grid); k++) {
         int r0 = r;
         memset(buf, 0, payload);
-        size_t len = fill(&pk, side ? cells : NULL, &r, buf, payload);
+        size_t len = fill(&pk, grid, &r, buf, payload);
         if (len == 0)
-            rc = util_errf(err, "a %zu-byte payload cannot hold this image's "
-                           "side grid", payload);
-        else if (r == r0 && !(first && cells))
+            rc = pack_parts(&pk, grid, copies, buf, payload, out, err);
+        else if (r == r0 && !grid)
             rc = util_errf(err, "a %zu-byte payload cannot hold a LimitNet "
                            "packet header and value %d", payload, r);
         else
-            for (int c = 0; !rc && c < (first ? copies : 1); c++)
+            for (int c = 0; !rc && c < (k == 0 ? copies : 1); c++)
                 rc = codec_stream_push(out, buf, len, err);
+        grid = NULL;
     }
     free(order);
     free(buf);
     return rc;
 }
 
+/* The payload below which some symbol cannot go into a packet on its own:
+ * the header and the longest code (or, arithmetic coded, the symbol with
+ * its termination). */
+size_t codec_ln_min_payload(const codec_ln *m, int kind, int side)
+{
+    codec_ln_geom g = codec_ln_geometry(m);
+    size_t most = 1;
+    for (int j = side ? -1 : 0; j < g.c; j++) {
+        const codec_ln_huff *h = j < 0 ? codec_ln_side_code(m) : codec_ln_code(m, j);
+        const codec_ln_freq *f = j < 0 ? codec_ln_side_fcode(m) : codec_ln_fcode(m, j);
+        for (int s = 0; s < (j < 0 ? CODEC_LN_SIDE_MAX + 1 : g.levels); s++) {
+            if (kind != CODEC_LN_ARITH && h->len[s] == 0)
+                continue; /* never sent: the encoder refuses it at any size */
+            uint8_t buf[16];
+            size_t cap = 1;
+            for (coder c; cap < sizeof buf; cap++) {
+                memset(buf, 0, sizeof buf);
+                start_write(&c, kind, buf, cap);
+                if (!put(&c, h, f, s))
+                    break;
+            }
+            most = cap > most ? cap : most;
+        }
+    }
+    return (size_t)codec_ln_header_bytes(&g) + most;
+}
+
 /* ---- unpacking ----------------------------------------------------------------- */
 
 typedef struct header {
     int side, r0, n;
+    int part; /* a part of the side grid: cells r0 .. r0 + n - 1, no values */
 } header;
 
-/* Parses a packet's header; 0 if it is usable. */
+/* Parses a packet's header; 0 if it is usable. A packet with the side
+ * grid and a first rank above 0 is a part of the grid, r0 - 1 its first
+ * cell: a whole grid travels only in the first packet, at rank 0. */
 static int parse(const codec_ln_geom *g, const codec_packet *p, header *h)
 {
     int nb = count_bits(g->n);
@@ -175,20 +253,27 @@ static int parse(const codec_ln_geom *g, const codec_packet *p, header *h)
     h->side = (int)get_bits(&b, 1);
     h->r0 = (int)get_bits(&b, nb);
     h->n = (int)get_bits(&b, nb);
+    h->part = h->side && h->r0 > 0;
+    if (h->part) {
+        h->r0--;
+        return h->n < 1 || h->r0 + h->n > g->grid * g->grid ? -1 : 0;
+    }
     if (h->r0 > g->n || h->n > g->n - h->r0)
         return -1;
     return 0;
 }
 
 /* Starts reading packet p's coded part and, when it has one, its side
- * grid into cells (may be NULL: read and dropped). Returns 0 if usable. */
+ * grid (or its part of it) into cells (may be NULL: read and dropped).
+ * Returns 0 if usable. */
 static int open_packet(const codec_ln *m, int kind, const codec_packet *p,
                        const header *h, coder *c, uint8_t *cells)
 {
     codec_ln_geom g = codec_ln_geometry(m);
     size_t off = (size_t)codec_ln_header_bytes(&g);
     start_read(c, kind, p->data + off, p->len - off);
-    for (int k = 0; h->side && k < g.grid * g.grid; k++) {
+    int k0 = h->part ? h->r0 : 0, k1 = h->part ? h->r0 + h->n : g.grid * g.grid;
+    for (int k = k0; h->side && k < k1; k++) {
         int v = get(c, codec_ln_side_code(m), codec_ln_side_fcode(m));
         if (v < 0 || v > CODEC_LN_SIDE_MAX)
             return -1;
@@ -198,19 +283,38 @@ static int open_packet(const codec_ln *m, int kind, const codec_packet *p,
     return 0;
 }
 
-/* The side grid of the first arrived packet that carries a readable one. */
+/* The side grid of the first arrived packet that carries a whole readable
+ * one; else the parts that arrived, the fallback's cells where parts are
+ * missing (none may be missing without a fallback). */
 static int find_side(const codec_ln *m, int kind, const codec_stream *st,
-                     const uint8_t *arrived, uint8_t *cells)
+                     const uint8_t *arrived, const uint8_t *fallback, uint8_t *cells)
 {
     codec_ln_geom g = codec_ln_geometry(m);
+    uint8_t part[CODEC_LN_MAX_GRID * CODEC_LN_MAX_GRID];
+    uint8_t have[CODEC_LN_MAX_GRID * CODEC_LN_MAX_GRID] = {0};
+    int got = 0, cellsn = g.grid * g.grid;
     for (size_t i = 0; i < st->n; i++) {
         header h;
         coder c;
-        if (arrived[i] && !parse(&g, &st->pkt[i], &h) && h.side &&
-            !open_packet(m, kind, &st->pkt[i], &h, &c, cells))
+        if (!arrived[i] || parse(&g, &st->pkt[i], &h) || !h.side ||
+            open_packet(m, kind, &st->pkt[i], &h, &c, part))
+            continue;
+        if (!h.part) {
+            memcpy(cells, part, (size_t)cellsn);
             return 1;
+        }
+        for (int k = h.r0; k < h.r0 + h.n; k++) {
+            got += !have[k];
+            have[k] = 1;
+            cells[k] = part[k];
+        }
     }
-    return 0;
+    if (got == 0 || (got < cellsn && !fallback))
+        return 0;
+    for (int k = 0; k < cellsn; k++)
+        if (!have[k])
+            cells[k] = fallback[k];
+    return 1;
 }
 
 /* Places one packet's values until its bits run out or a code is invalid. */
@@ -244,7 +348,7 @@ int codec_ln_unpack(const codec_ln *m, int kind, int how, const uint8_t *fallbac
     if (how == CODEC_LN_FALLBACK)
         cp = fallback;
     else if (how == CODEC_LN_SIDE)
-        cp = find_side(m, kind, st, arrived, cells) ? cells : fallback;
+        cp = find_side(m, kind, st, arrived, fallback, cells) ? cells : fallback;
     int *order = malloc((size_t)g.n * sizeof *order);
     uint8_t *own = known ? NULL : malloc((size_t)g.n);
     if (!order || (!known && !own)) {
@@ -260,7 +364,7 @@ int codec_ln_unpack(const codec_ln *m, int kind, int how, const uint8_t *fallbac
         total = -1;
     for (size_t i = 0; total >= 0 && i < st->n; i++) {
         header h;
-        if (arrived[i] && !parse(&g, &st->pkt[i], &h))
+        if (arrived[i] && !parse(&g, &st->pkt[i], &h) && !h.part)
             total += place(m, kind, order, &st->pkt[i], &h, z, known);
     }
     free(order);

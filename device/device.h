@@ -79,7 +79,7 @@ enum {
     DEVICE_OK = 0,
     DEVICE_EARG,        /* a count, a payload or a model outside its limits */
     DEVICE_EHEADER,     /* the payload cannot hold a header and one value */
-    DEVICE_ESIDE,       /* the payload cannot hold the side grid */
+    DEVICE_ESIDE,       /* the payload cannot hold one cell of the side grid */
     DEVICE_EVALUE,      /* a later packet cannot hold its first value */
     DEVICE_ECODE,       /* a level or cell without a code in the tables */
     DEVICE_EFULL        /* the packet buffer is full */
@@ -110,8 +110,9 @@ typedef struct device_packets {
 } device_packets;
 
 /* Packs the first `count` values of the send order into packets of at
- * most `payload` bytes (Huffman-coded), the first sent `copies` times.
- * cells NULL: channel order and no side grid (limitnet-nosal). The bytes
+ * most `payload` bytes (Huffman-coded), the first sent `copies` times;
+ * a side grid too large for the first packet goes out in parts first,
+ * each `copies` times. cells NULL: channel order and no side grid (limitnet-nosal). The bytes
  * are those of codec_ln_pack with the Huffman coder. */
 int device_pack(const device_model *m, const uint8_t *levels,
                 const uint8_t *cells, int copies, int count, uint32_t payload,

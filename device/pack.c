@@ -12,7 +12,7 @@ const char *device_strerror(int code)
     case DEVICE_OK: return "no error";
     case DEVICE_EARG: return "an argument or the model is outside its limits";
     case DEVICE_EHEADER: return "the payload cannot hold a packet header and a value";
-    case DEVICE_ESIDE: return "the payload cannot hold this image's side grid";
+    case DEVICE_ESIDE: return "the payload cannot hold a packet header and a side-grid cell";
     case DEVICE_EVALUE: return "the payload cannot hold a packet header and the next value";
     case DEVICE_ECODE: return "a value has no code in the model's tables";
     case DEVICE_EFULL: return "the packet buffer is full";
@@ -123,6 +123,25 @@ static uint32_t fill(const packer *p, const uint8_t *cells, int *r, uint8_t *buf
     return (uint32_t)p->off + (b.pos + 7) / 8;
 }
 
+/* Writes a part of the side grid at buf (payload bytes, zeroed): the cells
+ * from k0 on while they fit, no values, rank field 1 + k0 (as
+ * codec/ln_stream.c). Returns its length; *n receives the cells. */
+static uint32_t fill_part(const packer *p, const uint8_t *cells, int k0, int *n,
+                          uint8_t *buf, uint32_t payload)
+{
+    const device_model *m = p->m;
+    bits b = {buf + p->off, payload - (uint32_t)p->off, 0};
+    *n = 0;
+    while (k0 + *n < m->grid * m->grid &&
+           !put_code(&b, m->side_code, m->side_len, cells[k0 + *n]))
+        (*n)++;
+    bits hb = {buf, (uint32_t)p->off, 0};
+    put_bits(&hb, 1u, 1);
+    put_bits(&hb, (uint32_t)(1 + k0), p->nb);
+    put_bits(&hb, (uint32_t)*n, p->nb);
+    return (uint32_t)p->off + (b.pos + 7) / 8;
+}
+
 /* Appends the packet at out->buf + out->used (len bytes) `times` times. */
 static int emit(device_packets *out, uint32_t len, int times)
 {
@@ -135,6 +154,39 @@ static int emit(device_packets *out, uint32_t len, int times)
             dst[i] = src[i];
         out->len[out->n++] = (uint16_t)len;
         out->used += len;
+    }
+    return DEVICE_OK;
+}
+
+/* The zeroed room for the next packet, or NULL when out is full. */
+static uint8_t *next_buf(device_packets *out, uint32_t payload)
+{
+    if (out->cap - out->used < payload)
+        return NULL;
+    uint8_t *buf = out->buf + out->used;
+    for (uint32_t i = 0; i < payload; i++)
+        buf[i] = 0;
+    return buf;
+}
+
+/* A side grid too large for the first packet, in parts before the
+ * values, each `copies` times. */
+static int pack_parts(const packer *p, const uint8_t *cells, int copies,
+                      uint32_t payload, device_packets *out)
+{
+    int cellsn = p->m->grid * p->m->grid;
+    if (cellsn > (1 << p->nb) - 1)
+        return DEVICE_ESIDE;
+    for (int k0 = 0, n; k0 < cellsn; k0 += n) {
+        uint8_t *buf = next_buf(out, payload);
+        if (!buf)
+            return DEVICE_EFULL;
+        uint32_t len = fill_part(p, cells, k0, &n, buf, payload);
+        if (n == 0)
+            return DEVICE_ESIDE;
+        int rc = emit(out, len, copies);
+        if (rc)
+            return rc;
     }
     return DEVICE_OK;
 }
@@ -153,21 +205,19 @@ int device_pack(const device_model *m, const uint8_t *levels,
         return DEVICE_EHEADER;
     uint16_t *order = work;
     device_order(m->c, m->h, m->w, m->grid, cells, order, order + n);
-    for (int r = 0, k = 0; r < count || (k == 0 && cells); k++) {
-        int first = k == 0, r0 = r;
-        if (out->cap - out->used < payload)
+    const uint8_t *grid = cells; /* still to send */
+    for (int r = 0, k = 0; r < count || grid; k++) {
+        int r0 = r;
+        uint8_t *buf = next_buf(out, payload);
+        if (!buf)
             return DEVICE_EFULL;
-        uint8_t *buf = out->buf + out->used;
-        for (uint32_t i = 0; i < payload; i++)
-            buf[i] = 0;
-        uint32_t len = fill(&pk, first ? cells : NULL, &r, buf, payload);
-        if (len == 0)
-            return DEVICE_ESIDE;
-        if (r == r0 && !(first && cells))
-            return DEVICE_EVALUE;
-        int rc = emit(out, len, first ? copies : 1);
+        uint32_t len = fill(&pk, grid, &r, buf, payload);
+        int rc = len == 0 ? pack_parts(&pk, grid, copies, payload, out)
+                 : r == r0 && !grid ? DEVICE_EVALUE
+                                    : emit(out, len, k == 0 ? copies : 1);
         if (rc)
             return rc;
+        grid = NULL;
     }
     return DEVICE_OK;
 }

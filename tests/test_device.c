@@ -13,6 +13,8 @@
 #include "device/device.h"
 #include "tasks/task.h"
 
+#include <ctype.h>
+#include <math.h>
 #include <unistd.h>
 
 #define FMNIST_LN SOURCE_DIR "/models/limitnet-fmnist.safetensors"
@@ -72,7 +74,35 @@ static void test_pack_matches_codec(void **state)
     codec_ln_free(m);
 }
 
-/* device-export of the committed weights writes the committed files. */
+/* Whether two exports say the same: every character equal, except that
+ * numbers may differ by 2 or by a relative 1e-5. Calibration runs the
+ * float encoder through OpenBLAS, whose kernels differ between CPUs in
+ * the last bits of a sum (an Intel Xeon and an AMD EPYC gave multipliers
+ * 1e-7 apart, and one level threshold 1 apart); anything the export
+ * itself decides shows as a larger change. */
+static int same_export(const char *x, size_t nx, const char *y, size_t ny)
+{
+    size_t i = 0, j = 0;
+    while (i < nx && j < ny) {
+        int digit = isdigit((unsigned char)x[i]) && isdigit((unsigned char)y[j]) &&
+                    (i == 0 || !isalnum((unsigned char)x[i - 1]) || x[i - 1] == '-');
+        if (!digit) {
+            if (x[i++] != y[j++])
+                return 0;
+            continue;
+        }
+        char *ex, *ey;
+        double a = strtod(x + i, &ex), b = strtod(y + j, &ey);
+        if (fabs(a - b) > 2 && fabs(a - b) > 1e-5 * fabs(b))
+            return 0;
+        i = (size_t)(ex - x);
+        j = (size_t)(ey - y);
+    }
+    return i == nx && j == ny;
+}
+
+/* device-export of the committed weights writes the committed files (up
+ * to the CPU's last bits: same_export). */
 static void test_export_reproduces(void **state)
 {
     (void)state;
@@ -89,7 +119,7 @@ static void test_export_reproduces(void **state)
         snprintf(a, sizeof a, "%s/%s", dir, names[i]);
         snprintf(b, sizeof b, "%s/device/%s", SOURCE_DIR, names[i]);
         char *x = tu_read_file(a, &na), *y = tu_read_file(b, &nb);
-        if (na != nb || memcmp(x, y, na))
+        if (!same_export(x, na, y, nb))
             fail_msg("%s differs from a fresh export: run `make device-models`", b);
         free(x);
         free(y);
@@ -303,8 +333,8 @@ static void test_m7_packets(void **state)
     tu_tempdir(dir);
     snprintf(images, sizeof images, "%s/images.bin", dir);
     write_images(images, 100);
-    static const int cfg[][3] = {{51, 588, 1}, {20, 59, 2}};
-    for (int c = 0; c < 2; c++) {
+    static const int cfg[][3] = {{51, 588, 1}, {20, 59, 2}, {6, 59, 1}};
+    for (int c = 0; c < 3; c++) {
         snprintf(packets, sizeof packets, "%s/packets%d.bin", dir, c);
         snprintf(cmd, sizeof cmd, "timeout 300 qemu-system-arm -M mps2-an500 -nographic "
                  "-icount shift=0 -semihosting-config enable=on,target=native -kernel %s "
