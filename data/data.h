@@ -1,6 +1,7 @@
 /*
- * data: labelled image datasets behind one interface, so that callers do not
- * change when CIFAR binaries or folders of PNGs are added.
+ * data: labelled image datasets behind one interface: Fashion-MNIST, the
+ * scenes composed from it, and one's own data (a folder of PNG and JPEG
+ * files per class, CIFAR binaries, any IDX pair), which callers open alike.
  *
  * A dataset is opened by name and split, optionally restricted to a range of
  * items, and held in memory. Reading checks the files fully (magic numbers,
@@ -18,8 +19,9 @@ typedef struct data_set data_set;
 
 #define DATA_FMNIST_DIR "/usr/share/datasets/fashion-mnist"
 
-/* name: "fashion-mnist". split: "train" or "test". dir: where the files
- * are, or NULL for the dataset's standard place. Keeps items
+/* name: "fashion-mnist", or any other of data_names. split: "train" or
+ * "test". dir: where the files are, or NULL for the dataset's standard
+ * place (data_dir_holds says which datasets have none). Keeps items
  * [first, first + count); count 0 means all from first on. Scene
  * datasets opened this way get the default size and seed. */
 int data_open(const char *name, const char *split, const char *dir,
@@ -52,12 +54,27 @@ typedef struct data_opts {
     size_t first, count;
     int size;            /* scenes: canvas side in pixels */
     uint64_t seed;       /* scenes: the layout's seed */
+    /* Datasets read from files (not scenes); 0 or NULL: unset. */
+    int resize_w, resize_h; /* every item scaled and centre-cropped to this */
+    int channels;        /* 1: every item grey, 3: RGB; 0: as the files are */
+    const char *images, *labels; /* "idx": the two IDX files */
+    int classes;         /* "idx": the class count; 0: the largest label + 1 */
 } data_opts;
 
 /* data_open with every option; size and seed matter only for scenes. */
 int data_open_ex(const data_opts *o, data_set **out, util_err *err);
 /* True for the datasets that are composed (and so take size and seed). */
 int data_is_scene(const char *name);
+/* What dir must hold for the datasets that have no standard place of
+ * their files ("image-folder", "cifar-10", "cifar-100"); NULL for others. */
+const char *data_dir_holds(const char *name);
+/* True for the datasets whose items are files of their own ("image-folder"),
+ * each of which may be damaged without the others being: a check must read
+ * every item, not the first and the last. */
+int data_is_folder(const char *name);
+/* The splits of a dataset as messages spell them: "\"train\" or \"test\"";
+ * "" for an unknown name. Returns buf. */
+const char *data_splits_text(const char *name, char *buf, size_t len);
 /* A composed dataset's default canvas side (DATA_SCENE_DEFAULT_SIZE for
  * other names). */
 int data_scene_default_size(const char *name);
@@ -107,6 +124,33 @@ const char *data_class_name(const data_set *ds, int k);
 /* Names of the supported datasets, NULL-terminated. */
 const char *const *data_names(void);
 
+/* ---- files of one's own ------------------------------------------------------ */
+/* "image-folder": dir/SPLIT/CLASS/FILE, PNG or JPEG (.png, .jpg, .jpeg in
+ * any case), the layout of ImageNet and torchvision's ImageFolder. Classes
+ * are the class folders in strcmp order, items class by class, files in
+ * strcmp order within one; names starting with '.' are skipped. Splits
+ * "train", "val" and "test", each a folder of its own (classes are counted
+ * per split, as torchvision does). Only the items kept are decoded.
+ * "cifar-10", "cifar-100": the binary versions in dir (data/cifar.c).
+ * "idx": o->images and o->labels, any IDX pair of unsigned bytes: images
+ * [n, h, w] grey or [n, h, w, 3] RGB, labels [n]; its one split is "test".
+ *
+ * Without resize, every item must have the first one's width, height and
+ * channels; resize_w x resize_h scales each item, keeping its aspect ratio,
+ * until it covers that size and crops the middle (torchvision's Resize of
+ * the shorter side, then CenterCrop), by PIL's antialiased bilinear filter
+ * (a triangle as wide as a source pixel when enlarging, as wide as an
+ * output pixel when shrinking). channels converts grey to RGB by copying
+ * and RGB to grey by ITU-R BT.601 luma (util_luma). */
+
+#define DATA_MAX_SIDE DATA_PNG_MAX_SIDE /* of any image read, and of resize */
+#define DATA_MAX_CLASSES 65536
+
+/* Converts img to c channels (1 or 3), then, with w > 0, to w x h as the
+ * resize above says, into out (allocated; free it with util_image_free). */
+int data_convert(const util_image *img, int c, int w, int h, util_image *out,
+                 util_err *err);
+
 /* ---- PNG files ---------------------------------------------------------- */
 
 /* Writes img, 8-bit grey (c = 1) or RGB (c = 3), to path as a PNG. The file
@@ -127,5 +171,14 @@ int data_png_write(const char *path, const util_image *img, util_err *err);
  * gamma is not corrected. Errors name the file: not a PNG, truncated, corrupt
  * or larger than DATA_PNG_MAX_SIDE a side. */
 int data_png_read(const char *path, util_image *out, util_err *err);
+
+/* ---- JPEG files --------------------------------------------------------- */
+
+/* Reads a JPEG file (baseline or progressive) into out (free it with
+ * util_image_free) as 8-bit grey (c = 1) from grey files or RGB (c = 3)
+ * from colour ones. Errors name the file: not a JPEG, CMYK, larger than
+ * DATA_MAX_SIDE a side, or truncated or corrupt (any libjpeg warning: it
+ * would pad a truncated file with grey and succeed). */
+int data_jpeg_read(const char *path, util_image *out, util_err *err);
 
 #endif

@@ -12,21 +12,6 @@
 #define IDX_IMAGES 0x00000803u
 #define IDX_LABELS 0x00000801u
 
-static int subset(const char *path, size_t n, size_t first, size_t *count,
-                  util_err *err)
-{
-    if (first >= n)
-        return util_errf(err, "%s: first item %zu is past the end (%zu items)",
-                         path, first, n);
-    if (*count == 0)
-        *count = n - first;
-    if (*count > n - first)
-        return util_errf(err, "%s: asked for %zu items from item %zu, but only %zu "
-                         "exist from there (%zu in all)", path, *count, first,
-                         n - first, n);
-    return 0;
-}
-
 static int read_labels(const char *path, size_t first, size_t count,
                        size_t expect, struct data_set *ds, util_err *err)
 {
@@ -44,11 +29,11 @@ static int read_labels(const char *path, size_t first, size_t count,
             rc = util_errf(err, "%s: label %zu is %u, outside 0..9", path, i,
                            all[i]);
     if (!rc) {
-        ds->labels = malloc(count);
+        ds->labels = malloc(count * sizeof *ds->labels);
         if (!ds->labels)
             rc = util_errf(err, "%s: out of memory", path);
-        else
-            memcpy(ds->labels, all + first, count);
+        for (size_t i = 0; !rc && i < count; i++)
+            ds->labels[i] = all[first + i];
     }
     free(all);
     return rc;
@@ -72,7 +57,7 @@ int data_fmnist_read(const char *dir, const char *split, size_t first,
         rc = util_errf(err, "%s: images are %ux%u, expected 28x28", ipath,
                        dims[1], dims[2]);
     if (!rc)
-        rc = subset(ipath, dims[0], first, &count, err);
+        rc = data_subset(ipath, dims[0], first, &count, err);
     if (!rc)
         rc = read_labels(lpath, first, count, dims[0], ds, err);
     if (!rc) {

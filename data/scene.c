@@ -358,7 +358,7 @@ static void compose(struct data_set *ds, size_t slot, const pool *p,
     memset(mask, 0, (size_t)s * s);
     place_item(cv, s, &st, mask, 1, &r);
     finish(ds, slot, cv, &r);
-    ds->labels[slot] = (uint8_t)label;
+    ds->labels[slot] = (uint16_t)label;
     data_scene_annot *a = &ds->annots[slot];
     a->n = 1;
     a->label[0] = label;
@@ -439,7 +439,7 @@ static void compose_multi(struct data_set *ds, size_t slot, const pool *p,
         a->label[i] = p->items->labels[k[i]];
         a->box[i] = box_of(mask, s, (uint8_t)(i + 1));
     }
-    ds->labels[slot] = (uint8_t)a->label[big];
+    ds->labels[slot] = (uint16_t)a->label[big];
 }
 
 /* ---- the reader ------------------------------------------------------------------ */
@@ -498,7 +498,7 @@ int data_scene_read(const char *dir, const data_opts *o, struct data_set *ds,
     ds->c = 3;
     ds->classes = 10;
     ds->px = malloc(n * s * s * 3);
-    ds->labels = malloc(n);
+    ds->labels = malloc(n * sizeof *ds->labels);
     ds->masks = malloc(n * s * s);
     ds->annots = calloc(n, sizeof *ds->annots);
     ds->sources = malloc(n * DATA_SCENE_MAX_SOURCES * sizeof *ds->sources);

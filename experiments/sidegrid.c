@@ -289,7 +289,8 @@ static void report(const tally *t, const codec_ln_geom *g, size_t ncal)
 
 static data_set *scenes(const char *split, size_t count)
 {
-    data_opts o = {"fmnist-cluttered", split, NULL, 0, count, 64, 7};
+    data_opts o = {.name = "fmnist-cluttered", .split = split, .count = count, .size = 64,
+                   .seed = 7};
     data_set *ds;
     util_err err = {{0}};
     if (data_open_ex(&o, &ds, &err))

@@ -26,6 +26,7 @@
 #include "data/data.h"
 #include "sim/cli.h"
 #include "sim/sim.h"
+#include "sim/sim_impl.h"
 #include "tasks/task.h"
 
 #define MAX_BUDGETS 8
@@ -363,9 +364,9 @@ int sim_cmd_gallery(int argc, char **argv)
     }
     size_t payload = 0;
     data_set *ds = NULL;
-    data_opts d = {sc->dataset, sc->split, sc->data_dir[0] ? sc->data_dir : NULL,
-                   sc->first + (size_t)o.first, (size_t)o.count, sc->data_size,
-                   sc->data_seed};
+    data_opts d = sim_data_opts(sc);
+    d.first = sc->first + (size_t)o.first;
+    d.count = (size_t)o.count;
     task_detector *det = NULL;
     task_classifier *cls = NULL;
     int rc = channel_payload(sc, &payload, &err) || data_open_ex(&d, &ds, &err) ||

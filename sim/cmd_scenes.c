@@ -198,8 +198,9 @@ int sim_cmd_scenes(int argc, char **argv)
     }
     if (o.size == 0)
         o.size = data_scene_default_size(name);
-    data_opts d = {name, o.split, NULL, (size_t)o.first, (size_t)o.count,
-                   (int)o.size, (uint64_t)o.seed};
+    data_opts d = {.name = name, .split = o.split, .first = (size_t)o.first,
+                   .count = (size_t)o.count, .size = (int)o.size,
+                   .seed = (uint64_t)o.seed};
     util_err err;
     data_set *ds;
     if (data_open_ex(&d, &ds, &err)) {

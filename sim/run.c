@@ -676,6 +676,13 @@ static int scenario_fingerprint(const sim_scenario *sc, uint64_t seed, uint64_t 
                  (unsigned long long)sc->data_seed);
         h = fnv_str(h, buf);
     }
+    /* Likewise the options of datasets read from files, hashed only when
+     * given. */
+    if (sc->resize_w || sc->channels || sc->images[0] || sc->labels[0] || sc->classes) {
+        snprintf(buf, sizeof buf, "|files %dx%d %d %d|%s|%s", sc->resize_w, sc->resize_h,
+                 sc->channels, sc->classes, sc->images, sc->labels);
+        h = fnv_str(h, buf);
+    }
     h = fnv(h, sc->deadlines, sc->ndeadlines * sizeof *sc->deadlines);
     h = fnv(h, sc->budgets, sc->nbudgets * sizeof *sc->budgets);
     if (sc->classifier[0] && fnv_file(&h, sc->classifier, err))
@@ -766,8 +773,10 @@ static int fits(const task_classifier *c, const char *path, const data_set *ds,
     task_classifier_shape(c, &cw, &chh, &cc, &classes);
     if (w != cw || h != chh || ch != cc || classes < data_classes(ds))
         return util_errf(err, "%s takes %dx%dx%d images and %d classes; the dataset "
-                         "has %dx%dx%d and %d", path, cw, chh, cc, classes, w, h, ch,
-                         data_classes(ds));
+                         "has %dx%dx%d and %d%s", path, cw, chh, cc, classes, w, h, ch,
+                         data_classes(ds), w != cw || h != chh || ch != cc ?
+                         " (for a dataset read from files, dataset.resize and "
+                         "dataset.channels convert its items)" : "");
     return 0;
 }
 
@@ -798,6 +807,27 @@ static int open_codec_classifiers(const sim_scenario *sc, context *cx, util_err 
     return 0;
 }
 
+/* Every codec setting against every channel's payload (codec_min_payload),
+ * so that a payload too small fails here and not at some item of a cell. */
+static int check_payloads(const sim_scenario *sc, const context *cx, util_err *err)
+{
+    for (size_t k = 0; k < sc->ncodecs; k++) {
+        util_params p = sc->codecs[k].params;
+        codec *c;
+        if (codec_create(sc->codecs[k].codec, &p, &c, err))
+            return util_err_prefix(err, "%s: ", sc->codecs[k].where);
+        size_t least = codec_min_payload(c);
+        codec_destroy(c);
+        for (size_t i = 0; i < sc->nchans; i++)
+            if (chan_payload(cx->ch[i]) < least)
+                return util_errf(err, "%s over %s: the channel's %zu-byte payload is "
+                                 "below the %zu bytes this codec setting needs a packet",
+                                 sc->codecs[k].label, sc->chans[i].label,
+                                 chan_payload(cx->ch[i]), least);
+    }
+    return 0;
+}
+
 /* Opens what every cell needs: the scenario's dataset, its channels and
  * task models, checked against one another. Done before the output
  * directory is made, so a bad dataset or weight file leaves nothing
@@ -806,8 +836,10 @@ static int open_codec_classifiers(const sim_scenario *sc, context *cx, util_err 
 static int context_open(const sim_scenario *sc, int probe, context *cx, util_err *err)
 {
     memset(cx, 0, sizeof *cx);
-    data_opts o = {sc->dataset, sc->split, sc->data_dir[0] ? sc->data_dir : NULL,
-                   sc->first, sc->count, sc->data_size, sc->data_seed};
+    data_opts o = sim_data_opts(sc);
+    /* A folder's items are files of their own, any of which may be damaged:
+     * a check reads them all, as the run will. */
+    probe = probe && !data_is_folder(sc->dataset);
     if (probe && sc->count > 1) {
         data_opts last = o;
         last.first = sc->first + sc->count - 1;
@@ -834,7 +866,7 @@ static int context_open(const sim_scenario *sc, int probe, context *cx, util_err
         (task_classifier_load(sc->classifier, &cx->cls, err) ||
          fits(cx->cls, sc->classifier, cx->ds, err)))
         return util_err_prefix(err, "task.classifier: ");
-    if (open_codec_classifiers(sc, cx, err))
+    if (open_codec_classifiers(sc, cx, err) || check_payloads(sc, cx, err))
         return -1;
     return open_detector(sc, cx, err);
 }

@@ -326,10 +326,105 @@ static int load_scene_keys(sim_scenario *sc, const cJSON *j, util_err *err)
     return 0;
 }
 
+/* "resize": [width, height], each in 1..DATA_MAX_SIDE. */
+static int load_resize(sim_scenario *sc, const cJSON *j, util_err *err)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "resize");
+    sc->resize_w = sc->resize_h = 0;
+    if (!r)
+        return 0;
+    if (!cJSON_IsArray(r) || cJSON_GetArraySize(r) != 2)
+        return util_errf(err, "dataset.resize: expected [width, height], got %s",
+                         cJSON_IsArray(r) ? "a list of another length"
+                                          : util_json_type(r));
+    char want[96];
+    util_range_text(want, sizeof want, "an integer", 1, DATA_MAX_SIDE);
+    int *out[2] = {&sc->resize_w, &sc->resize_h};
+    for (int i = 0; i < 2; i++) {
+        const cJSON *e = cJSON_GetArrayItem(r, i);
+        if (!cJSON_IsNumber(e))
+            return util_errf(err, "dataset.resize[%d]: expected %s, got %s", i, want,
+                             util_json_type(e));
+        double v = e->valuedouble;
+        /* the range is checked before the cast: out of it, undefined */
+        if (!(v >= 1 && v <= DATA_MAX_SIDE) || v != floor(v))
+            return util_errf(err, "dataset.resize[%d]: expected %s, got %g", i, want, v);
+        *out[i] = (int)v;
+    }
+    return 0;
+}
+
+static int has(const cJSON *j, const char *key)
+{
+    return cJSON_GetObjectItemCaseSensitive(j, key) != NULL;
+}
+
+/* Each key of the datasets read from files is refused where it does not
+ * apply: resize and channels by scenes, images, labels and classes by all
+ * but idx, dir by idx; the others without a standard place need dir. */
+static int file_keys_apply(const sim_scenario *sc, const cJSON *j, int idx,
+                           util_err *err)
+{
+    static const char *const conv[] = {"resize", "channels", NULL};
+    static const char *const own[] = {"images", "labels", "classes", NULL};
+    for (int i = 0; conv[i]; i++)
+        if (data_is_scene(sc->dataset) && has(j, conv[i]))
+            return util_errf(err, "dataset.%s: only datasets read from files take it, "
+                             "not %s (composed at dataset.size)", conv[i], sc->dataset);
+    for (int i = 0; own[i]; i++)
+        if (!idx && has(j, own[i]))
+            return util_errf(err, "dataset.%s: only idx takes it, not %s", own[i],
+                             sc->dataset);
+    if (idx && has(j, "dir"))
+        return util_errf(err, "dataset.dir: idx takes images and labels, its two "
+                         "files, not dir");
+    const char *holds = data_dir_holds(sc->dataset);
+    if (holds && !sc->data_dir[0])
+        return util_errf(err, "dataset.dir: missing: %s has no standard place; name "
+                         "the folder that holds %s", sc->dataset, holds);
+    return 0;
+}
+
+/* Datasets read from files may be converted (resize, channels); idx names
+ * its two files and may give its class count. */
+static int load_file_keys(sim_scenario *sc, const cJSON *j, util_err *err)
+{
+    int idx = strcmp(sc->dataset, "idx") == 0;
+    if (file_keys_apply(sc, j, idx, err))
+        return -1;
+    double channels, classes;
+    if (util_json_int(j, "dataset", "channels", 0, 1, 3, &channels, err) ||
+        util_json_int(j, "dataset", "classes", 0, 1, 256, &classes, err) ||
+        util_json_str(j, "dataset", "images", idx ? NULL : "", sc->images,
+                      sizeof sc->images, err) ||
+        util_json_str(j, "dataset", "labels", idx ? NULL : "", sc->labels,
+                      sizeof sc->labels, err) ||
+        load_resize(sc, j, err))
+        return -1;
+    if (channels == 2)
+        return util_errf(err, "dataset.channels: expected 1 (grey) or 3 (RGB), got 2");
+    sc->channels = (int)channels;
+    sc->classes = (int)classes;
+    return 0;
+}
+
+data_opts sim_data_opts(const sim_scenario *sc)
+{
+    return (data_opts){.name = sc->dataset, .split = sc->split,
+                       .dir = sc->data_dir[0] ? sc->data_dir : NULL,
+                       .first = sc->first, .count = sc->count, .size = sc->data_size,
+                       .seed = sc->data_seed, .resize_w = sc->resize_w,
+                       .resize_h = sc->resize_h, .channels = sc->channels,
+                       .images = sc->images[0] ? sc->images : NULL,
+                       .labels = sc->labels[0] ? sc->labels : NULL,
+                       .classes = sc->classes};
+}
+
 static int load_dataset(sim_scenario *sc, const cJSON *root, util_err *err)
 {
-    static const char *const keys[] = {"name", "split", "first", "count",
-                                       "dir", "size", "seed", NULL};
+    static const char *const keys[] = {"name", "split", "first", "count", "dir",
+                                       "size", "seed", "resize", "channels", "images",
+                                       "labels", "classes", NULL};
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "dataset");
     if (!j)
         return util_errf(err, "dataset: missing (expected an object)");
@@ -343,14 +438,13 @@ static int load_dataset(sim_scenario *sc, const cJSON *root, util_err *err)
         return -1;
     if (!util_in_list(data_names(), sc->dataset))
         return util_errf(err, "dataset.name: unknown dataset \"%s\"", sc->dataset);
+    char splits[64];
     if (!util_in_list(data_splits(sc->dataset), sc->split))
         return util_errf(err, "dataset.split: expected %s, got \"%s\"",
-                         data_is_scene(sc->dataset) ? "\"train\", \"val\" or \"test\""
-                                                    : "\"train\" or \"test\"",
-                         sc->split);
+                         data_splits_text(sc->dataset, splits, sizeof splits), sc->split);
     sc->first = (size_t)first;
     sc->count = (size_t)count;
-    return load_scene_keys(sc, j, err);
+    return load_scene_keys(sc, j, err) || load_file_keys(sc, j, err) ? -1 : 0;
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -59,6 +59,11 @@ typedef struct sim_scenario {
     size_t first, count;
     int data_size;                 /* scenes: canvas side */
     uint64_t data_seed;            /* scenes: layout seed */
+    int resize_w, resize_h;        /* file datasets: 0 0 keeps the files' size */
+    int channels;                  /* file datasets: 1 or 3; 0 keeps the files' */
+    char images[SIM_PATH_LEN];     /* idx: the image file */
+    char labels[SIM_PATH_LEN];     /* idx: the label file */
+    int classes;                   /* idx: 0 for the largest label + 1 */
 
     sim_codec_setting *codecs;
     size_t ncodecs;

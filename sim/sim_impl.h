@@ -11,6 +11,9 @@
 #include "sim/sim.h"
 #include "util/json.h"
 
+/* The options data_open_ex takes for the scenario's dataset. */
+data_opts sim_data_opts(const sim_scenario *sc);
+
 /* Writes len bytes to path through a temporary file in the same directory
  * and a rename, so readers never see half a file. On failure (a full disk,
  * a file-size limit, a read-only directory) the message names path, the

@@ -167,7 +167,8 @@ static void test_train_resume_detect(void **state)
     task_detector *da, *db;
     assert_int_equal(task_detector_load(wa, &da, &err), 0);
     assert_int_equal(task_detector_load(wb, &db, &err), 0);
-    data_opts o = {"fmnist-multi", "test", NULL, 0, 8, 32, 3};
+    data_opts o = {.name = "fmnist-multi", .split = "test", .count = 8, .size = 32,
+                   .seed = 3};
     data_set *ds;
     assert_int_equal(data_open_ex(&o, &ds, &err), 0);
     util_image imgs[8];

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* A valid scenario with %s for the output directory. */
 #define BASE_DATASET "\"dataset\": {\"name\": \"fashion-mnist\", \"count\": 4}"
@@ -147,6 +148,43 @@ static void test_valid_checks(void **state)
     snprintf(cmd, sizeof cmd, "%s run %s/missing.json", LIMITNET_BIN, dir);
     assert_int_equal(tu_run(cmd, msg, sizeof msg), 2);
     assert_non_null(strstr(msg, "missing.json: cannot open"));
+    tu_rmtree(dir);
+}
+
+/* LimitNet over the smallest payloads the channel models offer (Sigfox's
+ * 12 bytes, US915 DR0's 11) runs; a payload below what a codec setting
+ * needs is refused by check and by run before anything is written. */
+static void test_small_payloads(void **state)
+{
+    (void)state;
+    char dir[64], file[128], out[128], json[2048], cmd[512], msg[4096];
+    tu_tempdir(dir);
+    snprintf(file, sizeof file, "%s/small.json", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    static const char *const fmt =
+        "{\"dataset\": {\"name\": \"fashion-mnist\", \"count\": 3}, "
+        "\"codecs\": [{\"name\": \"limitnet\", \"weights\": "
+        "\"" SOURCE_DIR "/models/limitnet-fmnist.safetensors\"}], "
+        "\"channel\": [%s], \"deadlines\": [100000], \"output\": \"%s\"}";
+    snprintf(json, sizeof json, fmt, "{\"model\": \"sigfox\"}, {\"model\": \"lora\", "
+             "\"region\": \"us915\", \"dr\": 0}", out);
+    tu_write_file(file, json, strlen(json));
+    snprintf(cmd, sizeof cmd, "%s run %s", LIMITNET_BIN, file);
+    if (tu_run(cmd, msg, sizeof msg) != 0)
+        fail_msg("%s", msg);
+    char csv[256];
+    snprintf(csv, sizeof csv, "%s/results.csv", out);
+    assert_int_equal(access(csv, F_OK), 0);
+    tu_rmtree(out);
+    snprintf(json, sizeof json, fmt, "{\"model\": \"link\", \"payload\": 4}", out);
+    tu_write_file(file, json, strlen(json));
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd, "%s %s %s", LIMITNET_BIN, k ? "run" : "check", file);
+        assert_true(tu_run(cmd, msg, sizeof msg) != 0);
+        assert_non_null(strstr(msg, "limitnet-k1 over link-5470bps-p4: the channel's "
+                                    "4-byte payload is below the 5 bytes"));
+        assert_int_equal(access(out, F_OK), -1);
+    }
     tu_rmtree(dir);
 }
 
@@ -355,6 +393,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_valid_checks),
+        cmocka_unit_test(test_small_payloads),
         cmocka_unit_test(test_shipped_scenarios_check),
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_run_cells),

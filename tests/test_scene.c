@@ -12,7 +12,8 @@
 static data_set *composed(const char *name, const char *split, size_t first,
                           size_t count, int size, uint64_t seed)
 {
-    data_opts o = {name, split, NULL, first, count, size, seed};
+    data_opts o = {.name = name, .split = split, .first = first, .count = count,
+                   .size = size, .seed = seed};
     data_set *ds = NULL;
     util_err err;
     if (data_open_ex(&o, &ds, &err))
@@ -213,7 +214,8 @@ static void test_errors(void **state)
     (void)state;
     util_err err;
     data_set *ds = NULL;
-    data_opts o = {"fmnist-cluttered", "test", NULL, 0, 10, 16, 1};
+    data_opts o = {.name = "fmnist-cluttered", .split = "test", .count = 10, .size = 16,
+                   .seed = 1};
     assert_int_equal(data_open_ex(&o, &ds, &err), -1);
     assert_non_null(strstr(err.msg, "size"));
     o.size = S;

@@ -181,8 +181,8 @@ int train_parse_dataset(const cJSON *root, train_dataset *d, util_err *err)
 static data_opts opts_of(const train_dataset *d, const char *split, size_t first,
                          size_t count)
 {
-    data_opts o = {d->name, split, d->dir[0] ? d->dir : NULL, first, count, d->size,
-                   d->seed};
+    data_opts o = {.name = d->name, .split = split, .dir = d->dir[0] ? d->dir : NULL,
+                   .first = first, .count = count, .size = d->size, .seed = d->seed};
     return o;
 }
 

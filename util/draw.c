@@ -131,9 +131,9 @@ static int drawable(const util_image *img)
            (img->c == 1 || img->c == 3);
 }
 
-/* Grey images get the colour's luminance (ITU-R BT.601 weights, rounded),
- * so a drawing in colour and its grey version look alike. */
-static uint8_t luma(const uint8_t rgb[3])
+/* Grey images get the colour's luminance, so a drawing in colour and its
+ * grey version look alike. */
+uint8_t util_luma(const uint8_t rgb[3])
 {
     return (uint8_t)((299u * rgb[0] + 587u * rgb[1] + 114u * rgb[2] + 500u) /
                      1000u);
@@ -166,7 +166,7 @@ static void fill_ll(util_image *img, long long x0, long long y0, long long x1,
     int yb = (int)clamp_ll(y1, 0, img->h - 1);
     size_t n = (size_t)(xb - xa + 1);
     if (img->c == 1) {
-        uint8_t v = luma(rgb);
+        uint8_t v = util_luma(rgb);
         for (int y = ya; y <= yb; y++)
             memset(img->px + (size_t)y * img->w + xa, v, n);
         return;
@@ -236,7 +236,7 @@ void util_draw_outline(util_image *img, const uint8_t *mask, int mw, int mh,
     long long xb = clamp_ll(m.ox + m.mw * m.scale, 0, img->w);
     long long ya = clamp_ll(m.oy, 0, img->h);
     long long yb = clamp_ll(m.oy + m.mh * m.scale, 0, img->h);
-    uint8_t v = luma(rgb);
+    uint8_t v = util_luma(rgb);
     for (long long y = ya; y < yb; y++) {
         for (long long x = xa; x < xb; x++) {
             if (!in_region(&m, x, y))

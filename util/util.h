@@ -99,6 +99,9 @@ void util_image_free(util_image *img);
 /* Sets every sample to v. */
 void util_image_fill(util_image *img, uint8_t v);
 size_t util_image_size(const util_image *img);
+/* The ITU-R BT.601 luma of an RGB colour, 0.299 R + 0.587 G + 0.114 B,
+ * rounded: what a grey version of a colour image holds. */
+uint8_t util_luma(const uint8_t rgb[3]);
 
 /* ---- parameters ------------------------------------------------------------- */
 

@@ -4,10 +4,10 @@
  * settings, whole and with a packet lost, in the records layout of
  * tests/fuzz/fuzz.h; grey settings encode Fashion-MNIST test items, RGB
  * ones cluttered test scenes. For the parsers: the shipped scenarios and
- * training configs, the example captures, small IDX files, small weight
- * files and the headers of the committed ones. `make fuzz-corpus` runs it
- * into tests/fuzz/corpus/; files are named seed-*, so those the fuzzer
- * grew (named by their SHA-1) stay.
+ * training configs, the example captures, small IDX, CIFAR, PNG and JPEG
+ * files, small weight files and the headers of the committed ones. `make
+ * fuzz-corpus` runs it into tests/fuzz/corpus/; files are named seed-*, so
+ * those the fuzzer grew (named by their SHA-1) stay.
  *
  *   mkcorpus DIR
  */
@@ -276,6 +276,77 @@ static int seed_idx(const char *root)
     return rc;
 }
 
+/* An IDX image file of four dimensions (2 RGB items of 3x2), which only
+ * the idx dataset's reader takes. */
+static int seed_idx_rgb(const char *root)
+{
+    static const uint8_t head[20] = {0, 0, 8, 4, 0, 0, 0, 2, 0, 0, 0, 2,
+                                     0, 0, 0, 3, 0, 0, 0, 3};
+    uint8_t buf[20 + 36];
+    char dir[1024];
+    memcpy(buf, head, sizeof head);
+    for (size_t i = 20; i < sizeof buf; i++)
+        buf[i] = (uint8_t)(i * 5);
+    return subdir(root, "idx", dir, sizeof dir) ||
+           write_file(dir, "seed-rgb-images.idx", buf, sizeof buf);
+}
+
+/* Two records of each CIFAR kind, and a CIFAR-10 class-name file. */
+static int seed_cifar(const char *root)
+{
+    static uint8_t buf[2 * 3074];
+    static const char names[] = "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\n"
+                                "horse\nship\ntruck\n";
+    char dir[1024];
+    int rc = subdir(root, "cifar", dir, sizeof dir);
+    for (int fine = 0; !rc && fine < 2; fine++) {
+        size_t rec = fine ? 3074 : 3073;
+        for (size_t i = 0; i < 2 * rec; i++)
+            buf[i] = (uint8_t)(i % rec < (size_t)(1 + fine) ? i / rec + 3 : i * 11);
+        rc = write_file(dir, fine ? "seed-cifar100.bin" : "seed-cifar10.bin", buf, 2 * rec);
+    }
+    return rc || write_file(dir, "seed-names.txt", (const uint8_t *)names,
+                            sizeof names - 1);
+}
+
+/* Small PNG and JPEG files, grey and RGB: the JPEG is the jpeg codec's
+ * baseline stream, whose packets are the file. */
+static int seed_picture(const char *root)
+{
+    char dir[1024], path[1200];
+    util_err err = {{0}};
+    int rc = subdir(root, "picture", dir, sizeof dir);
+    for (int c = 1; !rc && c <= 3; c += 2) {
+        util_image img;
+        util_params p;
+        codec *jc = NULL;
+        codec_stream st;
+        codec_stream_init(&st);
+        util_params_init(&p);
+        rc = util_image_alloc(&img, 7, 5, c, &err);
+        for (size_t i = 0; !rc && i < util_image_size(&img); i++)
+            img.px[i] = (uint8_t)(i * 9);
+        snprintf(path, sizeof path, "%s/seed-%s.png", dir, c == 1 ? "grey" : "rgb");
+        if (!rc)
+            rc = data_png_write(path, &img, &err) || codec_create("jpeg", &p, &jc, &err) ||
+                 codec_encode(jc, &img, 1 << 15, &st, &err);
+        static uint8_t buf[1 << 15];
+        size_t n = 0;
+        for (size_t k = 0; !rc && k < st.n && n + st.pkt[k].len <= sizeof buf; k++) {
+            memcpy(buf + n, st.pkt[k].data, st.pkt[k].len);
+            n += st.pkt[k].len;
+        }
+        if (!rc)
+            rc = write_file(dir, c == 1 ? "seed-grey.jpg" : "seed-rgb.jpg", buf, n);
+        codec_stream_free(&st);
+        codec_destroy(jc);
+        util_image_free(&img);
+    }
+    if (rc && err.msg[0])
+        fprintf(stderr, "mkcorpus: picture: %s\n", err.msg);
+    return rc;
+}
+
 /* A small LimitNet file with made-up but valid tables (as tests/test_limitnet.c
  * makes) and a small classifier, for c x side x side images; the headers of
  * the committed models. */
@@ -409,6 +480,7 @@ int main(int argc, char **argv)
         rc = seed_ln_stream(argv[1]);
     if (!rc)
         rc = seed_weights(argv[1]) || seed_scenarios(argv[1]) || seed_traces(argv[1]) ||
-             seed_idx(argv[1]) || seed_train_configs(argv[1]);
+             seed_idx(argv[1]) || seed_idx_rgb(argv[1]) || seed_cifar(argv[1]) ||
+             seed_picture(argv[1]) || seed_train_configs(argv[1]);
     return rc ? 1 : 0;
 }
