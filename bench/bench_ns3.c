@@ -58,7 +58,7 @@ static int measure(const char *model, double distance, int ack, figures *f,
     for (uint64_t s = 0; s < STREAMS; s++) {
         util_rng rng;
         util_rng_seed(&rng, util_seed_mix(SEED, s));
-        if (chan_transmit(c, len, PACKETS, &rng, out, NULL, err)) {
+        if (chan_transmit(c, len, NULL, PACKETS, &rng, out, NULL, err)) {
             chan_destroy(c);
             return -1;
         }

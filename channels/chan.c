@@ -110,8 +110,9 @@ const char *chan_label(const chan *c)
     return c->label;
 }
 
-int chan_transmit(const chan *c, const size_t *len, size_t n, util_rng *rng,
-                  chan_arrival *out, chan_stats *stats, util_err *err)
+int chan_transmit(const chan *c, const size_t *len, const uint8_t *retry,
+                  size_t n, util_rng *rng, chan_arrival *out, chan_stats *stats,
+                  util_err *err)
 {
     for (size_t i = 0; i < n; i++)
         if (len[i] > c->payload)
@@ -120,8 +121,13 @@ int chan_transmit(const chan *c, const size_t *len, size_t n, util_rng *rng,
                              "payload size of %zu bytes", i, len[i],
                              c->payload);
     chan_stats local;
-    return c->vt->transmit(c->state, len, n, rng, out, stats ? stats : &local,
-                           err);
+    return c->vt->transmit(c->state, len, retry, n, rng, out,
+                           stats ? stats : &local, err);
+}
+
+int chan_has_arq(const chan *c)
+{
+    return c->vt->arq && c->vt->arq(c->state);
 }
 
 const char *const *chan_names(void)

@@ -15,6 +15,7 @@
 #define CHANNELS_CHAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/util.h"
 
@@ -47,9 +48,24 @@ size_t chan_payload(const chan *c);
 const char *chan_label(const chan *c);
 
 /* Transmits n packets of len[i] payload bytes; fills out[0..n-1] and, if
- * non-NULL, stats. Fails only for misuse (a packet over the payload size). */
-int chan_transmit(const chan *c, const size_t *len, size_t n, util_rng *rng,
-                  chan_arrival *out, chan_stats *stats, util_err *err);
+ * non-NULL, stats. Fails only for misuse (a packet over the payload size).
+ *
+ * retry says which packets the model's ARQ may retry: NULL, every one (as
+ * the model is configured); else a packet with retry[i] == 0 goes out as
+ * the model sends every packet without ARQ: once, asking for no
+ * acknowledgement (an unconfirmed LoRaWAN uplink, an 802.15.4 frame
+ * without the ACK request, no stop-and-wait on the link), so it costs no
+ * ACK wait either. It is metadata beside the lengths: a setting without
+ * ARQ (chan_has_arq: none, or no retries) ignores it, and one with ARQ
+ * given all ones computes what NULL gives. */
+int chan_transmit(const chan *c, const size_t *len, const uint8_t *retry,
+                  size_t n, util_rng *rng, chan_arrival *out, chan_stats *stats,
+                  util_err *err);
+
+/* Whether the setting retransmits lost packets (so retry above matters):
+ * link with retries, lora with confirmed uplinks and retries, ieee802154
+ * and ns3_lrwpan with ACKs and retries. */
+int chan_has_arq(const chan *c);
 
 /* Names of the registered models, NULL-terminated. */
 const char *const *chan_names(void);

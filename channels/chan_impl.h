@@ -11,10 +11,13 @@ typedef struct chan_vtable {
     /* Reads its parameters (unknown keys are checked by the caller). */
     int (*create)(util_params *params, void **state, size_t *payload,
                   char *label, size_t label_len, util_err *err);
-    int (*transmit)(const void *state, const size_t *len, size_t n,
-                    util_rng *rng, chan_arrival *out, chan_stats *stats,
+    /* retry: as chan_transmit's (NULL: every packet may be retried). */
+    int (*transmit)(const void *state, const size_t *len, const uint8_t *retry,
+                    size_t n, util_rng *rng, chan_arrival *out, chan_stats *stats,
                     util_err *err);
     void (*destroy)(void *state);
+    /* Whether the setting retransmits (chan_has_arq); NULL: never. */
+    int (*arq)(const void *state);
 } chan_vtable;
 
 extern const chan_vtable chan_link_vtable;

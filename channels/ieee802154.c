@@ -228,7 +228,7 @@ static int lost(double per, util_rng *rng)
 
 /* One packet from when the MAC takes it up at *t; leaves *t at when the
  * MAC takes up the next one. */
-static void send_packet(const ieee_cfg *c, double *t, size_t len,
+static void send_packet(const ieee_cfg *c, double *t, size_t len, int ack,
                         util_rng *rng, chan_arrival *out, chan_stats *st)
 {
     size_t frame_bytes = PHY_HEADER + MAC_OVERHEAD + len;
@@ -237,7 +237,7 @@ static void send_packet(const ieee_cfg *c, double *t, size_t len,
     double per_ack = chan_ieee802154_per(c->snr_db,
                                          8 * (PHY_HEADER + ACK_MPDU));
     double ifs = MAC_OVERHEAD + len <= MAX_SIFS_FRAME ? SIFS : LIFS;
-    long max_attempts = c->ack ? 1 + c->retries : 1;
+    long max_attempts = ack ? 1 + c->retries : 1;
 
     out->arrived = 0;
     out->attempts = 0;
@@ -256,7 +256,7 @@ static void send_packet(const ieee_cfg *c, double *t, size_t len,
             out->arrived = 1;
             out->t_arrive = end + c->delay;
         }
-        if (!c->ack) {
+        if (!ack) {
             st->t_end = end;
             *t = end + ifs;
             break;
@@ -275,16 +275,27 @@ static void send_packet(const ieee_cfg *c, double *t, size_t len,
         st->lost++;
 }
 
-static int ieee_transmit(const void *state, const size_t *len, size_t n,
-                         util_rng *rng, chan_arrival *out, chan_stats *stats,
-                         util_err *err)
+static int ieee_arq(const void *state)
+{
+    const ieee_cfg *c = state;
+    return c->ack && c->retries > 0;
+}
+
+static int ieee_transmit(const void *state, const size_t *len,
+                         const uint8_t *retry, size_t n, util_rng *rng,
+                         chan_arrival *out, chan_stats *stats, util_err *err)
 {
     (void)err;
     const ieee_cfg *c = state;
     double t = 0;
     *stats = (chan_stats){0};
+    /* The ACK request is a per-frame bit (7.2.1.1.4): a frame that may not
+     * be retried goes without it, so no ACK wait either (as ns-3's
+     * TX_OPTION_NONE). Without retries retry changes nothing. */
+    int arq = ieee_arq(c);
     for (size_t i = 0; i < n; i++)
-        send_packet(c, &t, len[i], rng, &out[i], stats);
+        send_packet(c, &t, len[i], c->ack && (!arq || !retry || retry[i]), rng,
+                    &out[i], stats);
     return 0;
 }
 
@@ -298,4 +309,5 @@ const chan_vtable chan_ieee802154_vtable = {
     .create = ieee_create,
     .transmit = ieee_transmit,
     .destroy = ieee_destroy,
+    .arq = ieee_arq,
 };

@@ -27,7 +27,8 @@
  * attempt starts at max(end + off-time, end + 2 * delay). A packet gets at
  * most 1 + retries attempts. Not modelled: the ACK's own airtime, ACK loss
  * (the ACK always gets through), and the receiver's duty cycle. Without ARQ
- * every packet is sent once and the sender never waits for the far end.
+ * every packet is sent once and the sender never waits for the far end;
+ * so is a packet that chan_transmit's retry excludes, under ARQ too.
  *
  * Each attempt, lost or not, costs airtime and duty-cycle time and steps the
  * loss model once.
@@ -110,30 +111,32 @@ typedef struct link_run {
 } link_run;
 
 /* One attempt of airtime a starting at run->t; returns 1 if it got
- * through and sets *end to when it left the air. */
-static int attempt(const link_cfg *c, link_run *run, double a, util_rng *rng,
-                   double *end)
+ * through and sets *end to when it left the air. arq: the packet is sent
+ * under ARQ. */
+static int attempt(const link_cfg *c, link_run *run, double a, int arq,
+                   util_rng *rng, double *end)
 {
     *end = run->t + a;
     double next = *end + a * (1.0 / c->duty_cycle - 1.0);
     /* Stop-and-wait: the outcome is known only when the ACK would be back. */
-    if (c->retries > 0 && next < *end + 2 * c->delay)
+    if (arq && next < *end + 2 * c->delay)
         next = *end + 2 * c->delay;
     run->t = next;
     return !chan_loss_attempt(&c->loss, &run->loss, rng);
 }
 
-static void send_packet(const link_cfg *c, link_run *run, size_t len,
+static void send_packet(const link_cfg *c, link_run *run, size_t len, int arq,
                         util_rng *rng, chan_arrival *out, chan_stats *st)
 {
     double a = (double)(len + c->header) * 8.0 / c->bitrate;
     double end = run->t;
+    long retries = arq ? c->retries : 0;
     out->arrived = 0;
     out->attempts = 0;
     out->t_start = run->t;
     out->t_arrive = INFINITY;
-    while (!out->arrived && out->attempts <= c->retries) {
-        out->arrived = attempt(c, run, a, rng, &end);
+    while (!out->arrived && out->attempts <= retries) {
+        out->arrived = attempt(c, run, a, arq, rng, &end);
         out->attempts++;
         st->airtime += a;
         st->bytes_on_air += len + c->header;
@@ -146,9 +149,9 @@ static void send_packet(const link_cfg *c, link_run *run, size_t len,
         st->lost++;
 }
 
-static int link_transmit(const void *state, const size_t *len, size_t n,
-                         util_rng *rng, chan_arrival *out, chan_stats *stats,
-                         util_err *err)
+static int link_transmit(const void *state, const size_t *len,
+                         const uint8_t *retry, size_t n, util_rng *rng,
+                         chan_arrival *out, chan_stats *stats, util_err *err)
 {
     (void)err;
     const link_cfg *c = state;
@@ -156,8 +159,14 @@ static int link_transmit(const void *state, const size_t *len, size_t n,
     chan_loss_start(&c->loss, &run.loss, rng);
     *stats = (chan_stats){0};
     for (size_t i = 0; i < n; i++)
-        send_packet(c, &run, len[i], rng, &out[i], stats);
+        send_packet(c, &run, len[i], c->retries > 0 && (!retry || retry[i]), rng,
+                    &out[i], stats);
     return 0;
+}
+
+static int link_arq(const void *state)
+{
+    return ((const link_cfg *)state)->retries > 0;
 }
 
 static void link_destroy(void *state)
@@ -170,4 +179,5 @@ const chan_vtable chan_link_vtable = {
     .create = link_create,
     .transmit = link_transmit,
     .destroy = link_destroy,
+    .arq = link_arq,
 };

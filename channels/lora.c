@@ -89,6 +89,9 @@
  *       next attempt >= e + rx1_delay + ToA(ACK)
  *   a lost confirmed uplink is retransmitted after a further ACK_TIMEOUT,
  *       uniform in [1, 3] s, at most retries times.
+ * With confirmed uplinks, a packet that chan_transmit's retry excludes is
+ * sent unconfirmed: the device asks for ACKs only where it would act on
+ * them (the paper's prioritised retransmission).
  * Then the sub-band's duty cycle may delay it further. A packet reaches the
  * application at the end of its first successful attempt plus delay. Not
  * modelled: ACK loss (an ACK always gets through, as in channels/link.c),
@@ -557,9 +560,10 @@ static void spend_band(const lora_cfg *c, lora_run *r, int b, double start,
     }
 }
 
-/* One attempt; returns 1 if it got through and sets *end. */
-static int attempt(const lora_cfg *c, lora_run *r, double a, int last,
-                   util_rng *rng, double *start, double *end)
+/* One attempt; returns 1 if it got through and sets *end. confirmed: the
+ * uplink asks for an ACK. */
+static int attempt(const lora_cfg *c, lora_run *r, double a, int confirmed,
+                   int last, util_rng *rng, double *start, double *end)
 {
     int band;
     *start = pick_channel(c, r, a, rng, &band);
@@ -567,25 +571,26 @@ static int attempt(const lora_cfg *c, lora_run *r, double a, int last,
     spend_band(c, r, band, *start, a);
     int lost = c->budget && util_rng_uniform(rng) < r->per;
     lost |= chan_loss_attempt(&c->loss, &r->loss, rng);
-    if (c->confirmed && !lost)
+    if (confirmed && !lost)
         r->t = *end + c->rx1_delay + c->ack_toa;
     else
         r->t = *end + c->rx1_delay + 1 + c->rx2_window;
-    if (c->confirmed && lost && !last)
+    if (confirmed && lost && !last)
         r->t += 1 + 2 * util_rng_uniform(rng);
     return !lost;
 }
 
 static void send_packet(const lora_cfg *c, lora_run *r, size_t len,
-                        util_rng *rng, chan_arrival *out, chan_stats *st)
+                        int confirmed, util_rng *rng, chan_arrival *out,
+                        chan_stats *st)
 {
     size_t on_air = len + c->framing;
     double a = chan_lora_toa(&c->phy, on_air), start, end = r->t;
-    long max_attempts = c->confirmed ? 1 + c->retries : 1;
+    long max_attempts = confirmed ? 1 + c->retries : 1;
     *out = (chan_arrival){.t_arrive = INFINITY};
     while (!out->arrived && out->attempts < max_attempts) {
         int last = out->attempts + 1 == max_attempts;
-        out->arrived = attempt(c, r, a, last, rng, &start, &end);
+        out->arrived = attempt(c, r, a, confirmed, last, rng, &start, &end);
         if (out->attempts++ == 0)
             out->t_start = start;
         st->airtime += a;
@@ -599,9 +604,9 @@ static void send_packet(const lora_cfg *c, lora_run *r, size_t len,
         st->lost++;
 }
 
-static int lora_transmit(const void *state, const size_t *len, size_t n,
-                         util_rng *rng, chan_arrival *out, chan_stats *stats,
-                         util_err *err)
+static int lora_transmit(const void *state, const size_t *len,
+                         const uint8_t *retry, size_t n, util_rng *rng,
+                         chan_arrival *out, chan_stats *stats, util_err *err)
 {
     (void)err;
     const lora_cfg *c = state;
@@ -616,9 +621,20 @@ static int lora_transmit(const void *state, const size_t *len, size_t n,
     }
     chan_loss_start(&c->loss, &r.loss, rng);
     *stats = (chan_stats){0};
+    /* A packet that may not be retried gains nothing from an ACK: it goes
+     * out unconfirmed (prioritised retransmission over LoRaWAN). Without
+     * retries nothing is retried, and retry changes nothing. */
+    int arq = c->confirmed && c->retries > 0;
     for (size_t i = 0; i < n; i++)
-        send_packet(c, &r, len[i], rng, &out[i], stats);
+        send_packet(c, &r, len[i], c->confirmed && (!arq || !retry || retry[i]),
+                    rng, &out[i], stats);
     return 0;
+}
+
+static int lora_arq(const void *state)
+{
+    const lora_cfg *c = state;
+    return c->confirmed && c->retries > 0;
 }
 
 static void lora_destroy(void *state)
@@ -631,4 +647,5 @@ const chan_vtable chan_lora_vtable = {
     .create = lora_create,
     .transmit = lora_transmit,
     .destroy = lora_destroy,
+    .arq = lora_arq,
 };

@@ -90,11 +90,12 @@ static int sigfox_create(util_params *p, void **state, size_t *payload,
     return 0;
 }
 
-static int sigfox_transmit(const void *state, const size_t *len, size_t n,
-                           util_rng *rng, chan_arrival *out, chan_stats *st,
-                           util_err *err)
+static int sigfox_transmit(const void *state, const size_t *len,
+                           const uint8_t *retry, size_t n, util_rng *rng,
+                           chan_arrival *out, chan_stats *st, util_err *err)
 {
     (void)err;
+    (void)retry; /* its repetitions are blind: no ARQ */
     const sigfox_cfg *c = state;
     chan_loss_state ls;
     chan_loss_start(&c->loss, &ls, rng);

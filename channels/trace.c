@@ -652,11 +652,12 @@ static int trace_create(util_params *params, void **state, size_t *payload,
 
 /* ---- replay ---------------------------------------------------------------------------- */
 
-static int trace_transmit(const void *state, const size_t *len, size_t n,
-                          util_rng *rng, chan_arrival *out, chan_stats *stats,
-                          util_err *err)
+static int trace_transmit(const void *state, const size_t *len,
+                          const uint8_t *retry, size_t n, util_rng *rng,
+                          chan_arrival *out, chan_stats *stats, util_err *err)
 {
     (void)err;
+    (void)retry; /* no ARQ */
     const trace_cfg *c = state;
     size_t s = c->start >= 0 ? (size_t)c->start
                              : (size_t)util_rng_below(rng, c->n);

@@ -339,7 +339,7 @@ int chan_capture_write(const chan *c, const chan_capture_opts *o,
         len[i] = o->len;
     chan_stats st;
     if (!rc)
-        rc = chan_transmit(c, len, n, rng, a, &st, err);
+        rc = chan_transmit(c, len, NULL, n, rng, a, &st, err);
     if (!rc) {
         info->airtime = st.attempts ? st.airtime / (double)st.attempts : 0;
         rc = timestamps(a, o, lora, info->airtime, ts, err);

@@ -196,6 +196,7 @@ int codec_stream_push(codec_stream *s, const uint8_t *data, size_t len,
         memcpy(buf, data, len);
     p->data = buf;
     p->len = len;
+    p->priority = 0;
     s->n++;
     return 0;
 }
@@ -219,4 +220,20 @@ size_t codec_stream_bytes(const codec_stream *s)
     for (size_t i = 0; i < s->n; i++)
         total += s->pkt[i].len;
     return total;
+}
+
+void codec_stream_rank(codec_stream *s, size_t essential)
+{
+    if (essential < 1)
+        essential = 1;
+    for (size_t i = 0; i < s->n; i++) {
+        size_t below = i < essential ? 0 : i - essential + 1;
+        s->pkt[i].priority = below >= CODEC_PRIORITY_MAX ? 0
+                                                         : CODEC_PRIORITY_MAX - (int)below;
+    }
+}
+
+size_t codec_stream_packets_for(size_t bytes, size_t payload)
+{
+    return payload ? bytes / payload + (bytes % payload != 0) : 0;
 }

@@ -23,9 +23,32 @@
 
 typedef struct codec codec;
 
+/* How much a packet matters, beside its bytes (the channel never reads
+ * either): higher is more important, 0 (what codec_stream_push gives) the
+ * least. A transport that retries only some packets retries those at or
+ * above a priority (transport/transport.h), so the scale is shared by
+ * every codec, set by codec_stream_rank: the packets a stream cannot
+ * decode without get CODEC_PRIORITY_MAX, and the packets after them one
+ * level less each, in send order, down to 0; so "at least MAX - k" means
+ * those and the k packets after them, whatever the codec. Per codec:
+ *
+ *   limitnet, limitnet-nosal  the first packet (the side grid and the
+ *                  best-ranked values) and its first_copies
+ *   jpeg           baseline: the packets holding the headers (SOI to the
+ *                  first SOS); progressive: those up to the end of the
+ *                  first scan (the DC scan, the coarse picture); abbreviated:
+ *                  the first packet. Every later packet needs the ones
+ *                  before it, which the descending levels say.
+ *   j2k            the packets holding the headers, up to SOD (with header
+ *                  none the first packet), then by send order: layers or
+ *                  resolutions come in order of importance
+ *   webp           every packet: the file decodes whole or not at all */
+#define CODEC_PRIORITY_MAX 15
+
 typedef struct codec_packet {
     uint8_t *data;
     size_t len;
+    int priority;   /* 0..CODEC_PRIORITY_MAX, see above */
 } codec_packet;
 
 /* The packets of one encoded image, in the order they are sent. */
@@ -72,12 +95,20 @@ void codec_stream_init(codec_stream *s);
 void codec_stream_free(codec_stream *s);
 /* Drops all packets but keeps the storage. */
 void codec_stream_clear(codec_stream *s);
-/* Appends a copy of len bytes as a new packet. */
+/* Appends a copy of len bytes as a new packet, of priority 0. */
 int codec_stream_push(codec_stream *s, const uint8_t *data, size_t len,
                       util_err *err);
 /* Splits buf into consecutive packets of at most payload bytes. */
 int codec_stream_split(codec_stream *s, const uint8_t *buf, size_t len,
                        size_t payload, util_err *err);
 size_t codec_stream_bytes(const codec_stream *s);
+/* Sets the priorities (above): packets 0..essential-1 (at least the first)
+ * CODEC_PRIORITY_MAX, each later one a level below the one before, down
+ * to 0. */
+void codec_stream_rank(codec_stream *s, size_t essential);
+/* How many of the packets of codec_stream_split(payload) hold some of the
+ * stream's first `bytes` bytes: the essential count for codec_stream_rank
+ * of a stream whose first bytes are its headers. */
+size_t codec_stream_packets_for(size_t bytes, size_t payload);
 
 #endif

@@ -23,6 +23,11 @@
  * orthonormal, so the encoder's distortion estimate is not the pixels'
  * squared error).
  *
+ * Priorities (codec.h): the packets holding the headers sent, up to SOD,
+ * are essential (with header none that is the first packet: the rest of
+ * the tile-part header); then one level less per packet, as layers (or
+ * resolutions) come in order of importance.
+ *
  * As for JPEG, only packets before the first missing one are used. The
  * decoder hands OpenJPEG only streams shaped as our encoder writes them:
  * the main header these settings give (byte for byte), one tile-part whose
@@ -510,7 +515,14 @@ static int jk_encode(void *state, const util_image *img, size_t payload,
     size_t off = 0, len = st->enc.len;
     if (st->header == HEADER_NONE && strip_known(st, &off, &len, err) != 0)
         return -1;
-    return codec_stream_split(out, st->enc.data + off, len, payload, err);
+    if (codec_stream_split(out, st->enc.data + off, len, payload, err) != 0)
+        return -1;
+    /* The headers sent, up to SOD: no J2K packet decodes without them. */
+    layout lo;
+    size_t essential = scan(st->enc.data, st->enc.len, &lo) == 0 && lo.sod_end > off
+                           ? lo.sod_end - off : 0;
+    codec_stream_rank(out, codec_stream_packets_for(essential, payload));
+    return 0;
 }
 
 /* ---- decoding ---------------------------------------------------------------- */

@@ -32,6 +32,10 @@
  * table (1) and Huffman tables (1), which the abbreviated mode's shared
  * tables include. Progressive prefixes in colour: see scans_end.
  *
+ * Priorities (codec.h): the packets holding the headers (baseline), or the
+ * headers and the first scan (progressive), or the first packet
+ * (abbreviated) are essential; the later ones a level less each.
+ *
  * Decoding uses packets 0..k-1 before the first missing packet k: libjpeg
  * cannot resynchronise without restart markers. That prefix is decoded as
  * far as it goes and the blocks it does not reach stay zero (mid grey);
@@ -332,6 +336,31 @@ static int strip_known(jc_state *st, const util_image *img, size_t *off,
     return 0;
 }
 
+/* The marker that ends the entropy-coded data starting at pos (stuffed
+ * zeros, RSTn and fill bytes belong to the data), or n. */
+static size_t end_of_scan(const uint8_t *p, size_t n, size_t pos)
+{
+    for (; pos + 1 < n; pos++) {
+        int m = p[pos + 1];
+        if (p[pos] == 0xFF && m != 0 && m != 0xFF && (m & 0xF8) != JPEG_RST0)
+            return pos;
+    }
+    return n;
+}
+
+/* The bytes of a whole stream the decoder can do nothing without: the
+ * headers up to the first SOS, and in progressive mode the first scan
+ * (the DC scan: the coarse picture) too. */
+static size_t essential_bytes(const jc_state *st)
+{
+    size_t hdr = 0;
+    if (header_length(st->enc.data, st->enc.len, &hdr) != 0)
+        return st->enc.len;
+    if (st->mode != MODE_PROGRESSIVE)
+        return hdr;
+    return end_of_scan(st->enc.data, st->enc.len, hdr);
+}
+
 static int jc_encode(void *state, const util_image *img, size_t payload,
                      codec_stream *out, util_err *err)
 {
@@ -348,7 +377,11 @@ static int jc_encode(void *state, const util_image *img, size_t payload,
     if (st->mode == MODE_ABBREVIATED &&
         strip_known(st, img, &off, &len, err) != 0)
         return -1;
-    return codec_stream_split(out, st->enc.data + off, len, payload, err);
+    if (codec_stream_split(out, st->enc.data + off, len, payload, err) != 0)
+        return -1;
+    size_t essential = st->mode == MODE_ABBREVIATED ? 0 : essential_bytes(st);
+    codec_stream_rank(out, codec_stream_packets_for(essential, payload));
+    return 0;
 }
 
 /* ---- decoding ---------------------------------------------------------------- */
@@ -596,17 +629,6 @@ static int is_progressive_sof(int m)
     return m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE;
 }
 
-/* The marker that ends the entropy-coded data starting at pos (stuffed
- * zeros, RSTn and fill bytes belong to the data), or n. */
-static size_t end_of_scan(const uint8_t *p, size_t n, size_t pos)
-{
-    for (; pos + 1 < n; pos++) {
-        int m = p[pos + 1];
-        if (p[pos] == 0xFF && m != 0 && m != 0xFF && (m & 0xF8) != JPEG_RST0)
-            return pos;
-    }
-    return n;
-}
 
 /* Where a progressive stream cut short should end (an EOI goes there):
  *

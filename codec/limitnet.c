@@ -55,6 +55,9 @@
  * (codec_min_payload; 5 bytes for the shipped models); below it encoding
  * is an error, never a silent truncation.
  *
+ * Priorities (codec.h): the first packet and its copies are essential,
+ * the later ones a level less each, in send order (best values first).
+ *
  * Decoding. Values not received are zero, as in training. Without the
  * side grid, `limitnet` orders by the fallback; its values then land in
  * the wrong places wherever the guess differs from the real grid (the
@@ -262,12 +265,19 @@ static int encode(void *state, const util_image *img, size_t payload,
     uint8_t cells[CODEC_LN_MAX_GRID * CODEC_LN_MAX_GRID];
     uint8_t *cp = s->nosal ? NULL : cells;
     int count = (int)lround(s->keep * s->g.n);
+    int rc;
     if (s->dev)
-        return encode_int8(s, img, cp, count < 1 ? 1 : count, payload, out, err);
-    if (analyse(s, img, cp, err))
-        return -1;
-    return codec_ln_pack(s->m, s->coder, s->q, cp, (int)s->copies,
-                         count < 1 ? 1 : count, payload, out, err);
+        rc = encode_int8(s, img, cp, count < 1 ? 1 : count, payload, out, err);
+    else
+        rc = analyse(s, img, cp, err) ||
+             codec_ln_pack(s->m, s->coder, s->q, cp, (int)s->copies,
+                           count < 1 ? 1 : count, payload, out, err) ? -1 : 0;
+    /* Without the first packet the decoder is near chance (README, "Loss
+     * and the first packet"); the later ones matter less the later they
+     * are, as values go out best first. */
+    if (!rc)
+        codec_stream_rank(out, (size_t)s->copies);
+    return rc;
 }
 
 /* ---- decoder ------------------------------------------------------------------ */

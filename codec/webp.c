@@ -13,7 +13,8 @@
  * libwebp's own RGB to YUV 4:2:0 conversion.
  *
  * Not progressive: the image is decoded only when every packet arrived,
- * and is flat grey otherwise. (libwebp's incremental decoder could show
+ * and is flat grey otherwise, so every packet has the top priority
+ * (codec.h). (libwebp's incremental decoder could show
  * the macroblock rows that a prefix completes, as a sequential JPEG does;
  * we do not count that.) libwebp reports errors through return codes and
  * never prints.
@@ -184,6 +185,9 @@ static int wp_encode(void *state, const util_image *img, size_t payload,
         }
     }
     WebPMemoryWriterClear(&w);
+    /* Not progressive: one lost packet loses the picture. */
+    if (rc == 0)
+        codec_stream_rank(out, out->n);
     return rc;
 }
 

@@ -6,7 +6,8 @@
  * reconstruction each codec setting gives from the packets that fit in
  * each byte budget, on a lossless link with the scenario's first channel's
  * payload size (the rule of the runner's budgets: the longest prefix of
- * whole packets within the budget). Rows are codec settings (the first
+ * whole packets on air within the budget, through the setting's transport,
+ * whose headers and redundancy count). Rows are codec settings (the first
  * row the originals), columns budgets, each budget a group of the items.
  * Reruns give the same picture: encoders and decoders are deterministic.
  * A scenario with a detector (task.detector) also gets, on every tile, the
@@ -219,31 +220,88 @@ static int draw_detections(util_image *sheet, const gallery_opts *o, const util_
     return 0;
 }
 
-/* Item i's column in every budget group of the row: the original, or its
- * reconstruction by c from the longest packet prefix within each budget
- * (one encode, a decode per budget). */
-static int draw_item(util_image *sheet, const layout *l, const gallery_opts *o,
-                     const util_image *img, int label, codec *c, size_t payload, int row,
-                     int i, util_image *rec, util_err *err)
-{
+/* One item's packets as a setting sends them: the codec's, at what the
+ * payload leaves after the transport's framing, and those on air. */
+typedef struct sent {
     codec_stream st;
-    codec_stream_init(&st);
-    uint8_t *arrived = NULL;
-    int rc = c ? codec_encode(c, img, payload, &st, err) : 0;
-    if (!rc && c && !(arrived = malloc(st.n + 1)))
-        rc = util_errf(err, "out of memory");
+    transport_packet *tp;
+    transport_tx tx;
+    transport_rx rx;
+    codec_packet *view;
+    uint8_t *arrived;   /* per packet on air */
+} sent;
+
+static void sent_free(sent *s)
+{
+    codec_stream_free(&s->st);
+    transport_tx_free(&s->tx);
+    transport_rx_free(&s->rx);
+    free(s->tp);
+    free(s->view);
+    free(s->arrived);
+}
+
+static int send_item(sent *s, codec *c, const transport_cfg *tc, const util_image *img,
+                     size_t payload, util_err *err)
+{
+    if (codec_encode(c, img, payload - transport_cfg_header(tc), &s->st, err))
+        return -1;
+    size_t n = s->st.n;
+    s->tp = malloc((n + 1) * sizeof *s->tp);
+    s->view = malloc((n + 1) * sizeof *s->view);
+    if (!s->tp || !s->view)
+        return util_errf(err, "out of memory");
+    for (size_t j = 0; j < n; j++)
+        s->tp[j] = (transport_packet){s->st.pkt[j].data, s->st.pkt[j].len,
+                                      s->st.pkt[j].priority};
+    if (transport_send(tc, s->tp, n, &s->tx, err))
+        return -1;
+    s->arrived = malloc(s->tx.n + 1);
+    return s->arrived ? 0 : util_errf(err, "out of memory");
+}
+
+/* Decodes from the longest prefix of the packets on air within budget;
+ * *used: its bytes. */
+static int decode_within(sent *s, codec *c, long budget, util_image *rec, long *used,
+                         util_err *err)
+{
+    int fits = 1; /* a prefix: nothing after the first that does not */
+    *used = 0;
+    for (size_t k = 0; k < s->tx.n; k++) {
+        fits = fits && *used + (long)s->tx.len[k] <= budget;
+        s->arrived[k] = (uint8_t)fits;
+        *used += fits ? (long)s->tx.len[k] : 0;
+    }
+    if (transport_receive(&s->tx, s->arrived, &s->rx, err))
+        return -1;
+    for (size_t j = 0; j < s->st.n; j++) {
+        int got = s->rx.got[j];
+        /* codec_decode only reads the bytes */
+        s->view[j] = (codec_packet){got ? (uint8_t *)s->rx.data[j] : NULL,
+                                    got ? s->rx.len[j] : s->st.pkt[j].len, 0};
+    }
+    codec_stream view = {s->view, s->st.n, s->st.n};
+    return codec_decode(c, &view, s->rx.got, rec, err);
+}
+
+/* Item i's column in every budget group of the row: the original, or its
+ * reconstruction by c through transport tc from the longest prefix of
+ * packets on air within each budget (one encode, a decode per budget). */
+static int draw_item(util_image *sheet, const layout *l, const gallery_opts *o,
+                     const util_image *img, int label, codec *c,
+                     const transport_cfg *tc, size_t payload, int row, int i,
+                     util_image *rec, util_err *err)
+{
+    sent s;
+    memset(&s, 0, sizeof s);
+    codec_stream_init(&s.st);
+    transport_tx_init(&s.tx);
+    transport_rx_init(&s.rx);
+    int rc = c ? send_item(&s, c, tc, img, payload, err) : 0;
     for (int b = 0; !rc && b < o->nbudgets; b++) {
         long used = -1; /* the original: no bytes */
-        if (c) {
-            used = 0;
-            int fits = 1; /* a prefix: nothing after the first that does not */
-            for (size_t k = 0; k < st.n; k++) {
-                fits = fits && used + (long)st.pkt[k].len <= o->budgets[b];
-                arrived[k] = (uint8_t)fits;
-                used += fits ? (long)st.pkt[k].len : 0;
-            }
-            rc = codec_decode(c, &st, arrived, rec, err);
-        }
+        if (c)
+            rc = decode_within(&s, c, o->budgets[b], rec, &used, err);
         int x, y;
         cell_xy(l, b, i, row, &x, &y);
         if (!rc)
@@ -253,14 +311,14 @@ static int draw_item(util_image *sheet, const layout *l, const gallery_opts *o,
         if (!rc)
             rc = draw_note(sheet, o, c ? rec : img, label, used, x, y, l->tile - PAD, err);
     }
-    free(arrived);
-    codec_stream_free(&st);
+    sent_free(&s);
     return rc;
 }
 
+/* A row: the originals (set NULL), or setting set made by c. */
 static int draw_row(util_image *sheet, const layout *l, const gallery_opts *o,
-                    const data_set *ds, codec *c, size_t payload, int row,
-                    util_err *err)
+                    const data_set *ds, const sim_codec_setting *set, codec *c,
+                    size_t payload, int row, util_err *err)
 {
     static const uint8_t white[3] = {255, 255, 255};
     int w, h, ch;
@@ -269,13 +327,14 @@ static int draw_row(util_image *sheet, const layout *l, const gallery_opts *o,
     if (util_image_alloc(&rec, w, h, ch, err))
         return -1;
     util_draw_text(sheet, 2, HEAD_H + row * l->row_h + l->tile / 2 - 4,
-                   c ? codec_label(c) : "original", white, 1);
+                   set ? set->label : "original", white, 1);
     int rc = 0;
     for (int i = 0; !rc && i < l->n; i++) {
         util_image img;
         int label;
         data_get(ds, (size_t)i, &img, &label);
-        rc = draw_item(sheet, l, o, &img, label, c, payload, row, i, &rec, err);
+        rc = draw_item(sheet, l, o, &img, label, c, set ? &set->transport : NULL,
+                       payload, row, i, &rec, err);
     }
     util_image_free(&rec);
     return rc;
@@ -307,7 +366,7 @@ static int draw(const gallery_opts *o, const sim_scenario *sc, const data_set *d
         snprintf(text, sizeof text, "%ld bytes", o->budgets[b]);
         util_draw_text(&sheet, x, 2, text, white, 1);
     }
-    int rc = draw_row(&sheet, &l, o, ds, NULL, payload, 0, err), row = 1;
+    int rc = draw_row(&sheet, &l, o, ds, NULL, NULL, payload, 0, err), row = 1;
     for (size_t k = 0; !rc && k < sc->ncodecs; k++) {
         if (!chosen(o->codecs, sc->codecs[k].label))
             continue;
@@ -326,7 +385,7 @@ static int draw(const gallery_opts *o, const sim_scenario *sc, const data_set *d
             util_err_prefix(err, "%s.task.classifier: ", sc->codecs[k].where);
         mine.cls = own ? own : o->cls;
         if (!rc)
-            rc = draw_row(&sheet, &l, &mine, ds, c, payload, row++, err);
+            rc = draw_row(&sheet, &l, &mine, ds, &sc->codecs[k], c, payload, row++, err);
         task_classifier_free(own);
         codec_destroy(c);
     }

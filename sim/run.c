@@ -1,9 +1,13 @@
 /*
  * The batch runner. For each (channel setting, codec setting) pair (a cell)
- * and each image: encode
- * once, transmit once, then cut the arrivals at every deadline and byte
- * budget (arrivals are sorted once; each cut is a prefix of that order, so
- * a cut that adds no packet reuses the previous decode). Images are shared
+ * and each image: encode once, hand the packets to the setting's transport
+ * (transport/layer.c: repetition, FEC, which ones ARQ may retry; without
+ * one the codec's packets go on air as they are), transmit the packets on
+ * air once, then cut the arrivals at every deadline and byte budget
+ * (arrivals are sorted once; each cut is a prefix of that order, which the
+ * transport turns into the codec's packets, so a cut that adds no packet
+ * reuses the previous decode). Traffic figures and byte budgets count
+ * the packets on air. Images are shared
  * among worker threads; each image's channel draws from a generator seeded
  * by (scenario seed, item index) and results are aggregated in item order,
  * so the numbers do not depend on the thread count.
@@ -28,6 +32,10 @@
 #include "codec/codec.h"
 #include "data/data.h"
 #include "tasks/task.h"
+#include "transport/transport.h"
+
+_Static_assert(CODEC_PRIORITY_MAX == TRANSPORT_PRIORITY_MAX,
+               "codec and transport share the priority scale");
 
 typedef sim_metrics metrics;
 
@@ -64,8 +72,12 @@ typedef struct job {
 typedef struct scratch {
     codec *codec;
     codec_stream stream;
-    size_t cap;
-    size_t *lens;
+    transport_tx tx;        /* the packets on air */
+    transport_rx rx;        /* what the codec gets of them */
+    size_t ccap;
+    transport_packet *tp;   /* [codec packet] as the transport takes them */
+    codec_packet *view;     /* [codec packet] as the receiver has them */
+    size_t cap;             /* the rest per packet on air */
     size_t *order;
     chan_arrival *arr;
     uint8_t *mask;
@@ -82,9 +94,6 @@ static int grow(scratch *s, size_t n, util_err *err)
     if (n <= s->cap)
         return 0;
     size_t cap = n * 2;
-    size_t *lens = realloc(s->lens, cap * sizeof *lens);
-    if (lens)
-        s->lens = lens;
     size_t *order = realloc(s->order, cap * sizeof *order);
     if (order)
         s->order = order;
@@ -94,9 +103,26 @@ static int grow(scratch *s, size_t n, util_err *err)
     uint8_t *mask = realloc(s->mask, cap);
     if (mask)
         s->mask = mask;
-    if (!lens || !order || !arr || !mask)
+    if (!order || !arr || !mask)
         return util_errf(err, "out of memory");
     s->cap = cap;
+    return 0;
+}
+
+static int grow_codec(scratch *s, size_t n, util_err *err)
+{
+    if (n <= s->ccap)
+        return 0;
+    size_t cap = n * 2;
+    transport_packet *tp = realloc(s->tp, cap * sizeof *tp);
+    if (tp)
+        s->tp = tp;
+    codec_packet *view = realloc(s->view, cap * sizeof *view);
+    if (view)
+        s->view = view;
+    if (!tp || !view)
+        return util_errf(err, "out of memory");
+    s->ccap = cap;
     return 0;
 }
 
@@ -119,12 +145,36 @@ static size_t sort_arrivals(const chan_arrival *arr, size_t n, size_t *order)
     return k;
 }
 
-/* Decodes the packets in s->mask into recon and scores it against img. */
+/* The codec's packets as the receiver has them from the packets on air in
+ * s->mask: a lost one keeps its length (which some decoders use to place
+ * what follows, as a receiver knows from the link) and no bytes. */
+static int received(scratch *s, codec_stream *view, util_err *err)
+{
+    if (transport_receive(&s->tx, s->mask, &s->rx, err))
+        return -1;
+    for (size_t i = 0; i < s->stream.n; i++) {
+        int got = s->rx.got[i];
+        /* codec_decode only reads the bytes */
+        s->view[i] = (codec_packet){got ? (uint8_t *)s->rx.data[i] : NULL,
+                                    got ? s->rx.len[i] : s->stream.pkt[i].len,
+                                    s->stream.pkt[i].priority};
+    }
+    *view = (codec_stream){s->view, s->stream.n, s->stream.n};
+    return 0;
+}
+
+/* Decodes what the receiver has of the packets on air in s->mask into
+ * recon and scores it against img. */
 static int score(scratch *s, const util_image *img, util_image *recon,
                  metrics *m, util_err *err)
 {
-    if (codec_decode(s->codec, &s->stream, s->mask, recon, err))
+    codec_stream view;
+    if (received(s, &view, err) ||
+        codec_decode(s->codec, &view, s->rx.got, recon, err))
         return -1;
+    m->complete = 1;
+    for (size_t i = 0; i < view.n; i++)
+        m->complete = m->complete && s->rx.got[i];
     m->psnr = task_psnr(img, recon);
     m->ssim = task_ssim(img, recon);
     return 0;
@@ -162,24 +212,24 @@ static int detect(job *jb, scratch *s, size_t i, size_t nd, util_err *err)
 }
 
 /* Fills m's traffic figures for a receiver that stops at time t and has
- * taken the first k packets of the arrival order. */
+ * taken the first k packets on air of the arrival order. */
 static void traffic(const scratch *s, size_t n, size_t k, double t, metrics *m)
 {
+    const size_t *lens = s->tx.len;
     memset(s->mask, 0, n);
     m->recv_bytes = 0;
     for (size_t j = 0; j < k; j++) {
         s->mask[s->order[j]] = 1;
-        m->recv_bytes += (double)s->lens[s->order[j]];
+        m->recv_bytes += (double)lens[s->order[j]];
     }
     m->recv_packets = (double)k;
     m->sent_bytes = m->sent_packets = 0;
     for (size_t j = 0; j < n; j++)
         if (s->arr[j].t_start < t) {
-            m->sent_bytes += (double)s->lens[j];
+            m->sent_bytes += (double)lens[j];
             m->sent_packets++;
         }
     m->lost = m->sent_packets - m->recv_packets;
-    m->complete = k == n;
 }
 
 /* How many packets of the arrival order a cut keeps, and when it stops. */
@@ -195,10 +245,27 @@ static size_t cut_prefix(const job *jb, const scratch *s, size_t narrived,
         return k;
     }
     double budget = (double)sc->budgets[cut - sc->ndeadlines], used = 0;
-    while (k < narrived && used + (double)s->lens[s->order[k]] <= budget)
-        used += (double)s->lens[s->order[k++]];
+    while (k < narrived && used + (double)s->tx.len[s->order[k]] <= budget)
+        used += (double)s->tx.len[s->order[k++]];
     *t = k ? s->arr[s->order[k - 1]].t_arrive : 0;
     return k;
+}
+
+/* Encodes img at what the channel's payload leaves after the transport's
+ * framing, and makes the packets on air (s->tx). */
+static int encode(const sim_codec_setting *set, const chan *ch, scratch *s,
+                  const util_image *img, util_err *err)
+{
+    const transport_cfg *tc = &set->transport;
+    size_t payload = chan_payload(ch) - transport_cfg_header(tc);
+    if (codec_encode(s->codec, img, payload, &s->stream, err) ||
+        grow_codec(s, s->stream.n + 1, err))
+        return -1;
+    for (size_t j = 0; j < s->stream.n; j++) {
+        const codec_packet *p = &s->stream.pkt[j];
+        s->tp[j] = (transport_packet){p->data, p->len, p->priority};
+    }
+    return transport_send(tc, s->tp, s->stream.n, &s->tx, err);
 }
 
 static int process_image(job *jb, scratch *s, size_t i, util_err *err)
@@ -206,16 +273,14 @@ static int process_image(job *jb, scratch *s, size_t i, util_err *err)
     util_image img;
     int label;
     data_get(jb->ds, i, &img, &label);
-    if (codec_encode(s->codec, &img, chan_payload(jb->ch), &s->stream, err))
+    if (encode(jb->set, jb->ch, s, &img, err))
         return -1;
-    size_t n = s->stream.n;
+    size_t n = s->tx.n;
     if (grow(s, n + 1, err))
         return -1;
-    for (size_t j = 0; j < n; j++)
-        s->lens[j] = s->stream.pkt[j].len;
     util_rng rng;
     util_rng_seed(&rng, util_seed_mix(jb->seed, jb->sc->first + i));
-    if (chan_transmit(jb->ch, s->lens, n, &rng, s->arr, NULL, err))
+    if (chan_transmit(jb->ch, s->tx.len, s->tx.retry, n, &rng, s->arr, NULL, err))
         return -1;
     size_t narrived = sort_arrivals(s->arr, n, s->order);
     jb->encoded[i] = (double)codec_stream_bytes(&s->stream);
@@ -231,6 +296,7 @@ static int process_image(job *jb, scratch *s, size_t i, util_err *err)
         if (k == prev_k) {
             row[c].psnr = row[c - 1].psnr;
             row[c].ssim = row[c - 1].ssim;
+            row[c].complete = row[c - 1].complete;
             s->slot[c] = s->slot[c - 1];
         } else {
             if (score(s, &img, &s->recon[nd], &row[c], err))
@@ -246,7 +312,10 @@ static void scratch_free(scratch *s)
 {
     codec_destroy(s->codec);
     codec_stream_free(&s->stream);
-    free(s->lens);
+    transport_tx_free(&s->tx);
+    transport_rx_free(&s->rx);
+    free(s->tp);
+    free(s->view);
     free(s->order);
     free(s->arr);
     free(s->mask);
@@ -263,6 +332,8 @@ static int scratch_init(job *jb, scratch *s, util_err *err)
 {
     memset(s, 0, sizeof *s);
     codec_stream_init(&s->stream);
+    transport_tx_init(&s->tx);
+    transport_rx_init(&s->rx);
     util_params p = jb->set->params;
     int w, h, c;
     data_dims(jb->ds, &w, &h, &c);
@@ -710,6 +781,15 @@ static uint64_t cell_path(char *buf, size_t len, const sim_scenario *sc,
      * base); none leaves the hash as it always was */
     if (set->classifier[0])
         fnv_file(&h, set->classifier, NULL);
+    /* likewise a transport */
+    const transport_cfg *t = &set->transport;
+    if (transport_cfg_active(t)) {
+        char tb[160];
+        snprintf(tb, sizeof tb, "|transport repeat %d %d fec %.17g arq %d %d",
+                 t->repeat_first, t->repeat_copies, t->fec_overhead, t->arq,
+                 t->min_priority);
+        h = fnv_str(h, tb);
+    }
     snprintf(buf, len, "%s/cells/%s-%016llx.csv", sc->output, set->label,
              (unsigned long long)h);
     return h;
@@ -818,12 +898,15 @@ static int check_payloads(const sim_scenario *sc, const context *cx, util_err *e
             return util_err_prefix(err, "%s: ", sc->codecs[k].where);
         size_t least = codec_min_payload(c);
         codec_destroy(c);
+        /* the transport's framing comes out of every packet */
+        size_t framing = transport_cfg_header(&sc->codecs[k].transport);
         for (size_t i = 0; i < sc->nchans; i++)
-            if (chan_payload(cx->ch[i]) < least)
-                return util_errf(err, "%s over %s: the channel's %zu-byte payload is "
+            if (chan_payload(cx->ch[i]) < least + framing)
+                return util_errf(err, "%s over %s: the channel's %zu-byte payload%s is "
                                  "below the %zu bytes this codec setting needs a packet",
                                  sc->codecs[k].label, sc->chans[i].label,
-                                 chan_payload(cx->ch[i]), least);
+                                 chan_payload(cx->ch[i]),
+                                 framing ? ", less the transport's framing," : "", least);
     }
     return 0;
 }
@@ -1098,34 +1181,31 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
     return rc ? util_err_prefix(err, "%s: ", sc->file) : 0;
 }
 
-/* One codec setting on the first item at one channel's payload, every
- * packet received: the per-item refusals (image size, payload) a run
- * would meet. */
+/* One codec setting on the first item at one channel's payload, through
+ * its transport, every packet on air received: the per-item refusals
+ * (image size, payload, a FEC block too large) a run would meet. */
 static int probe_codec(const sim_codec_setting *set, const data_set *ds, const chan *ch,
                        util_err *err)
 {
     util_image img, out = {0};
     data_get(ds, 0, &img, NULL);
-    codec *c;
-    codec_stream st;
-    codec_stream_init(&st);
+    scratch s;
+    memset(&s, 0, sizeof s);
+    codec_stream_init(&s.stream);
+    transport_tx_init(&s.tx);
+    transport_rx_init(&s.rx);
     util_params p = set->params;
-    uint8_t *all = NULL;
-    int rc = codec_create(set->codec, &p, &c, err);
-    if (!rc && !(rc = codec_encode(c, &img, chan_payload(ch), &st, err))) {
-        all = malloc(st.n + 1);
-        rc = all ? 0 : util_errf(err, "out of memory");
-        if (!rc)
-            memset(all, 1, st.n + 1);
-        if (!rc)
-            rc = util_image_alloc(&out, img.w, img.h, img.c, err);
-        if (!rc)
-            rc = codec_decode(c, &st, all, &out, err);
+    int rc = codec_create(set->codec, &p, &s.codec, err);
+    if (!rc)
+        rc = encode(set, ch, &s, &img, err) || grow(&s, s.tx.n + 1, err);
+    codec_stream view;
+    if (!rc) {
+        memset(s.mask, 1, s.tx.n + 1);
+        rc = received(&s, &view, err) || util_image_alloc(&out, img.w, img.h, img.c, err) ||
+             codec_decode(s.codec, &view, s.rx.got, &out, err) ? -1 : 0;
     }
-    free(all);
     util_image_free(&out);
-    codec_stream_free(&st);
-    codec_destroy(c); /* NULL when codec_create failed */
+    scratch_free(&s);
     return rc;
 }
 

@@ -90,6 +90,43 @@ static void *make_room(void *arr, size_t n, size_t elem)
     return arr;
 }
 
+/* Moves the keys under "transport." (the entry's transport object,
+ * flattened and expanded with the codec's keys) from all into tp, without
+ * the prefix. */
+static void split_transport(util_params *all, util_params *tp)
+{
+    static const char pre[] = "transport.";
+    size_t keep = 0;
+    util_params_init(tp);
+    for (size_t i = 0; i < all->n; i++) {
+        util_param *it = &all->items[i];
+        if (strncmp(it->key, pre, sizeof pre - 1) != 0) {
+            all->items[keep++] = *it;
+            continue;
+        }
+        util_param *to = &tp->items[tp->n++];
+        *to = *it;
+        memmove(to->key, to->key + sizeof pre - 1, strlen(to->key) - sizeof pre + 2);
+    }
+    all->n = keep;
+}
+
+/* The setting's transport and its label: the codec's, then the
+ * transport's suffix. */
+static int setting_transport(sim_codec_setting *s, util_params *tp, const codec *c,
+                             util_err *err)
+{
+    char suffix[64];
+    if (transport_cfg_parse(tp, &s->transport, err))
+        return util_err_prefix(err, "%s.transport.", s->where);
+    transport_cfg_label(&s->transport, suffix, sizeof suffix);
+    int n = snprintf(s->label, sizeof s->label, "%s%s", codec_label(c), suffix);
+    if (n < 0 || (size_t)n >= sizeof s->label)
+        return util_errf(err, "%s.transport: the label %s%s is too long", s->where,
+                         codec_label(c), suffix);
+    return 0;
+}
+
 static int add_setting(sim_scenario *sc, const char *name, const char *where,
                        const util_params *params, util_err *err)
 {
@@ -104,12 +141,16 @@ static int add_setting(sim_scenario *sc, const char *name, const char *where,
     snprintf(s->codec, sizeof s->codec, "%s", name);
     snprintf(s->where, sizeof s->where, "%s", where);
     s->params = *params;
-    util_params probe = *params;
+    util_params tp;
+    split_transport(&s->params, &tp);
+    util_params probe = s->params;
     codec *c;
     if (codec_create(name, &probe, &c, err))
         return util_err_prefix(err, "%s.", where);
-    snprintf(s->label, sizeof s->label, "%s", codec_label(c));
+    int rc = setting_transport(s, &tp, c, err);
     codec_destroy(c);
+    if (rc)
+        return -1;
     for (size_t i = 0; i < sc->ncodecs; i++)
         if (strcmp(sc->codecs[i].label, s->label) == 0)
             return util_errf(err, "%s: setting \"%s\" is also made by %s", where,
@@ -164,6 +205,35 @@ static int codec_task(const cJSON *j, const char *where, char *model, size_t len
     return 0;
 }
 
+/* The shape of an entry's "transport", checked as JSON (an empty object
+ * would flatten to nothing); its values, lists included, are flattened
+ * with the codec's keys and read by transport_cfg_parse. */
+static int check_transport(const cJSON *j, const char *where, util_err *err)
+{
+    static const char *const keys[] = {"repeat", "fec", "arq", NULL};
+    static const char *const shapes[] = {"{\"first\": K, \"copies\": C}",
+                                         "{\"overhead\": R}",
+                                         "{\"min_priority\": P}"};
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "transport");
+    char at[64];
+    snprintf(at, sizeof at, "%s.transport", where);
+    if (!t)
+        return 0;
+    if (!cJSON_IsObject(t) || !t->child)
+        return util_errf(err, "%s: expected an object with \"repeat\", \"fec\" "
+                         "and/or \"arq\", got %s", at,
+                         cJSON_IsObject(t) ? "an empty one" : util_json_type(t));
+    if (util_json_keys(t, at, keys, err))
+        return -1;
+    for (int k = 0; keys[k]; k++) {
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(t, keys[k]);
+        if (o && (!cJSON_IsObject(o) || !o->child))
+            return util_errf(err, "%s.%s: expected %s, got %s", at, keys[k], shapes[k],
+                             cJSON_IsObject(o) ? "an empty object" : util_json_type(o));
+    }
+    return 0;
+}
+
 static int load_codec(sim_scenario *sc, const cJSON *j, const char *where,
                       util_err *err)
 {
@@ -180,7 +250,8 @@ static int load_codec(sim_scenario *sc, const cJSON *j, const char *where,
                          list);
     }
     char model[SIM_PATH_LEN];
-    if (codec_task(j, where, model, sizeof model, err))
+    if (codec_task(j, where, model, sizeof model, err) ||
+        check_transport(j, where, err))
         return -1;
     /* the entry's own task model is no codec parameter: flattened without it */
     cJSON *params = cJSON_Duplicate(j, 1);
@@ -240,6 +311,8 @@ static int add_channel(sim_scenario *sc, const char *model, const char *where,
     if (chan_create(model, &probe, &c, err))
         return util_err_prefix(err, "%s.", where);
     snprintf(s->label, sizeof s->label, "%s", chan_label(c));
+    s->payload = chan_payload(c);
+    s->has_arq = chan_has_arq(c);
     chan_destroy(c);
     for (size_t i = 0; i < sc->nchans; i++)
         if (strcmp(sc->chans[i].label, s->label) == 0)
@@ -521,6 +594,31 @@ static int check_detector(const sim_scenario *sc, util_err *err)
     return 0;
 }
 
+/* What each codec's transport needs of every channel it runs over: ARQ
+ * to honour "arq" (else the setting is its unprotected twin under another
+ * label), and a payload that leaves the codec room after FEC's framing. */
+static int check_transports(const sim_scenario *sc, util_err *err)
+{
+    for (size_t k = 0; k < sc->ncodecs; k++) {
+        const sim_codec_setting *set = &sc->codecs[k];
+        size_t header = transport_cfg_header(&set->transport);
+        for (size_t i = 0; i < sc->nchans; i++) {
+            const sim_chan_setting *ch = &sc->chans[i];
+            if (set->transport.arq && !ch->has_arq)
+                return util_errf(err, "%s.transport.arq: %s (%s) retries nothing, so "
+                                 "there is no ARQ to keep to some packets (link: "
+                                 "retries; lora: confirmed and retries; ieee802154, "
+                                 "ns3_lrwpan: ack and retries)", set->where, ch->where,
+                                 ch->label);
+            if (header && ch->payload <= header)
+                return util_errf(err, "%s.transport.fec: %s's %zu-byte payload leaves "
+                                 "nothing for the codec after %zu bytes of fragment "
+                                 "framing", set->where, ch->where, ch->payload, header);
+        }
+    }
+    return 0;
+}
+
 /* A codec's own classifier replaces the scenario's, so that every cell is
  * scored by one: without task.classifier there is none to replace. */
 static int codec_models(const sim_scenario *sc, util_err *err)
@@ -639,7 +737,7 @@ static int load_root(sim_scenario *sc, const cJSON *root, util_err *err)
     double *budgets;
     if (load_names(sc, root, err) || load_seeds(sc, root, err) ||
         load_dataset(sc, root, err) || load_codecs(sc, root, err) ||
-        load_channel(sc, root, err) ||
+        load_channel(sc, root, err) || check_transports(sc, err) ||
         load_cuts(root, "deadlines", 0, &sc->deadlines, &sc->ndeadlines, err) ||
         load_cuts(root, "budgets", 1, &budgets, &sc->nbudgets, err))
         return -1;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "transport/transport.h"
 #include "util/util.h"
 
 #define SIM_VERSION "0.2.0" /* 0.2.0: uncertainty columns, hits files */
@@ -26,8 +27,12 @@
 typedef struct sim_codec_setting {
     char codec[SIM_NAME_LEN];   /* registered codec name */
     char where[SIM_NAME_LEN];   /* JSON path of its entry, for messages */
-    char label[SIM_NAME_LEN];   /* the codec's own label for the setting */
-    util_params params;
+    /* the codec's own label for the setting, and its transport's suffix */
+    char label[SIM_NAME_LEN];
+    util_params params;         /* the codec's, without "transport" */
+    /* The entry's "transport": what goes on air for the codec's packets
+     * (transport/layer.c); all zeros without one. */
+    transport_cfg transport;
     /* The classifier that scores this setting's cells, when its entry
      * names one ("task": {"classifier": FILE}: a model adapted to this
      * codec); empty: the scenario's task.classifier. */
@@ -40,6 +45,8 @@ typedef struct sim_chan_setting {
     char where[SIM_NAME_LEN];   /* JSON path of its entry, for messages */
     char label[256];            /* the model's label for the setting */
     util_params params;
+    size_t payload;             /* chan_payload */
+    int has_arq;                /* chan_has_arq */
 } sim_chan_setting;
 
 typedef struct sim_scenario {

@@ -45,7 +45,7 @@ static inline chan_arrival *tu_send_n(const chan *c, size_t n, size_t len,
     util_rng rng;
     util_rng_seed(&rng, seed);
     util_err err = {{0}};
-    if (chan_transmit(c, lens, n, &rng, out, st, &err))
+    if (chan_transmit(c, lens, NULL, n, &rng, out, st, &err))
         fail_msg("chan_transmit: %s", err.msg);
     free(lens);
     return out;

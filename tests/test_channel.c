@@ -140,7 +140,7 @@ static void test_airtime_and_duty_cycle(void **state)
     chan_stats st;
     util_rng rng;
     util_rng_seed(&rng, 1);
-    assert_int_equal(chan_transmit(c, lens, n, &rng, out, &st, NULL), 0);
+    assert_int_equal(chan_transmit(c, lens, NULL, n, &rng, out, &st, NULL), 0);
 
     double t = 0, air = 0, end = 0;
     size_t bytes = 0;
@@ -610,8 +610,8 @@ static void test_payload_over_mtu(void **state)
     util_rng rng;
     util_rng_seed(&rng, 1);
     util_err err = {{0}};
-    assert_int_equal(chan_transmit(c, lens, 1, &rng, out, NULL, &err), 0);
-    assert_int_equal(chan_transmit(c, lens, 2, &rng, out, NULL, &err), -1);
+    assert_int_equal(chan_transmit(c, lens, NULL, 1, &rng, out, NULL, &err), 0);
+    assert_int_equal(chan_transmit(c, lens, NULL, 2, &rng, out, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "packet 1"));
     chan_destroy(c);
 }

@@ -253,7 +253,7 @@ static void test_errors(void **state)
     util_rng rng;
     util_rng_seed(&rng, 1);
     util_err err = {{0}};
-    assert_int_equal(chan_transmit(c, &len, 1, &rng, &out, NULL, &err), -1);
+    assert_int_equal(chan_transmit(c, &len, NULL, 1, &rng, &out, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "payload size of 50"));
     chan_destroy(c);
 }

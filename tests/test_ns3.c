@@ -220,7 +220,7 @@ static void *run_job(void *arg)
     util_rng rng;
     util_rng_seed(&rng, j->seed);
     util_err err;
-    if (chan_transmit(j->c, lens, 60, &rng, j->out, NULL, &err))
+    if (chan_transmit(j->c, lens, NULL, 60, &rng, j->out, NULL, &err))
         j->out = NULL;
     return NULL;
 }
@@ -269,24 +269,24 @@ static void test_bad_parameters(void **state)
     util_err err = {{0}};
     chan_ns3_seed seed = {1, 0};
     chan_ns3_lrwpan_cfg lr = {0.5, 0, 3, 1};
-    assert_int_equal(chan_ns3_lrwpan_run(&lr, seed, len, 1, out, &st, &err),
+    assert_int_equal(chan_ns3_lrwpan_run(&lr, seed, len, NULL, 1, out, &st, &err),
                      -1);
     assert_non_null(strstr(err.msg, "distance"));
     lr.distance = 10;
     lr.retries = 9;
-    assert_int_equal(chan_ns3_lrwpan_run(&lr, seed, len, 1, out, &st, &err),
+    assert_int_equal(chan_ns3_lrwpan_run(&lr, seed, len, NULL, 1, out, &st, &err),
                      -1);
     assert_non_null(strstr(err.msg, "retries"));
     lr.retries = 3;
-    assert_int_equal(chan_ns3_lrwpan_run(&lr, seed, len, 2, out, &st, &err),
+    assert_int_equal(chan_ns3_lrwpan_run(&lr, seed, len, NULL, 2, out, &st, &err),
                      -1);
     assert_non_null(strstr(err.msg, "packet 1: 0 bytes"));
     len[1] = 117;
-    assert_int_equal(chan_ns3_lrwpan_run(&lr, seed, len, 2, out, &st, &err),
+    assert_int_equal(chan_ns3_lrwpan_run(&lr, seed, len, NULL, 2, out, &st, &err),
                      -1);
     assert_non_null(strstr(err.msg, "packet 1: 117 bytes"));
     seed.seed = 0;
-    assert_int_equal(chan_ns3_lrwpan_run(&lr, seed, len, 1, out, &st, &err),
+    assert_int_equal(chan_ns3_lrwpan_run(&lr, seed, len, NULL, 1, out, &st, &err),
                      -1);
     chan_ns3_p2p_cfg p2p = {0, 0, 0};
     seed.seed = 1;

@@ -31,7 +31,7 @@ static void transmit(const chan *c, const size_t *lens, size_t n,
     util_rng rng;
     util_rng_seed(&rng, seed);
     util_err err = {{0}};
-    assert_int_equal(chan_transmit(c, lens, n, &rng, out, st, &err), 0);
+    assert_int_equal(chan_transmit(c, lens, NULL, n, &rng, out, st, &err), 0);
 }
 
 static void test_sigfox_timing(void **state)
@@ -152,7 +152,7 @@ static void test_preset_errors(void **state)
     util_rng rng;
     util_rng_seed(&rng, 1);
     util_err err = {{0}};
-    assert_int_equal(chan_transmit(c, &big, 1, &rng, &out, NULL, &err), -1);
+    assert_int_equal(chan_transmit(c, &big, NULL, 1, &rng, &out, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "12 bytes"));
     chan_destroy(c);
 }

@@ -101,7 +101,7 @@ static chan_arrival *transmit(const chan *c, size_t n, uint64_t seed)
     util_rng rng;
     util_rng_seed(&rng, seed);
     util_err err = {{0}};
-    assert_int_equal(chan_transmit(c, len, n, &rng, a, NULL, &err), 0);
+    assert_int_equal(chan_transmit(c, len, NULL, n, &rng, a, NULL, &err), 0);
     free(len);
     return a;
 }

@@ -1,6 +1,11 @@
 /*
- * transport: protection of a block of packets against loss on the link.
+ * transport: protection of a block of packets against loss on the link, a
+ * layer between codec and channel (transport/layer.c describes it).
  *
+ *   transport_cfg_*, transport_send, transport_receive
+ *                     the layer: a codec's packets to the packets on air
+ *                     (repetition, fragment FEC, which ones ARQ may retry),
+ *                     and what arrived back to the codec's packets
  *   transport_fec_*   the forward error correction of LoRa Alliance TS004-1.0.0,
  *                     "LoRaWAN Fragmented Data Block Transport Specification
  *                     v1.0.0" (2018), chapters 7 (Fragment error coding), 8
@@ -25,11 +30,14 @@
  * Conventions. Every function returns 0 on success or -1 on failure, with a
  * message in *err (which may be NULL); a failed call writes no output except
  * where its comment says otherwise. Nothing here keeps state between calls,
- * allocates memory the caller must free (transport_fec_split's block
- * aside), prints, or exits; calls on different buffers may run in parallel
- * threads. Buffers are the caller's: a function reads and writes them only
- * during the call.
- * Counts and indices are int; byte sizes are size_t.
+ * allocates memory the caller must free (transport_fec_split's block, and
+ * the storage a transport_tx or transport_rx grows, which its _free
+ * releases, aside), prints, or exits; calls on different buffers may run in
+ * parallel threads. Buffers are the caller's: a function reads and writes
+ * them only during the call (a tx points at the codec packets it was given
+ * until the next send).
+ * Counts and indices are int (the layer's packet counts size_t); byte
+ * sizes are size_t.
  */
 #ifndef TRANSPORT_TRANSPORT_H
 #define TRANSPORT_TRANSPORT_H
@@ -183,5 +191,139 @@ int transport_fec_decode(int m_data, int n, size_t frag_size,
                          const transport_fec_frag *frags, int count,
                          uint8_t *out, uint8_t *known,
                          transport_fec_result *res, util_err *err);
+
+/* ---- the layer (transport/layer.c) --------------------------------------- */
+
+/* Priorities run 0..TRANSPORT_PRIORITY_MAX, higher more important: the
+ * scale of codec/codec.h (CODEC_PRIORITY_MAX). */
+#define TRANSPORT_PRIORITY_MAX 15
+/* Copies of a repeated packet. */
+#define TRANSPORT_COPIES_MAX 8
+/* Redundancy per data fragment: N = M + ceil(M * overhead) <= 5 M. */
+#define TRANSPORT_FEC_OVERHEAD_MAX 4.0
+/* The header of every FEC packet on air: TS004-1.0.0's Index&N (3.4),
+ * then NbFrag (M, 3.2), 2 bytes each, little-endian. */
+#define TRANSPORT_FEC_HEADER 4
+/* The codec packet's length, which each fragment's content starts with. */
+#define TRANSPORT_FEC_LEN 2
+
+/* What a scenario's "transport" asks for; all zeros: nothing, the codec's
+ * packets go on air as they are. */
+typedef struct transport_cfg {
+    int repeat_first;     /* the first k codec packets ... (0: none) */
+    int repeat_copies;    /* ... go on air this many times each */
+    double fec_overhead;  /* 0: no FEC; else N = M + ceil(M * overhead) */
+    int arq;              /* 1: ARQ may retry only packets of ... */
+    int min_priority;     /* ... at least this priority */
+} transport_cfg;
+
+/**
+ * Reads the keys "repeat.first", "repeat.copies", "fec.overhead" and
+ * "arq.min_priority" (a scenario's transport object, flattened). Each of
+ * repeat's keys needs the other. Any other key is an error naming it.
+ *
+ * @return 0, or -1 with a message starting with the key.
+ */
+int transport_cfg_parse(util_params *p, transport_cfg *cfg, util_err *err);
+/* Whether cfg asks for anything. */
+int transport_cfg_active(const transport_cfg *cfg);
+/* The setting's label suffix ("" when inactive): "-rep-1x2", "-fec-0.5",
+ * "-arq-p14", in that order. */
+void transport_cfg_label(const transport_cfg *cfg, char *buf, size_t len);
+/* Bytes of every codec packet's payload that the layer's framing takes:
+ * the codec is told the channel's payload less these. */
+size_t transport_cfg_header(const transport_cfg *cfg);
+
+/* A codec packet as the layer sees it. */
+typedef struct transport_packet {
+    const uint8_t *data;
+    size_t len;
+    int priority;
+} transport_packet;
+
+/* One packet on air. */
+typedef struct transport_onair {
+    int source;     /* the codec packet it carries, or -1: redundancy */
+    int index;      /* with FEC its fragment index (TS004's N, 1..), else 0 */
+    int priority;   /* its codec packet's; 0 for redundancy */
+} transport_onair;
+
+/* The packets on air for one codec stream, in send order. Everything the
+ * receiver reads is in data/len: the channel is given len and retry only. */
+typedef struct transport_tx {
+    transport_cfg cfg;
+    size_t ncodec;          /* codec packets given to transport_send */
+    size_t n;               /* packets on air */
+    transport_onair *air;
+    const uint8_t **data;   /* their bytes (without FEC the codec's own) */
+    size_t *len;
+    uint8_t *retry;         /* for chan_transmit: NULL without "arq" */
+    int m, nfrag;           /* with FEC: M and N; else 0 */
+    size_t frag;            /* with FEC: F */
+    /* the rest is storage */
+    size_t cap, bytes_cap;
+    uint8_t *bytes, *block, *retry_buf;
+} transport_tx;
+
+void transport_tx_init(transport_tx *t);
+void transport_tx_free(transport_tx *t);
+
+/**
+ * The packets on air for n codec packets, into t (reset first): each codec
+ * packet in order, the first repeat_first of them repeat_copies times in a
+ * row; with FEC each as a data fragment and the N - M redundancy fragments
+ * after them. The packets must stay alive while t is used (without FEC t
+ * points at their bytes).
+ *
+ * @return 0, or -1 when a FEC block would exceed TS004's limits here
+ *         (TRANSPORT_FEC_M_MAX packets, fragments over TRANSPORT_FEC_F_MAX
+ *         bytes) or memory runs out.
+ */
+int transport_send(const transport_cfg *cfg, const transport_packet *pkt,
+                   size_t n, transport_tx *t, util_err *err);
+
+/* What the receiver hands the codec: for each of the ncodec packets
+ * whether it has it and, if so, its bytes. */
+typedef struct transport_rx {
+    size_t n;
+    uint8_t *got;
+    const uint8_t **data;   /* valid while the tx and this rx are */
+    size_t *len;
+    transport_fec_result fec; /* the last FEC decode's counts (zeros if none) */
+    /* the rest is storage */
+    size_t cap, bytes_cap, frag_cap;
+    uint8_t *in, *out, *known, *seen;
+    transport_fec_frag *frags;
+    const uint8_t **fptr;
+    size_t *flen;
+} transport_rx;
+
+void transport_rx_init(transport_rx *r);
+void transport_rx_free(transport_rx *r);
+
+/**
+ * The codec's packets from those of t on air whose arrived[j] is set:
+ * without FEC any copy of a packet gives it; with FEC the data fragments
+ * received or recovered by transport_fec_decode from the frames' bytes
+ * (transport_fec_unframe).
+ *
+ * @return 0, or -1 when memory runs out.
+ */
+int transport_receive(const transport_tx *t, const uint8_t *arrived,
+                      transport_rx *r, util_err *err);
+
+/**
+ * The receiving end of the FEC framing alone: `count` frames as they came
+ * off the air (any order, repeats and damage included) to the ncodec codec
+ * packets. A frame that does not parse (too short, another M, a
+ * redundancy fragment of another length than the first, an index seen
+ * before) is dropped; when the redundancy contradicts itself only the data
+ * fragments received as such are kept.
+ *
+ * @return 0, or -1 when memory runs out.
+ */
+int transport_fec_unframe(const uint8_t *const *frame, const size_t *len,
+                          size_t count, size_t ncodec, transport_rx *r,
+                          util_err *err);
 
 #endif

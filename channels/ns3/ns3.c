@@ -38,7 +38,8 @@
  * first attempt); t_arrive when the receiver's MAC hands it up the first
  * time; t_end when the sender's MAC confirms the last packet (ACK received
  * or retries exhausted). airtime and bytes_on_air count the sender's data
- * frames including the 6-byte PHY header.
+ * frames including the 6-byte PHY header. A packet that chan_transmit's
+ * retry excludes is requested without TX_OPTION_ACK, as in ieee802154.
  */
 #include "channels/chan_impl.h"
 #include "channels/loss.h"
@@ -87,10 +88,11 @@ static int p2p_create(util_params *params, void **state, size_t *payload,
     return 0;
 }
 
-static int p2p_transmit(const void *state, const size_t *len, size_t n,
-                        util_rng *rng, chan_arrival *out, chan_stats *stats,
-                        util_err *err)
+static int p2p_transmit(const void *state, const size_t *len,
+                        const uint8_t *retry, size_t n, util_rng *rng,
+                        chan_arrival *out, chan_stats *stats, util_err *err)
 {
+    (void)retry; /* no ARQ */
     const p2p_state *s = state;
     return chan_ns3_p2p_run(&s->cfg, draw_seed(rng), len, n, out, stats, err);
 }
@@ -135,13 +137,19 @@ static int lrwpan_create(util_params *params, void **state, size_t *payload,
     return 0;
 }
 
-static int lrwpan_transmit(const void *state, const size_t *len, size_t n,
-                           util_rng *rng, chan_arrival *out, chan_stats *stats,
-                           util_err *err)
+static int lrwpan_transmit(const void *state, const size_t *len,
+                           const uint8_t *retry, size_t n, util_rng *rng,
+                           chan_arrival *out, chan_stats *stats, util_err *err)
 {
     const lrwpan_state *s = state;
-    return chan_ns3_lrwpan_run(&s->cfg, draw_seed(rng), len, n, out, stats,
-                               err);
+    return chan_ns3_lrwpan_run(&s->cfg, draw_seed(rng), len, retry, n, out,
+                               stats, err);
+}
+
+static int lrwpan_arq(const void *state)
+{
+    const lrwpan_state *s = state;
+    return s->cfg.ack && s->cfg.retries > 0;
 }
 
 static void ns3_destroy(void *state)
@@ -161,4 +169,5 @@ const chan_vtable chan_ns3_lrwpan_vtable = {
     .create = lrwpan_create,
     .transmit = lrwpan_transmit,
     .destroy = ns3_destroy,
+    .arq = lrwpan_arq,
 };

@@ -55,9 +55,11 @@ int chan_ns3_lrwpan_check(const chan_ns3_lrwpan_cfg *cfg, util_err *err);
 int chan_ns3_p2p_run(const chan_ns3_p2p_cfg *cfg, chan_ns3_seed seed,
                      const size_t *len, size_t n, chan_arrival *out,
                      chan_stats *stats, util_err *err);
+/* retry: NULL, or per packet whether it asks for an ACK (and so may be
+ * retried) when cfg->ack is set and retries > 0 (chan_transmit's retry). */
 int chan_ns3_lrwpan_run(const chan_ns3_lrwpan_cfg *cfg, chan_ns3_seed seed,
-                        const size_t *len, size_t n, chan_arrival *out,
-                        chan_stats *stats, util_err *err);
+                        const size_t *len, const uint8_t *retry, size_t n,
+                        chan_arrival *out, chan_stats *stats, util_err *err);
 
 #ifdef __cplusplus
 }

@@ -69,6 +69,7 @@ const uint16_t PAN_ID = 0x1234;
 struct Run
 {
     size_t n;
+    const uint8_t *retry;           /* lr-wpan: per packet, may ask for an ACK */
     chan_arrival *out;
     chan_stats *st;
     std::map<uint64_t, size_t> uid; /* packet uid -> index in the stream */
@@ -271,18 +272,20 @@ void lrwpan_simulate(const chan_ns3_lrwpan_cfg *cfg, const size_t *len,
     params.m_dstAddrMode = SHORT_ADDR;
     params.m_dstPanId = PAN_ID;
     params.m_dstAddr = Mac16Address(addr[1]);
-    params.m_txOptions = cfg->ack ? TX_OPTION_ACK : TX_OPTION_NONE;
     std::vector<Ptr<Packet>> pkts;
+    std::vector<uint8_t> ack;
     for (size_t i = 0; i < r->n; i++) {
         Ptr<Packet> p = Create<Packet>((uint32_t)len[i]);
         r->uid[p->GetUid()] = i;
         pkts.push_back(p);
+        ack.push_back(cfg->ack && (cfg->retries == 0 || !r->retry || r->retry[i]));
     }
     Ptr<LrWpanMac> mac = d[0]->GetMac();
-    Simulator::Schedule(Seconds(T0), [pkts, mac, params]() {
+    Simulator::Schedule(Seconds(T0), [pkts, ack, mac, params]() {
         McpsDataRequestParams q = params;
         for (size_t i = 0; i < pkts.size(); i++) {
             q.m_msduHandle = (uint8_t)i;
+            q.m_txOptions = ack[i] ? TX_OPTION_ACK : TX_OPTION_NONE;
             mac->McpsDataRequest(q, pkts[i]);
         }
     });
@@ -295,11 +298,12 @@ void lrwpan_simulate(const chan_ns3_lrwpan_cfg *cfg, const size_t *len,
 template <typename Cfg>
 int run_locked(void (*simulate)(const Cfg *, const size_t *, Run *),
                const Cfg *cfg, chan_ns3_seed seed, const size_t *len,
-               size_t n, chan_arrival *out, chan_stats *stats, util_err *err,
-               const char *what)
+               const uint8_t *retry, size_t n, chan_arrival *out,
+               chan_stats *stats, util_err *err, const char *what)
 {
     Run r;
     r.n = n;
+    r.retry = retry;
     r.out = out;
     r.st = stats;
     std::lock_guard<std::mutex> guard(g_ns3_lock);
@@ -373,20 +377,21 @@ extern "C" int chan_ns3_p2p_run(const chan_ns3_p2p_cfg *cfg,
         return -1;
     if (seed.seed == 0)
         return util_errf(err, "ns3_p2p: ns-3 seed must be >= 1");
-    return run_locked(&p2p_simulate, cfg, seed, len, n, out, stats, err,
-                      "ns3_p2p");
+    return run_locked(&p2p_simulate, cfg, seed, len, nullptr, n, out, stats,
+                      err, "ns3_p2p");
 }
 
 extern "C" int chan_ns3_lrwpan_run(const chan_ns3_lrwpan_cfg *cfg,
                                    chan_ns3_seed seed, const size_t *len,
-                                   size_t n, chan_arrival *out,
-                                   chan_stats *stats, util_err *err)
+                                   const uint8_t *retry, size_t n,
+                                   chan_arrival *out, chan_stats *stats,
+                                   util_err *err)
 {
     if (chan_ns3_lrwpan_check(cfg, err) ||
         check_lengths("ns3_lrwpan", len, n, CHAN_NS3_LRWPAN_MAX_PAYLOAD, err))
         return -1;
     if (seed.seed == 0)
         return util_errf(err, "ns3_lrwpan: ns-3 seed must be >= 1");
-    return run_locked(&lrwpan_simulate, cfg, seed, len, n, out, stats, err,
-                      "ns3_lrwpan");
+    return run_locked(&lrwpan_simulate, cfg, seed, len, retry, n, out, stats,
+                      err, "ns3_lrwpan");
 }

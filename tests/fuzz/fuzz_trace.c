@@ -49,7 +49,7 @@ FUZZ_TARGET(trace)
         util_rng_seed(&rng, data[0]);
         for (int i = 0; i < 32; i++)
             len[i] = chan_payload(c);
-        if (chan_transmit(c, len, 32, &rng, out, &st, &err))
+        if (chan_transmit(c, len, NULL, 32, &rng, out, &st, &err))
             FUZZ_FAIL("chan_transmit on a well-formed call: %s", err.msg);
         chan_destroy(c);
     } else if (!err.msg[0]) {

@@ -23,6 +23,7 @@
 #include "data/data.h"
 #include "nn/nn.h"
 #include "tests/fuzz/targets.h"
+#include "transport/transport.h"
 
 #define ITEMS 2
 #define PAYLOAD 51 /* EU868 LoRa at SF10, the testbed's usual packet */
@@ -465,6 +466,60 @@ static int seed_weights(const char *root)
     return rc;
 }
 
+/* The FEC receiver's: a JPEG stream of each test item, framed as the
+ * transport layer sends it (redundancy 0.5; then also the first two
+ * packets twice), whole, with data fragment 2 lost (the parity recovers
+ * it), and with every third frame lost. Byte 0: the codec packets. */
+static int seed_transport(const char *root)
+{
+    util_err err = {{0}};
+    data_set *ds = NULL;
+    static const fuzz_setting set = {"jpeg", {"mode=abbreviated", "quality=50"}, 28, 28, 1};
+    char dir[1024];
+    if (subdir(root, "transport", dir, sizeof dir))
+        return -1;
+    codec *c = fuzz_make_codec(&set);
+    uint8_t *buf = malloc(MAXBUF);
+    codec_stream st;
+    codec_stream_init(&st);
+    transport_tx tx;
+    transport_tx_init(&tx);
+    int rc = !buf || open_images(1, &ds, &err) ? -1 : 0;
+    for (size_t i = 0; !rc && i < ITEMS * 2; i++) {
+        util_image img;
+        data_get(ds, i / 2, &img, NULL);
+        transport_cfg cfg = {i % 2 ? 2 : 0, i % 2 ? 2 : 0, 0.5, 0, 0};
+        transport_packet pkt[64];
+        rc = codec_encode(c, &img, PAYLOAD - transport_cfg_header(&cfg), &st, &err) ||
+             st.n > 64 ? -1 : 0;
+        for (size_t j = 0; !rc && j < st.n; j++)
+            pkt[j] = (transport_packet){st.pkt[j].data, st.pkt[j].len, 0};
+        if (!rc)
+            rc = transport_send(&cfg, pkt, st.n, &tx, &err);
+        for (int how = 0; !rc && how < 3; how++) {
+            size_t at = 0;
+            buf[at++] = (uint8_t)st.n;
+            for (size_t j = 0; j < tx.n; j++) {
+                int lost = how == 1 ? tx.air[j].index == 2 : how == 2 && j % 3 == 2;
+                fuzz_record_put(buf, MAXBUF, &at, lost, tx.data[j], tx.len[j]);
+            }
+            static const char *const hows[] = {"whole", "lost2", "lost-thirds"};
+            char name[96];
+            snprintf(name, sizeof name, "seed-jpeg-item%zu%s-%s.bin", i / 2,
+                     i % 2 ? "-repeat" : "", hows[how]);
+            rc = write_file(dir, name, buf, at);
+        }
+    }
+    if (rc && err.msg[0])
+        fprintf(stderr, "mkcorpus: transport: %s\n", err.msg);
+    transport_tx_free(&tx);
+    codec_stream_free(&st);
+    codec_destroy(c);
+    data_free(ds);
+    free(buf);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -481,6 +536,7 @@ int main(int argc, char **argv)
     if (!rc)
         rc = seed_weights(argv[1]) || seed_scenarios(argv[1]) || seed_traces(argv[1]) ||
              seed_idx(argv[1]) || seed_idx_rgb(argv[1]) || seed_cifar(argv[1]) ||
-             seed_picture(argv[1]) || seed_train_configs(argv[1]);
+             seed_picture(argv[1]) || seed_train_configs(argv[1]) ||
+             seed_transport(argv[1]);
     return rc ? 1 : 0;
 }

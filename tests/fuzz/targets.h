@@ -12,7 +12,7 @@
 /* Decoder harnesses: a table of settings each (input layout: fuzz.h). */
 #define FUZZ_DECODERS(X) X(jpeg) X(j2k) X(webp) X(limitnet)
 /* Every other harness. */
-#define FUZZ_OTHERS(X) X(ln_stream) X(scenario) X(trace) X(idx) X(cifar) X(picture) X(weights) X(train_config) X(hits) X(boot) X(parts)
+#define FUZZ_OTHERS(X) X(ln_stream) X(scenario) X(trace) X(idx) X(cifar) X(picture) X(weights) X(train_config) X(hits) X(boot) X(parts) X(transport)
 #define FUZZ_ALL(X) FUZZ_DECODERS(X) FUZZ_OTHERS(X)
 
 #define FUZZ_DECLARE_ENTRY(name) int fuzz_##name(const uint8_t *data, size_t size);
