@@ -18,6 +18,10 @@
  *   first_copies  times the first packet (the side grid and the best
  *             values) is sent, 1-3: repetition as a stand-in for the
  *             paper's prioritised retransmission; see the README   [1]
+ *   side_packets  limitnet only: how many of the first packets carry the
+ *             side grid, 1-65535 (more than the stream has: every one),
+ *             so that losing the first packet costs its values only, not
+ *             the order of all the others                          [1]
  *   ignore_side  limitnet only, an ablation: the decoder never uses a side
  *             grid, as if every copy had been lost              [false]
  *   encoder   "float" (nn/, float32) or "int8": the device's own encoder
@@ -30,7 +34,7 @@
  * and a 3-byte header for 12 x 7 x 7 = 588 values):
  *
  *   S   1 bit    the side grid follows the header
- *   r0  nb bits  score rank of the packet's first value
+ *   r0  nb bits  score rank of the packet's first value (0 .. N)
  *   n   nb bits  values in the packet (ranks r0 .. r0 + n - 1)
  *
  * then one entropy-coded segment (Huffman or arithmetic, as `entropy`
@@ -40,17 +44,18 @@
  * values, each with its channel's training statistics. The coder restarts
  * in every packet, so any subset of packets decodes: a lost packet costs
  * only its own values. The first packet of `limitnet` carries the side
- * grid; `limitnet-nosal` never sends one. Every byte counts against the
- * channel's payload size.
+ * grid, and with `side_packets` k the first k packets do; `limitnet-nosal`
+ * never sends one. Every byte counts against the channel's payload size.
  *
  * Small payloads. When the header and the whole side grid do not fit the
  * first packet (Sigfox's 12 bytes, US915 DR0's 11), the grid goes out in
  * parts before any value, each part `first_copies` times: S set, r0 =
- * 1 + the part's first cell, n = its cells, then those cells coded as
- * above and no values (a whole grid only ever travels at rank 0, so the
+ * N + 1 + the part's first cell, n = its cells, then those cells coded as
+ * above and no values (a whole grid travels with r0 at most N, so the
  * two cannot be confused). The values follow from rank 0 in packets of
  * their own. A receiver that misses some parts takes the missing cells
  * from the fallback prior (with "fallback": "channel", it needs them all).
+ * Such a grid goes out once, whatever `side_packets` says.
  * The smallest payload is the header and the longest single code
  * (codec_min_payload; 5 bytes for the shipped models); below it encoding
  * is an error, never a silent truncation.
@@ -84,6 +89,7 @@ typedef struct ln_state {
     codec_ln_geom g;
     int nosal, prior, ignore_side, coder;
     long copies; /* times the first packet is sent */
+    long sides;  /* packets that carry the side grid */
     double keep;
     nn_ws *wenc, *wsal, *wdec;
     nn_tensor x;
@@ -148,10 +154,12 @@ static int create(util_params *p, void **state, char *label, size_t label_len,
     if (!s)
         return util_errf(err, "out of memory");
     s->nosal = nosal;
+    s->sides = 1;
     int rc = util_params_str(p, "weights", DEFAULT_WEIGHTS, NULL, &weights, err) ||
              util_params_num(p, "keep", 1, 1e-9, 1, &s->keep, err) ||
              util_params_str(p, "entropy", "huffman", coders, &entropy, err) ||
              util_params_int(p, "first_copies", 1, 1, 3, &s->copies, err) ||
+             (!nosal && util_params_int(p, "side_packets", 1, 1, 65535, &s->sides, err)) ||
              util_params_str(p, "encoder", "float", encoders, &encoder, err) ||
              (!nosal && (util_params_str(p, "fallback", "prior", fallbacks,
                                          &fallback, err) ||
@@ -169,9 +177,12 @@ static int create(util_params *p, void **state, char *label, size_t label_len,
     s->prior = strcmp(fallback, "prior") == 0;
     s->coder = strcmp(entropy, "arith") == 0 ? CODEC_LN_ARITH : CODEC_LN_HUFFMAN;
     static const char *const copies[] = {"", "", "-twice", "-thrice"};
-    snprintf(label, label_len, "limitnet%s%s%s%s%s%s-k%g", nosal ? "-nosal" : "",
+    char sides[32] = "";
+    if (s->sides > 1)
+        snprintf(sides, sizeof sides, "-side%ld", s->sides);
+    snprintf(label, label_len, "limitnet%s%s%s%s%s%s%s-k%g", nosal ? "-nosal" : "",
              s->dev ? "-int8" : "",
-             s->coder == CODEC_LN_ARITH ? "-arith" : "", copies[s->copies],
+             s->coder == CODEC_LN_ARITH ? "-arith" : "", copies[s->copies], sides,
              s->ignore_side ? "-noside" : "", !nosal && !s->prior ? "-fbchannel" : "",
              s->keep);
     *state = s;
@@ -248,8 +259,8 @@ static int encode_int8(ln_state *s, const util_image *img, uint8_t *cells, int c
     s->pk.used = s->pk.n = 0;
     int rc = device_encode(s->dev, img->px, s->q, cells, s->work);
     if (!rc)
-        rc = device_pack(s->dev, s->q, cells, (int)s->copies, count, (uint32_t)payload,
-                         &s->pk, s->work);
+        rc = device_pack(s->dev, s->q, cells, (int)s->copies, (int)s->sides, count,
+                         (uint32_t)payload, &s->pk, s->work);
     if (rc)
         return util_errf(err, "a %zu-byte payload: %s", payload, device_strerror(rc));
     for (uint32_t i = 0, at = 0; i < s->pk.n; at += s->pk.len[i++])
@@ -270,7 +281,7 @@ static int encode(void *state, const util_image *img, size_t payload,
         rc = encode_int8(s, img, cp, count < 1 ? 1 : count, payload, out, err);
     else
         rc = analyse(s, img, cp, err) ||
-             codec_ln_pack(s->m, s->coder, s->q, cp, (int)s->copies,
+             codec_ln_pack(s->m, s->coder, s->q, cp, (int)s->copies, (int)s->sides,
                            count < 1 ? 1 : count, payload, out, err) ? -1 : 0;
     /* Without the first packet the decoder is near chance (README, "Loss
      * and the first packet"); the later ones matter less the later they

@@ -200,12 +200,13 @@ size_t codec_ln_min_payload(const codec_ln *m, int coder, int side);
 /* Packs the first `count` values of the send order into packets of at
  * most payload bytes, appending to out. q holds every latent value's level
  * by latent index; cells is the side grid, or NULL for channel order
- * (then no side grid is sent). The first packet is sent `copies` times;
- * a side grid too large for it is sent in parts before the values, each
+ * (then no side grid is sent). The first packet is sent `copies` times,
+ * and the first `sides` packets (1 or more) carry the side grid; a side
+ * grid too large for a packet is sent in parts before the values, each
  * part `copies` times (codec/limitnet.c has the layout). */
 int codec_ln_pack(const codec_ln *m, int coder, const uint8_t *q,
-                  const uint8_t *cells, int copies, int count, size_t payload,
-                  codec_stream *out, util_err *err);
+                  const uint8_t *cells, int copies, int sides, int count,
+                  size_t payload, codec_stream *out, util_err *err);
 
 /* How the receiver orders values: by channel only (limitnet-nosal), by
  * the first side grid that arrived (else the fallback), or by the fallback

@@ -135,7 +135,7 @@ static size_t fill_part(const packer *p, const uint8_t *cells, int k0, int *n,
     size_t used = finish(&c);
     codec_ln_bits hb = {buf, off, 0};
     codec_ln_bits_put(&hb, 1, 1);
-    codec_ln_bits_put(&hb, (uint32_t)(1 + k0), nb);
+    codec_ln_bits_put(&hb, (uint32_t)(g.n + 1 + k0), nb);
     codec_ln_bits_put(&hb, (uint32_t)*n, nb);
     return off + used;
 }
@@ -147,7 +147,7 @@ static int pack_parts(const packer *p, const uint8_t *cells, int copies,
 {
     codec_ln_geom g = codec_ln_geometry(p->m);
     int cellsn = g.grid * g.grid, rc = 0;
-    if (cellsn > (1 << count_bits(g.n)) - 1)
+    if (g.n + cellsn > (1 << count_bits(g.n)) - 1)
         return util_errf(err, "a %zu-byte payload cannot hold this image's side "
                          "grid, and a %dx%d grid is too large to span packets of "
                          "this model", payload, g.grid, g.grid);
@@ -164,8 +164,8 @@ static int pack_parts(const packer *p, const uint8_t *cells, int copies,
 }
 
 int codec_ln_pack(const codec_ln *m, int kind, const uint8_t *q,
-                  const uint8_t *cells, int copies, int count, size_t payload,
-                  codec_stream *out, util_err *err)
+                  const uint8_t *cells, int copies, int sides, int count,
+                  size_t payload, codec_stream *out, util_err *err)
 {
     codec_ln_geom g = codec_ln_geometry(m);
     if (count < 0 || count > g.n)
@@ -184,22 +184,25 @@ int codec_ln_pack(const codec_ln *m, int kind, const uint8_t *q,
      * side grid; every later one carries at least one value. The first
      * packet, the side grid and the best values, goes out `copies` times:
      * the decoder, trained on tail drop, cannot do without those values.
-     * A grid too large for it goes out in parts first (each `copies`
-     * times), and the values follow in packets of their own. */
-    const uint8_t *grid = cells; /* still to send */
-    for (int r = 0, k = 0; !rc && (r < count || grid); k++) {
+     * The first `sides` packets carry the grid, so that losing the first
+     * one does not lose the send order. A grid too large for a packet goes
+     * out in parts first (each `copies` times), and the values follow in
+     * packets of their own. */
+    int parts = 0;
+    for (int r = 0, k = 0; !rc && (r < count || (k == 0 && cells)); k++) {
         int r0 = r;
+        const uint8_t *grid = k < sides && !parts ? cells : NULL;
         memset(buf, 0, payload);
         size_t len = fill(&pk, grid, &r, buf, payload);
-        if (len == 0)
+        if (len == 0) {
             rc = pack_parts(&pk, grid, copies, buf, payload, out, err);
-        else if (r == r0 && !grid)
+            parts = 1;
+        } else if (r == r0 && !grid)
             rc = util_errf(err, "a %zu-byte payload cannot hold a LimitNet "
                            "packet header and value %d", payload, r);
         else
             for (int c = 0; !rc && c < (k == 0 ? copies : 1); c++)
                 rc = codec_stream_push(out, buf, len, err);
-        grid = NULL;
     }
     free(order);
     free(buf);
@@ -241,8 +244,9 @@ typedef struct header {
 } header;
 
 /* Parses a packet's header; 0 if it is usable. A packet with the side
- * grid and a first rank above 0 is a part of the grid, r0 - 1 its first
- * cell: a whole grid travels only in the first packet, at rank 0. */
+ * grid and a first rank above N (the value count) is a part of the grid,
+ * r0 - N - 1 its first cell; at ranks up to N it carries the whole grid
+ * and then its values. */
 static int parse(const codec_ln_geom *g, const codec_packet *p, header *h)
 {
     int nb = count_bits(g->n);
@@ -253,9 +257,9 @@ static int parse(const codec_ln_geom *g, const codec_packet *p, header *h)
     h->side = (int)get_bits(&b, 1);
     h->r0 = (int)get_bits(&b, nb);
     h->n = (int)get_bits(&b, nb);
-    h->part = h->side && h->r0 > 0;
+    h->part = h->side && h->r0 > g->n;
     if (h->part) {
-        h->r0--;
+        h->r0 -= g->n + 1;
         return h->n < 1 || h->r0 + h->n > g->grid * g->grid ? -1 : 0;
     }
     if (h->r0 > g->n || h->n > g->n - h->r0)

@@ -110,13 +110,14 @@ typedef struct device_packets {
 } device_packets;
 
 /* Packs the first `count` values of the send order into packets of at
- * most `payload` bytes (Huffman-coded), the first sent `copies` times;
- * a side grid too large for the first packet goes out in parts first,
- * each `copies` times. cells NULL: channel order and no side grid (limitnet-nosal). The bytes
- * are those of codec_ln_pack with the Huffman coder. */
+ * most `payload` bytes (Huffman-coded), the first sent `copies` times and
+ * the first `sides` carrying the side grid; a side grid too large for a
+ * packet goes out in parts first, each `copies` times. cells NULL: channel
+ * order and no side grid (limitnet-nosal). The bytes are those of
+ * codec_ln_pack with the Huffman coder. */
 int device_pack(const device_model *m, const uint8_t *levels,
-                const uint8_t *cells, int copies, int count, uint32_t payload,
-                device_packets *out, void *work);
+                const uint8_t *cells, int copies, int sides, int count,
+                uint32_t payload, device_packets *out, void *work);
 
 /* Bytes of work device_pack needs for a latent of n values in c channels:
  * the send order and device_order's counts. */

@@ -124,8 +124,8 @@ static uint32_t fill(const packer *p, const uint8_t *cells, int *r, uint8_t *buf
 }
 
 /* Writes a part of the side grid at buf (payload bytes, zeroed): the cells
- * from k0 on while they fit, no values, rank field 1 + k0 (as
- * codec/ln_stream.c). Returns its length; *n receives the cells. */
+ * from k0 on while they fit, no values, rank field N + 1 + k0 for N
+ * values (as codec/ln_stream.c). Returns its length; *n receives the cells. */
 static uint32_t fill_part(const packer *p, const uint8_t *cells, int k0, int *n,
                           uint8_t *buf, uint32_t payload)
 {
@@ -137,7 +137,7 @@ static uint32_t fill_part(const packer *p, const uint8_t *cells, int k0, int *n,
         (*n)++;
     bits hb = {buf, (uint32_t)p->off, 0};
     put_bits(&hb, 1u, 1);
-    put_bits(&hb, (uint32_t)(1 + k0), p->nb);
+    put_bits(&hb, (uint32_t)(p->m->c * p->m->h * p->m->w + 1 + k0), p->nb);
     put_bits(&hb, (uint32_t)*n, p->nb);
     return (uint32_t)p->off + (b.pos + 7) / 8;
 }
@@ -175,7 +175,7 @@ static int pack_parts(const packer *p, const uint8_t *cells, int copies,
                       uint32_t payload, device_packets *out)
 {
     int cellsn = p->m->grid * p->m->grid;
-    if (cellsn > (1 << p->nb) - 1)
+    if (p->m->c * p->m->h * p->m->w + cellsn > (1 << p->nb) - 1)
         return DEVICE_ESIDE;
     for (int k0 = 0, n; k0 < cellsn; k0 += n) {
         uint8_t *buf = next_buf(out, payload);
@@ -192,32 +192,33 @@ static int pack_parts(const packer *p, const uint8_t *cells, int copies,
 }
 
 int device_pack(const device_model *m, const uint8_t *levels,
-                const uint8_t *cells, int copies, int count, uint32_t payload,
-                device_packets *out, void *work)
+                const uint8_t *cells, int copies, int sides, int count,
+                uint32_t payload, device_packets *out, void *work)
 {
     int n = m->c * m->h * m->w;
     packer pk = {m, levels, work, count, count_bits(n), 0};
     pk.off = (1 + 2 * pk.nb + 7) / 8;
-    if (count < 0 || count > n || n > DEVICE_MAX_VALUES || copies < 1 ||
+    if (count < 0 || count > n || n > DEVICE_MAX_VALUES || copies < 1 || sides < 1 ||
         payload > 65535 || (cells && m->grid > DEVICE_MAX_GRID))
         return DEVICE_EARG;
     if (payload <= (uint32_t)pk.off)
         return DEVICE_EHEADER;
     uint16_t *order = work;
     device_order(m->c, m->h, m->w, m->grid, cells, order, order + n);
-    const uint8_t *grid = cells; /* still to send */
-    for (int r = 0, k = 0; r < count || grid; k++) {
+    int parts = 0;
+    for (int r = 0, k = 0; r < count || (k == 0 && cells); k++) {
         int r0 = r;
+        const uint8_t *grid = k < sides && !parts ? cells : NULL;
         uint8_t *buf = next_buf(out, payload);
         if (!buf)
             return DEVICE_EFULL;
         uint32_t len = fill(&pk, grid, &r, buf, payload);
+        parts |= len == 0;
         int rc = len == 0 ? pack_parts(&pk, grid, copies, payload, out)
                  : r == r0 && !grid ? DEVICE_EVALUE
                                     : emit(out, len, k == 0 ? copies : 1);
         if (rc)
             return rc;
-        grid = NULL;
     }
     return DEVICE_OK;
 }

@@ -48,12 +48,14 @@ static void test_pack_matches_codec(void **state)
             cells[k] = (uint8_t)util_rng_below(&rng, 32);
         size_t payload = payloads[trial % 7];
         int copies = 1 + trial % 3, count = 1 + (int)util_rng_below(&rng, (uint64_t)g.n);
+        int sides = trial % 5 == 4 ? 1000 : 1 + trial % 3;
         const uint8_t *cp = trial % 4 == 3 ? NULL : cells;
         codec_stream s;
         codec_stream_init(&s);
-        int a = codec_ln_pack(m, CODEC_LN_HUFFMAN, q, cp, copies, count, payload, &s, &err);
+        int a = codec_ln_pack(m, CODEC_LN_HUFFMAN, q, cp, copies, sides, count, payload, &s,
+                              &err);
         device_packets pk = {buf, sizeof buf, 0, len, 4096, 0};
-        int b = device_pack(dm, q, cp, copies, count, (uint32_t)payload, &pk, work);
+        int b = device_pack(dm, q, cp, copies, sides, count, (uint32_t)payload, &pk, work);
         assert_int_equal(a != 0, b != 0);
         if (a) {
             failures++;
@@ -286,7 +288,7 @@ static int write_images(const char *path, size_t n)
 
 /* Checks the packet file against the host build for the images. */
 static void check_packets(const device_model *dm, const char *images, const char *packets,
-                          int payload, int keep, int copies)
+                          const int *cfg)
 {
     size_t ni = 0, np = 0, at = 0, per = (size_t)dm->in_c * dm->in_h * dm->in_w;
     uint8_t *file = (uint8_t *)tu_read_file(images, &ni), *img = file + 20, *pk = (uint8_t *)tu_read_file(packets, &np);
@@ -297,8 +299,8 @@ static void check_packets(const device_model *dm, const char *images, const char
     for (size_t i = 0; i < (ni - 20) / per; i++) {
         device_packets p = {buf, sizeof buf, 0, len, 256, 0};
         assert_int_equal(device_encode(dm, img + i * per, levels, cells, work), DEVICE_OK);
-        assert_int_equal(device_pack(dm, levels, cells, copies, keep, (uint32_t)payload, &p,
-                                     work), DEVICE_OK);
+        assert_int_equal(device_pack(dm, levels, cells, cfg[2], cfg[3], cfg[1],
+                                     (uint32_t)cfg[0], &p, work), DEVICE_OK);
         assert_true(at + 2 <= np);
         assert_int_equal(pk[at] | pk[at + 1] << 8, p.n);
         at += 2;
@@ -333,17 +335,18 @@ static void test_m7_packets(void **state)
     tu_tempdir(dir);
     snprintf(images, sizeof images, "%s/images.bin", dir);
     write_images(images, 100);
-    static const int cfg[][3] = {{51, 588, 1}, {20, 59, 2}, {6, 59, 1}};
-    for (int c = 0; c < 3; c++) {
+    /* payload, keep, first copies, packets with the side grid */
+    static const int cfg[][4] = {{51, 588, 1, 1}, {20, 59, 2, 1}, {6, 59, 1, 1}, {51, 588, 1, 99}};
+    for (int c = 0; c < 4; c++) {
         snprintf(packets, sizeof packets, "%s/packets%d.bin", dir, c);
         snprintf(cmd, sizeof cmd, "timeout 300 qemu-system-arm -M mps2-an500 -nographic "
                  "-icount shift=0 -semihosting-config enable=on,target=native -kernel %s "
-                 "-append '%s %s %d %d %d' 2>&1", elf, images, packets, cfg[c][0], cfg[c][1],
-                 cfg[c][2]);
+                 "-append '%s %s %d %d %d %d' 2>&1", elf, images, packets, cfg[c][0],
+                 cfg[c][1], cfg[c][2], cfg[c][3]);
         if (tu_run(cmd, out, sizeof out))
             fail_msg("%s: %s", cmd, out);
         assert_non_null(strstr(out, "images 100"));
-        check_packets(dm, images, packets, cfg[c][0], cfg[c][1], cfg[c][2]);
+        check_packets(dm, images, packets, cfg[c]);
     }
     tu_rmtree(dir);
 }

@@ -598,6 +598,63 @@ static void test_committed_small_payloads(void **state)
     codec_destroy(c);
 }
 
+/* side_packets k: the first k packets carry the whole grid (r0 at most N,
+ * so never taken for a part), the rest none; with the first packet lost,
+ * the second's grid orders every other value exactly. Zero and
+ * limitnet-nosal are refused. */
+static void test_side_packets(void **state)
+{
+    fixture *f = *state;
+    util_err err;
+    util_params p;
+    codec *c = NULL;
+    util_params_init(&p);
+    assert_int_equal(util_params_set_str(&p, "weights", f->path, &err), 0);
+    assert_int_equal(util_params_set_num(&p, "side_packets", 3, &err), 0);
+    if (codec_create("limitnet", &p, &c, &err))
+        fail_msg("%s", err.msg);
+    assert_non_null(strstr(codec_label(c), "-side3"));
+    codec_ln *m;
+    assert_int_equal(codec_ln_load(f->path, &m, &err), 0);
+    util_image img;
+    make_image(&img, 6);
+    float z[196], want[196];
+    uint8_t known[196];
+    expected_latent(f->path, &img, want);
+    codec_stream st;
+    codec_stream_init(&st);
+    assert_int_equal(codec_encode(c, &img, 30, &st, &err), 0);
+    assert_true(st.n > 4);
+    for (size_t i = 0; i < st.n; i++) {
+        assert_int_equal(pkt_side(&st.pkt[i]), i < 3);
+        assert_true(pkt_r0(&st.pkt[i]) <= 196);
+    }
+    uint8_t arrived[64];
+    assert_true(st.n <= sizeof arrived);
+    memset(arrived, 1, st.n);
+    arrived[0] = 0;
+    int got = codec_ln_unpack(m, CODEC_LN_HUFFMAN, CODEC_LN_SIDE, NULL, &st, arrived, z,
+                              known, &err);
+    assert_true(got > 100 && got < 196);
+    for (int i = 0; i < 196; i++)
+        assert_true(known[i] ? z[i] == want[i] : z[i] == 0);
+    codec_stream_free(&st);
+    codec_destroy(c);
+    /* A grid-less stream (nosal) has no such key; 0 is out of range. */
+    const char *names[] = {"limitnet", "limitnet-nosal"};
+    const double bad[] = {0, 2};
+    for (int k = 0; k < 2; k++) {
+        util_params_init(&p);
+        assert_int_equal(util_params_set_str(&p, "weights", f->path, &err), 0);
+        assert_int_equal(util_params_set_num(&p, "side_packets", bad[k], &err), 0);
+        c = NULL;
+        assert_int_equal(codec_create(names[k], &p, &c, &err), -1);
+        assert_non_null(strstr(err.msg, "side_packets"));
+    }
+    util_image_free(&img);
+    codec_ln_free(m);
+}
+
 static void test_every_subset(void **state)
 {
     every_subset(*state, CODEC_LN_HUFFMAN);
@@ -1107,6 +1164,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_every_subset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_small_payloads, setup, teardown),
         cmocka_unit_test(test_committed_small_payloads),
+        cmocka_unit_test_setup_teardown(test_side_packets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_and_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deterministic_and_keep, setup, teardown),

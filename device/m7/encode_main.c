@@ -85,7 +85,7 @@ static int header(FILE *in, unsigned long *count)
 }
 
 static int run(FILE *in, FILE *out, unsigned long payload, unsigned long keep,
-               int copies, cost *enc, cost *pack, unsigned long *n)
+               int copies, int sides, cost *enc, cost *pack, unsigned long *n)
 {
     const device_model *m = &MODEL;
     while (fread(image, 1, sizeof image, in) == sizeof image) {
@@ -94,7 +94,7 @@ static int run(FILE *in, FILE *out, unsigned long payload, unsigned long keep,
         uint32_t t1 = COUNT_START();
         device_packets pk = {bytes, sizeof bytes, 0, lens, MAX_PACKETS, 0};
         if (!rc)
-            rc = device_pack(m, levels, cells, copies, (int)keep, (uint32_t)payload, &pk,
+            rc = device_pack(m, levels, cells, copies, sides, (int)keep, (uint32_t)payload, &pk,
                              work);
         uint32_t t2 = COUNT_START();
         if (rc) {
@@ -122,11 +122,11 @@ int main(int argc, char **argv)
     m7_counter_start();
 #endif
     if (argc < 5) {
-        fprintf(stderr, "usage: encode IMAGES PACKETS PAYLOAD KEEP [COPIES]\n");
+        fprintf(stderr, "usage: encode IMAGES PACKETS PAYLOAD KEEP [COPIES [SIDES]]\n");
         return 2;
     }
     unsigned long payload = strtoul(argv[3], NULL, 10), keep = strtoul(argv[4], NULL, 10);
-    int copies = argc > 5 ? atoi(argv[5]) : 1;
+    int copies = argc > 5 ? atoi(argv[5]) : 1, sides = argc > 6 ? atoi(argv[6]) : 1;
     if (keep == 0)
         keep = SIZE(_VALUES);
     FILE *in = fopen(argv[1], "rb"), *out = fopen(argv[2], "wb");
@@ -136,7 +136,7 @@ int main(int argc, char **argv)
     }
     cost enc = {0, UINT32_MAX, 0}, pack = {0, UINT32_MAX, 0};
     unsigned long n = 0, count = 0;
-    int rc = header(in, &count) || run(in, out, payload, keep, copies, &enc, &pack, &n) ||
+    int rc = header(in, &count) || run(in, out, payload, keep, copies, sides, &enc, &pack, &n) ||
              n != count;
     fclose(in);
     if (fclose(out) || rc || !n)
