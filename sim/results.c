@@ -162,36 +162,55 @@ void sim_clean_temps(const char *dir)
     closedir(d);
 }
 
-/* A number, or nothing for NAN (no classifier, no detector). */
-static void field(FILE *f, double v, int comma)
+/* ",v", exactly and in the fewest digits (NAN as "nan"). */
+static void put(FILE *f, double v)
 {
-    if (comma)
-        fputc(',', f);
+    char t[UTIL_NUM_LEN];
+    util_num_text(t, v);
+    fputc(',', f);
+    fputs(t, f);
+}
+
+/* ",v", or "," alone for NAN (no classifier, no detector). */
+static void field(FILE *f, double v)
+{
     if (!isnan(v))
-        fprintf(f, "%.17g", v);
+        put(f, v);
+    else
+        fputc(',', f);
+}
+
+/* A row's first columns: codec, channel, cut, limit, images. */
+static void row_key(FILE *f, const char *codec, const char *channel, int chlen,
+                    const sim_row *r, size_t images)
+{
+    fprintf(f, "%s,%.*s,%s", codec, chlen, channel, r->is_budget ? "budget" : "deadline");
+    put(f, r->limit);
+    fprintf(f, ",%zu", images);
 }
 
 static void row_csv(FILE *f, const sim_cell *cell, const sim_row *r)
 {
-    fprintf(f, "%s,%s,%s,%.17g,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,"
-            "%.17g,%.17g,", cell->codec, cell->channel,
-            r->is_budget ? "budget" : "deadline", r->limit, r->images,
-            r->encoded_bytes, r->sent_bytes, r->sent_packets, r->received_bytes,
-            r->received_packets, r->lost_packets, r->complete, r->psnr, r->ssim);
-    field(f, r->accuracy, 0);
+    const double v[] = {r->encoded_bytes, r->sent_bytes, r->sent_packets,
+                        r->received_bytes, r->received_packets, r->lost_packets,
+                        r->complete, r->psnr, r->ssim};
+    row_key(f, cell->codec, cell->channel, (int)strlen(cell->channel), r, r->images);
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
+        put(f, v[k]);
+    field(f, r->accuracy);
     if (cell->detection) {
-        field(f, r->map50, 1);
-        field(f, r->map50_95, 1);
+        field(f, r->map50);
+        field(f, r->map50_95);
     }
-    field(f, r->psnr_se, 1);
-    field(f, r->ssim_se, 1);
-    field(f, r->acc_lo, 1);
-    field(f, r->acc_hi, 1);
+    field(f, r->psnr_se);
+    field(f, r->ssim_se);
+    field(f, r->acc_lo);
+    field(f, r->acc_hi);
     if (cell->detection) {
-        field(f, r->map50_lo, 1);
-        field(f, r->map50_hi, 1);
-        field(f, r->map50_95_lo, 1);
-        field(f, r->map50_95_hi, 1);
+        field(f, r->map50_lo);
+        field(f, r->map50_hi);
+        field(f, r->map50_95_lo);
+        field(f, r->map50_95_hi);
     }
     fputc('\n', f);
 }
@@ -529,8 +548,9 @@ static int run_file_write(const char *path, const sim_result *res, const char *l
         const sim_cell *cell = &res->cells[c];
         for (size_t i = 0; i < cell->nrows; i++) {
             const sim_row *r = &cell->rows[i];
-            fprintf(f, "%s,%s,%s,%.17g,%zu,", cell->codec, cell->channel,
-                    r->is_budget ? "budget" : "deadline", r->limit, r->images);
+            row_key(f, cell->codec, cell->channel, (int)strlen(cell->channel), r,
+                    r->images);
+            fputc(',', f);
             row(f, cell, i);
         }
     }
@@ -613,7 +633,10 @@ static void spread_of(FILE *f, const double *v, size_t n)
     mean /= (double)n;
     for (size_t i = 0; i < n; i++)
         ss += (v[i] - mean) * (v[i] - mean);
-    fprintf(f, ",%.17g,%.17g,%.17g,%.17g", mean, sqrt(ss / (double)(n - 1)), lo, hi);
+    put(f, mean);
+    put(f, sqrt(ss / (double)(n - 1)));
+    put(f, lo);
+    put(f, hi);
 }
 
 /* A row's value of metric m (seeds.csv's order). */
@@ -651,9 +674,8 @@ int sim_seeds_write(const char *path, const sim_scenario *sc, const sim_result *
             cut = p;
         for (size_t i = 0; i < c0->nrows; i++) {
             const sim_row *r = &c0->rows[i];
-            fprintf(f, "%s,%.*s,%s,%.17g,%zu", c0->codec,
-                    (int)(cut ? (size_t)(cut - c0->channel) : strlen(c0->channel)),
-                    c0->channel, r->is_budget ? "budget" : "deadline", r->limit, ns);
+            row_key(f, c0->codec, c0->channel,
+                    (int)(cut ? (size_t)(cut - c0->channel) : strlen(c0->channel)), r, ns);
             for (int m = 0; m < nm; m++) {
                 for (size_t s = 0; s < ns; s++)
                     v[s] = metric_of(&res->cells[s * per + k].rows[i], m);
@@ -701,6 +723,43 @@ static cJSON *hosts_json(const sim_result *res)
     return arr;
 }
 
+/* results.csv as JSON: a row an object, keyed by the CSV's column names,
+ * with the same exact numbers (null where the CSV is empty), built from the same header and
+ * row_targets, so the two cannot drift apart. */
+static cJSON *table_json(const sim_result *res)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t c = 0; arr && c < res->ncells; c++) {
+        const sim_cell *cell = &res->cells[c];
+        char names[] = CSV_HEADER_DET, *tok[CSV_FIELDS_DET];
+        if (!cell->detection)
+            strcpy(names, CSV_HEADER);
+        int n = split(names, tok, CSV_FIELDS_DET);
+        for (size_t i = 0; i < cell->nrows; i++) {
+            sim_row r = cell->rows[i];
+            double *dst[CSV_FIELDS_DET];
+            int empty_ok[CSV_FIELDS_DET];
+            row_targets(&r, cell->detection, dst, empty_ok);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, tok[0], cell->codec);
+            cJSON_AddStringToObject(o, tok[1], cell->channel);
+            cJSON_AddStringToObject(o, tok[2], r.is_budget ? "budget" : "deadline");
+            for (int k = 3; k < n; k++) {
+                double v = dst[k - 3] ? *dst[k - 3] : (double)r.images;
+                char t[UTIL_NUM_LEN];
+                util_num_text(t, v);
+                /* raw: cJSON's own printing may drop the last bit */
+                if (isfinite(v))
+                    cJSON_AddRawToObject(o, tok[k], t);
+                else
+                    cJSON_AddNullToObject(o, tok[k]);
+            }
+            cJSON_AddItemToArray(arr, o);
+        }
+    }
+    return arr;
+}
+
 int sim_summary_write(const char *path, const sim_scenario *sc,
                       const sim_result *res, util_err *err)
 {
@@ -723,6 +782,7 @@ int sim_summary_write(const char *path, const sim_scenario *sc,
     cJSON_AddNumberToObject(o, "wall_seconds", res->seconds);
     cJSON_AddItemToObject(o, "hosts", hosts_json(res));
     cJSON_AddStringToObject(o, "results", "results.csv");
+    cJSON_AddItemToObject(o, "table", table_json(res));
     cJSON_AddItemToObject(o, "cells", cells_json(sc, res));
     char *text = cJSON_Print(o);
     cJSON_Delete(o);

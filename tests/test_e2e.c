@@ -1,10 +1,13 @@
 /* End to end: a tiny scenario through bin/limitnet, then its files. */
 #include "testutil.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 
 #include <cJSON.h>
+
+#include "util/util.h"
 
 #define COLUMNS "codec,channel,cut,limit,images,encoded_bytes,sent_bytes," \
     "sent_packets,received_bytes,received_packets,lost_packets,complete,"  \
@@ -100,6 +103,46 @@ static void check_compressai(const char *dir, const row *rows, size_t n)
     cJSON_Delete(o);
 }
 
+/* Every number of results.csv in its shortest exact form, and
+ * summary.json's table the same rows. */
+static void check_numbers(const char *dir, const char *csv, const row *rows, size_t n)
+{
+    for (const char *p = strchr(csv, '\n') + 1; *p; p++) {
+        size_t len = strcspn(p, ",\n");
+        char tok[64], t[UTIL_NUM_LEN];
+        if (len < sizeof tok && len > 0 && (isdigit((unsigned char)*p) || *p == '-')) {
+            memcpy(tok, p, len);
+            tok[len] = 0;
+            util_num_text(t, strtod(tok, NULL));
+            if (strcmp(t, tok))
+                fail_msg("results.csv has %s, shortest is %s", tok, t);
+        }
+        p += len;
+        if (!*p)
+            break;
+    }
+    char path[256];
+    snprintf(path, sizeof path, "%s/out/summary.json", dir);
+    char *text = tu_read_file(path, NULL);
+    cJSON *o = cJSON_Parse(text);
+    const cJSON *t = cJSON_GetObjectItem(o, "table");
+    assert_int_equal(cJSON_GetArraySize(t), (int)n);
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *e = cJSON_GetArrayItem(t, (int)i);
+        assert_string_equal(cJSON_GetObjectItem(e, "codec")->valuestring, rows[i].codec);
+        assert_string_equal(cJSON_GetObjectItem(e, "cut")->valuestring, rows[i].cut);
+        assert_true(cJSON_GetObjectItem(e, "limit")->valuedouble == rows[i].limit);
+        if (cJSON_GetObjectItem(e, "psnr")->valuedouble != rows[i].psnr)
+            fail_msg("row %zu: psnr %.17g in summary.json, %.17g in results.csv", i,
+                     cJSON_GetObjectItem(e, "psnr")->valuedouble, rows[i].psnr);
+        assert_true(cJSON_GetObjectItem(e, "received_bytes")->valuedouble == rows[i].recv);
+        /* no task model in this scenario: its score is null, not absent */
+        assert_true(cJSON_IsNull(cJSON_GetObjectItem(e, "accuracy")));
+    }
+    cJSON_Delete(o);
+    free(text);
+}
+
 static void test_tiny_run(void **state)
 {
     (void)state;
@@ -133,6 +176,7 @@ static void test_tiny_run(void **state)
     /* Two minutes cover the small streams: most images complete. */
     assert_true(rows[6].complete > 0.3);
     check_compressai(dir, rows, n);
+    check_numbers(dir, csv, rows, n);
     tu_rmtree(dir);
 }
 

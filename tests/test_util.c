@@ -7,6 +7,43 @@
 #include "util/json.h"
 #include "util/util.h"
 
+/* Numbers in the fewest digits that read back exactly. */
+static void test_num_text(void **state)
+{
+    (void)state;
+    static const struct {
+        double v;
+        const char *want;
+    } cases[] = {
+        {251.355, "251.355"}, {0.1, "0.1"}, {0.1 + 0.2, "0.30000000000000004"},
+        {1.0 / 3, "0.3333333333333333"}, {92.2, "92.2"}, {1e300, "1e+300"},
+        {-0.0, "-0"}, {0, "0"}, {1000, "1000"}, {5e-324, "4.94065645841247e-324"},
+    };
+    char t[UTIL_NUM_LEN];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        util_num_text(t, cases[i].v);
+        assert_string_equal(t, cases[i].want);
+    }
+    util_num_text(t, NAN);
+    assert_string_equal(t, "nan");
+    util_num_text(t, -INFINITY);
+    assert_string_equal(t, "-inf");
+    /* Exact for any double: random bit patterns read back bit for bit. */
+    util_rng rng;
+    util_rng_seed(&rng, 5);
+    for (int i = 0; i < 100000; i++) {
+        uint64_t bits = util_rng_next(&rng);
+        double v;
+        memcpy(&v, &bits, sizeof v);
+        if (isnan(v))
+            continue;
+        util_num_text(t, v);
+        double back = strtod(t, NULL);
+        if (memcmp(&back, &v, sizeof v))
+            fail_msg("%s does not read back as %.17g", t, v);
+    }
+}
+
 static void test_params(void **state)
 {
     (void)state;
@@ -181,6 +218,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_params),
+        cmocka_unit_test(test_num_text),
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_rng),
         cmocka_unit_test(test_psnr_ssim),

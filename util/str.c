@@ -3,7 +3,18 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+void util_num_text(char *buf, double v)
+{
+    /* 17 digits always read back; NaN never compares equal and gets 17. */
+    for (int p = 15; p <= 17; p++) {
+        snprintf(buf, UTIL_NUM_LEN, "%.*g", p, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
 
 void util_appendf(char *buf, size_t len, size_t *off, const char *fmt, ...)
 {

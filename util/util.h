@@ -166,6 +166,11 @@ int util_in_list(const char *const *names, const char *s);
 /* The names quoted, with ", " between ("\"jpeg\", \"j2k\""), for messages
  * that list what is known; cut to fit len. */
 void util_list_text(char *buf, size_t len, const char *const *names);
+/* v as the shortest of %.15g, %.16g and %.17g that reads back as v
+ * (251.355, not 251.35499999999999): exact, and as people write it. buf
+ * takes UTIL_NUM_LEN bytes. */
+#define UTIL_NUM_LEN 32
+void util_num_text(char *buf, double v);
 /* printf-appends to buf at *off (then advanced); what would not fit is
  * cut, so callers size buf for the longest string they make. */
 void util_appendf(char *buf, size_t len, size_t *off, const char *fmt, ...)
