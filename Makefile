@@ -9,6 +9,7 @@
 #   make crosscheck-ns3  our 802.15.4 model against ns-3 lr-wpan (needs ns-3)
 #   make quickstart run scenarios/quickstart.json and plot it
 #   make train-classifier, make train-limitnet   retrain the committed models
+#   make train-limitnet-loss   LimitNet for lossy links, from the committed one
 #   make paper-fmnist    the accuracy-against-bytes comparison (results/paper/)
 #   make train-cluttered, make paper-cluttered   the same for the cluttered scenes
 #   make train-multi, make paper-multi   the detector, LimitNet and the mAP
@@ -214,6 +215,15 @@ train-classifier: $(PROGRAM)
 .PHONY: train-limitnet
 train-limitnet: $(PROGRAM)
 	$(PROGRAM) train limitnet --config models/limitnet-fmnist.json
+
+# LimitNet for lossy links (models/limitnet-fmnist-loss.md): the committed
+# model's three phases, taken as the checkpoint, and a fourth with packets
+# lost; weights to build/train/.
+.PHONY: train-limitnet-loss
+train-limitnet-loss: $(PROGRAM)
+	mkdir -p build/train
+	cp models/limitnet-fmnist.safetensors build/train/limitnet-fmnist-loss.ckpt.safetensors
+	$(PROGRAM) train limitnet --config models/limitnet-fmnist-loss.json --resume
 
 # The paper's accuracy-against-bytes comparison on Fashion-MNIST, and what
 # losing the side information costs. 0.9393 is the classifier's clean test

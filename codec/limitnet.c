@@ -283,9 +283,9 @@ static int encode(void *state, const util_image *img, size_t payload,
         rc = analyse(s, img, cp, err) ||
              codec_ln_pack(s->m, s->coder, s->q, cp, (int)s->copies, (int)s->sides,
                            count < 1 ? 1 : count, payload, out, err) ? -1 : 0;
-    /* Without the first packet the decoder is near chance (README, "Loss
-     * and the first packet"); the later ones matter less the later they
-     * are, as values go out best first. */
+    /* Without the first packet the committed decoder is near chance
+     * (README, "Loss: no packet indispensable"); the later ones matter
+     * less the later they are, as values go out best first. */
     if (!rc)
         codec_stream_rank(out, (size_t)s->copies);
     return rc;

@@ -212,7 +212,11 @@ static int detect(job *jb, scratch *s, size_t i, size_t nd, util_err *err)
 }
 
 /* Fills m's traffic figures for a receiver that stops at time t and has
- * taken the first k packets on air of the arrival order. */
+ * taken the first k packets on air of the arrival order. Sent bytes and
+ * packets count every attempt an ARQ made before t. Attempts are not
+ * timed one by one, but ARQ here is stop-and-wait: a packet's attempts
+ * are all made once it has arrived or the next packet has begun; until
+ * then only its first is counted. */
 static void traffic(const scratch *s, size_t n, size_t k, double t, metrics *m)
 {
     const size_t *lens = s->tx.len;
@@ -224,12 +228,18 @@ static void traffic(const scratch *s, size_t n, size_t k, double t, metrics *m)
     }
     m->recv_packets = (double)k;
     m->sent_bytes = m->sent_packets = 0;
-    for (size_t j = 0; j < n; j++)
-        if (s->arr[j].t_start < t) {
-            m->sent_bytes += (double)lens[j];
-            m->sent_packets++;
-        }
-    m->lost = m->sent_packets - m->recv_packets;
+    double distinct = 0;
+    for (size_t j = 0; j < n; j++) {
+        const chan_arrival *a = &s->arr[j];
+        if (a->t_start >= t)
+            continue;
+        int done = a->t_arrive <= t || (j + 1 < n && s->arr[j + 1].t_start < t);
+        double tries = done ? a->attempts : 1;
+        m->sent_bytes += tries * (double)lens[j];
+        m->sent_packets += tries;
+        distinct++;
+    }
+    m->lost = distinct - m->recv_packets;
 }
 
 /* How many packets of the arrival order a cut keeps, and when it stops. */

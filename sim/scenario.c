@@ -111,19 +111,43 @@ static void split_transport(util_params *all, util_params *tp)
     all->n = keep;
 }
 
-/* The setting's transport and its label: the codec's, then the
- * transport's suffix. */
+/* Takes the entry's "tag" (no codec parameter) out of params into tag:
+ * "" without one. */
+static int take_tag(util_params *params, const char *where, char *tag, size_t len,
+                    util_err *err)
+{
+    tag[0] = 0;
+    for (size_t i = 0; i < params->n; i++) {
+        const util_param *it = &params->items[i];
+        if (strcmp(it->key, "tag") != 0)
+            continue;
+        size_t n = strlen(it->str);
+        if (it->type != UTIL_PARAM_STR || n < 1 || n >= len ||
+            strspn(it->str, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                            "0123456789.-_") != n)
+            return util_errf(err, "%s.tag: expected a word of 1 to %zu letters, digits, "
+                             "'.', '-' or '_'", where, len - 1);
+        snprintf(tag, len, "%s", it->str);
+        params->items[i] = params->items[--params->n];
+        return 0;
+    }
+    return 0;
+}
+
+/* The setting's transport and its label: the codec's, the transport's
+ * suffix, then "-" and the entry's tag. */
 static int setting_transport(sim_codec_setting *s, util_params *tp, const codec *c,
-                             util_err *err)
+                             const char *tag, util_err *err)
 {
     char suffix[64];
     if (transport_cfg_parse(tp, &s->transport, err))
         return util_err_prefix(err, "%s.transport.", s->where);
     transport_cfg_label(&s->transport, suffix, sizeof suffix);
-    int n = snprintf(s->label, sizeof s->label, "%s%s", codec_label(c), suffix);
+    int n = snprintf(s->label, sizeof s->label, "%s%s%s%s", codec_label(c), suffix,
+                     tag[0] ? "-" : "", tag);
     if (n < 0 || (size_t)n >= sizeof s->label)
-        return util_errf(err, "%s.transport: the label %s%s is too long", s->where,
-                         codec_label(c), suffix);
+        return util_errf(err, "%s: the label %s%s%s%s is too long", s->where,
+                         codec_label(c), suffix, tag[0] ? "-" : "", tag);
     return 0;
 }
 
@@ -142,12 +166,15 @@ static int add_setting(sim_scenario *sc, const char *name, const char *where,
     snprintf(s->where, sizeof s->where, "%s", where);
     s->params = *params;
     util_params tp;
+    char tag[32];
+    if (take_tag(&s->params, where, tag, sizeof tag, err))
+        return -1;
     split_transport(&s->params, &tp);
     util_params probe = s->params;
     codec *c;
     if (codec_create(name, &probe, &c, err))
         return util_err_prefix(err, "%s.", where);
-    int rc = setting_transport(s, &tp, c, err);
+    int rc = setting_transport(s, &tp, c, tag, err);
     codec_destroy(c);
     if (rc)
         return -1;

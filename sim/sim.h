@@ -18,7 +18,8 @@
 #include "transport/transport.h"
 #include "util/util.h"
 
-#define SIM_VERSION "0.2.0" /* 0.2.0: uncertainty columns, hits files */
+#define SIM_VERSION "0.3.0" /* 0.2.0: uncertainty columns, hits files; 0.3.0: ARQ attempts in
+                              * the sent columns, shortest exact numbers */
 #define SIM_PATH_LEN 1024
 #define SIM_NAME_LEN 128
 #define SIM_SEEDS_MAX 100  /* seeds a scenario may list */

@@ -396,9 +396,9 @@ static void test_run_jobs_spellings(void **state)
 static void test_plot_scripts(void **state)
 {
     fixture *f = *state;
-    static const char *const scripts[] = {"plot.sh", "plot-compare.sh"};
+    static const char *const scripts[] = {"plot.sh", "plot-compare.sh", "plot-loss.sh"};
     char *readme = readme_commands();
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 3; s++) {
         char prog[512], head[64];
         snprintf(prog, sizeof prog, "%s/scripts/%s", SOURCE_DIR, scripts[s]);
         snprintf(head, sizeof head, "usage: scripts/%s RESULTS_DIR", scripts[s]);

@@ -303,6 +303,48 @@ static void test_plot(void **state)
     assert_null(strstr(gp, "filledcurves"));
     assert_non_null(strstr(gp, "for [i=3:4] "));
     free(gp);
+    unlink(path);
+    /* plot-loss.sh: the mean loss from each channel's label (iidP; geA_B_C_D
+     * is A/(A+B) C + B/(A+B) D), a lossless channel in both panels, only
+     * the deadline asked for. */
+    static const char *loss_csv =
+        "codec,channel,cut,limit,images,encoded_bytes,sent_bytes,sent_packets,"
+        "received_bytes,received_packets,lost_packets,complete,psnr,ssim,accuracy,"
+        "psnr_se,ssim_se,accuracy_lo,accuracy_hi\n"
+        "c,link-p51,deadline,60,10,100,100,2,100,2,0,1,20,0.8,0.9,0,0,0.6,0.98\n"
+        "c,link-p51-iid0.2,deadline,60,10,100,100,2,80,1.6,0.4,0.6,18,0.7,0.7,0,0,0.4,0.9\n"
+        "c,link-p51-ge0.1_0.3_1_0,deadline,60,10,100,100,2,75,1.5,0.5,0.5,17,0.6,0.6,0,0,0.3,0.8\n"
+        "c,link-p51-ge0.1_0.1_0.5_0.1,deadline,60,10,100,100,2,70,1.4,0.6,0.4,16,0.5,0.5,0,0,0.2,0.8\n"
+        "c,link-p51-iid0.2,deadline,120,10,100,100,2,80,1.6,0.4,0.6,18,0.7,0.1,0,0,0.0,0.3\n";
+    snprintf(cmd, sizeof cmd, "mkdir %s/loss", dir);
+    assert_int_equal(tu_run(cmd, msg, sizeof msg), 0);
+    snprintf(file, sizeof file, "%s/loss/results.csv", dir);
+    tu_write_file(file, loss_csv, strlen(loss_csv));
+    snprintf(cmd, sizeof cmd, "PATH=%s/fake:$PATH %s/scripts/plot-loss.sh %s/loss --deadline 60",
+             dir, SOURCE_DIR, dir);
+    if (tu_run(cmd, msg, sizeof msg) != 0)
+        fail_msg("plot-loss.sh failed: %s", msg);
+    snprintf(file, sizeof file, "%s/loss/loss.csv", dir);
+    char *table = tu_read_file(file, NULL);
+    static const char *const want[] = {
+        "c,gilbert_elliott,0.0000,link-p51,100.0,0.9000,0.6000,0.9800\n",
+        "c,gilbert_elliott,0.2500,link-p51-ge0.1_0.3_1_0,",
+        "c,gilbert_elliott,0.3000,link-p51-ge0.1_0.1_0.5_0.1,",
+        "c,independent,0.0000,link-p51,",
+        "c,independent,0.2000,link-p51-iid0.2,100.0,0.7000,",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(table, want[i]))
+            fail_msg("loss.csv lacks %s: %s", want[i], table);
+    assert_null(strstr(table, "0.1000")); /* the 120 s row is not plotted */
+    free(table);
+    gp = tu_read_file(path, NULL);
+    assert_non_null(gp);
+    assert_non_null(strstr(gp, "with yerrorlines"));
+    free(gp);
+    snprintf(cmd, sizeof cmd, "%s/scripts/plot-loss.sh %s/loss --deadline 7", SOURCE_DIR, dir);
+    assert_int_equal(tu_run(cmd, msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "no deadline cut at 7 s"));
     tu_rmtree(dir);
 }
 

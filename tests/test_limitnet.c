@@ -941,6 +941,22 @@ static void test_huge_input_meta(void **state)
 
 /* Three short phases on 256 items, then calibration: the file loads as a
  * codec that round-trips, and --resume skips straight to calibration. */
+/* The FNV-1a hash a weight file's metadata gives tensor `name`, into b
+ * (the JSON header follows the file's 8-byte length). */
+static const char *meta_hash(const char *file, const char *name, char b[32])
+{
+    char key[96];
+    snprintf(key, sizeof key, "\"nn.fnv1a64.%s\":\"", name);
+    const char *p = strstr(file + 8, key);
+    assert_non_null(p);
+    p += strlen(key);
+    size_t n = strcspn(p, "\"");
+    assert_true(n > 0 && n < 32);
+    memcpy(b, p, n);
+    b[n] = 0;
+    return b;
+}
+
 static void test_train_small(void **state)
 {
     (void)state;
@@ -993,14 +1009,18 @@ static void test_train_small(void **state)
     assert_int_equal(tu_run(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "resuming after phase 3 of 3"));
     assert_null(strstr(out, "epoch"));
-    /* A config that adds a fourth phase, with holes, continues the run. */
+    /* A config that adds a fourth phase, with holes and packet loss, for
+     * the decoder alone, continues the run; the device side's tensors and
+     * the coder's tables stay bit for bit, the decoder's change. */
+    char *before = tu_read_file(weights, NULL);
     size_t len = 0;
     char *text = tu_read_file(cfg, &len);
     char *last = strstr(text, "{\"epochs\": 1, \"lr\": 0.00005}");
     assert_non_null(last);
     char *four = malloc(len + 128);
     sprintf(four, "%.*s{\"epochs\": 1, \"lr\": 0.00005}, {\"epochs\": 1, \"lr\": 0.00005, "
-            "\"holes\": 0.5}%s", (int)(last - text), text,
+            "\"holes\": 0.5, \"packet_loss\": 0.5, \"decoder_only\": true}%s",
+            (int)(last - text), text,
             last + strlen("{\"epochs\": 1, \"lr\": 0.00005}"));
     tu_write_file(cfg, four, strlen(four));
     free(four);
@@ -1009,6 +1029,18 @@ static void test_train_small(void **state)
     assert_non_null(strstr(out, "resuming after phase 3 of 4"));
     assert_non_null(strstr(out, "phase 4 epoch  1/1"));
     assert_non_null(strstr(out, "4 phases"));
+    char *after = tu_read_file(weights, NULL);
+    static const char *const same[] = {"enc.conv1.weight", "enc.conv3.bias",
+                                       "sal.conv5.weight", "ln.qmax", "ln.codelen",
+                                       "ln.prior", "ln.sidefreq"};
+    char h0[32], h1[32];
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+        if (strcmp(meta_hash(before, same[i], h0), meta_hash(after, same[i], h1)))
+            fail_msg("%s changed in a decoder-only phase", same[i]);
+    assert_string_not_equal(meta_hash(before, "dec.conv1.weight", h0),
+                            meta_hash(after, "dec.conv1.weight", h1));
+    free(before);
+    free(after);
     tu_rmtree(dir);
 }
 
@@ -1062,6 +1094,9 @@ static void test_train_bad_configs(void **state)
          "\"checkpoint\": \"k\", \"phases\": [{\"epochs\": 1}]}", "phases: expected a list of 3"},
         {"{\"task\": \"limitnet\", \"classifier\": \"c\", \"output\": \"o\", "
          "\"checkpoint\": \"k\", \"bits\": 9, \"phases\": []}", "bits"},
+        {"{\"task\": \"limitnet\", \"classifier\": \"c\", \"output\": \"o\", "
+         "\"checkpoint\": \"k\", \"phases\": [{}, {}, {}, {\"packet_loss\": 1.5}]}",
+         "phases[3].packet_loss"},
         {"{\"task\": \"limitnet\"", "JSON"},
     };
     char dir[64], path[128], cmd[512], out[4096];

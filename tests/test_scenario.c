@@ -88,6 +88,14 @@ static const bad_case cases[] = {
     {"{" BASE_DATASET ", \"codecs\": [{\"name\": \"jpeg\", \"quality\": 10}, "
      "{\"name\": \"jpeg\", \"quality\": [20, 10]}], " BASE_CHANNEL ", " BASE_CUTS
      ", " OUT "}", "codecs[1]: setting \"jpeg-baseline-q10\"", 2},
+    /* A tag is a word; the same setting twice needs one to tell them apart. */
+    {"{" BASE_DATASET ", \"codecs\": [{\"name\": \"jpeg\", \"tag\": \"a b\"}], "
+     BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "codecs[0].tag: expected a word", 2},
+    {"{" BASE_DATASET ", \"codecs\": [{\"name\": \"jpeg\", \"tag\": 3}], "
+     BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "codecs[0].tag", 2},
+    {"{" BASE_DATASET ", \"codecs\": [{\"name\": \"jpeg\", \"tag\": \"x\"}, "
+     "{\"name\": \"jpeg\", \"tag\": \"x\"}], " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}",
+     "codecs[1]: setting \"jpeg-baseline-q75-x\" is also made by codecs[0]", 2},
     /* Scene datasets: their own keys, checked; not for other datasets. */
     {"{\"dataset\": {\"name\": \"fashion-mnist\", \"size\": 64}, " BASE_CODECS
      ", " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "dataset.size: only scene datasets", 2},
@@ -138,13 +146,16 @@ static void test_valid_checks(void **state)
     char dir[64], file[128], json[2048], cmd[512], msg[4096];
     tu_tempdir(dir);
     snprintf(file, sizeof file, "%s/good.json", dir);
-    snprintf(json, sizeof json, "{" BASE_DATASET ", " BASE_CODECS ", "
-             BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "/tmp/unused");
+    snprintf(json, sizeof json, "{" BASE_DATASET ", \"codecs\": [{\"name\": \"jpeg\", "
+             "\"quality\": [10, 50]}, {\"name\": \"jpeg\", \"quality\": 10, \"tag\": "
+             "\"v2.b_1\"}], " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "/tmp/unused");
     tu_write_file(file, json, strlen(json));
     snprintf(cmd, sizeof cmd, "%s check %s", LIMITNET_BIN, file);
     assert_int_equal(tu_run(cmd, msg, sizeof msg), 0);
-    assert_non_null(strstr(msg, "2 codec settings"));
+    assert_non_null(strstr(msg, "3 codec settings"));
     assert_non_null(strstr(msg, "jpeg-baseline-q50"));
+    /* the tag ends the label; the codec never sees it as a parameter */
+    assert_non_null(strstr(msg, "jpeg-baseline-q10-v2.b_1 (codecs[1])"));
     snprintf(cmd, sizeof cmd, "%s run %s/missing.json", LIMITNET_BIN, dir);
     assert_int_equal(tu_run(cmd, msg, sizeof msg), 2);
     assert_non_null(strstr(msg, "missing.json: cannot open"));

@@ -751,6 +751,39 @@ static void test_lossless_same(void **state)
     tu_rmtree(dir);
 }
 
+/* ARQ's retransmissions count in the sent columns (every attempt on air),
+ * not in lost_packets (packets that never arrived), and a deadline before
+ * a packet's retries counts only what was made by then. */
+static void test_arq_attempts_counted(void **state)
+{
+    (void)state;
+    static const char *json =
+        "{\"seed\": 3, \"dataset\": {\"name\": \"fashion-mnist\", \"count\": 20},"
+        " \"codecs\": [{\"name\": \"jpeg\", \"mode\": \"abbreviated\", \"quality\": 20}],"
+        " \"channel\": {\"model\": \"link\", \"retries\": [0, 3], \"duty_cycle\": 0.1,"
+        " \"loss\": {\"model\": \"independent\", \"p\": 0.4}},"
+        " \"deadlines\": [0.2, 10000], \"output\": \"%s\"}";
+    char dir[64];
+    tu_tempdir(dir);
+    sim_result res;
+    if (run_json(json, dir, &res))
+        fail_msg("%s", err.msg);
+    assert_int_equal(res.ncells, 2);
+    const sim_row *none = &res.cells[0].rows[1], *arq = &res.cells[1].rows[1];
+    /* without ARQ: each packet once */
+    assert_true(none->sent_bytes == none->encoded_bytes);
+    assert_true(none->sent_packets == none->received_packets + none->lost_packets);
+    /* with it: more on air than the stream, and the retries are not losses */
+    assert_true(arq->sent_bytes > arq->encoded_bytes);
+    assert_true(arq->sent_packets > arq->received_packets + arq->lost_packets);
+    assert_true(arq->lost_packets < none->lost_packets);
+    /* 0.2 s: the first packet's first attempt and what came of it */
+    const sim_row *early = &res.cells[1].rows[0];
+    assert_true(early->sent_packets >= 1 && early->sent_packets < arq->sent_packets);
+    sim_result_free(&res);
+    tu_rmtree(dir);
+}
+
 /* The layer's repetition of the first packet is LimitNet's own
  * first_copies: every figure on air and every reconstruction, over loss. */
 static void test_repeat_is_first_copies(void **state)
@@ -979,6 +1012,7 @@ int main(void)
         cmocka_unit_test(test_channels_retry),
         cmocka_unit_test(test_codec_priorities),
         cmocka_unit_test(test_lossless_same),
+        cmocka_unit_test(test_arq_attempts_counted),
         cmocka_unit_test(test_repeat_is_first_copies),
         cmocka_unit_test(test_fec_pipeline),
         cmocka_unit_test(test_fec_run),

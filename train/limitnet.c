@@ -23,7 +23,11 @@
  *   phase 4  (optional) phase 3 with holes: with chance `holes` per image a
  *            block of up to HOLE_MAX ranks inside the kept prefix is dropped
  *            too, as a lost packet would drop it, so that the decoder
- *            learns to do without any packet, the first included
+ *            learns to do without any packet, the first included; and
+ *            with `packet_loss` L, the kept prefix is cut into blocks of
+ *            PKT_MIN..HOLE_MAX values (one length per image, as packets
+ *            are), each lost with a rate drawn per image from [0, L], so
+ *            the decoder also sees several packets lost at once
  *
  * The random choices of epoch e of phase p (counted from 0) come from
  * mix(seed, 1 + 1000 * p + e) (train_epoch_start); a checkpoint is written
@@ -51,11 +55,14 @@
 #define VAL_ITEMS 1000
 #define CHUNK 250
 #define HOLE_MAX 128 /* longest hole, in values: about two 51-byte packets */
+#define PKT_MIN 64   /* shortest block of packet_loss: a 51-byte packet holds 70-120 */
 
 typedef struct phase_cfg {
     int epochs;
     double lr;
     double holes; /* chance that a block of top ranks is dropped as well */
+    double packet_loss; /* most per-block loss rate (phase 4) */
+    int decoder_only;   /* only the decoder learns */
 } phase_cfg;
 
 typedef struct ln_cfg {
@@ -97,6 +104,7 @@ typedef struct ln_trainer {
     cloud cls;
     nn_tensor x, t, zt, mask, gy, gz, gs, gl, tmp;
     int *labels, *order;
+    uint8_t *lost; /* by rank: dropped by lose() */
     size_t *items;   /* the batch's items in batch_ds, for their boxes */
     const data_set *batch_ds;
     uint8_t *cells;
@@ -109,7 +117,8 @@ typedef struct ln_trainer {
 
 static int parse_phases(const cJSON *root, ln_cfg *c, util_err *err)
 {
-    static const char *const keys[] = {"epochs", "lr", "holes", NULL};
+    static const char *const keys[] = {"epochs", "lr", "holes", "packet_loss",
+                                        "decoder_only", NULL};
     const cJSON *ph = cJSON_GetObjectItemCaseSensitive(root, "phases");
     int n = cJSON_IsArray(ph) ? cJSON_GetArraySize(ph) : 0;
     if (n < 3 || n > MAX_PHASES)
@@ -124,7 +133,9 @@ static int parse_phases(const cJSON *root, ln_cfg *c, util_err *err)
         if (util_json_keys(p, where, keys, err) ||
             train_config_int(p, where, "epochs", 1, 0, 1000, &c->phase[i].epochs, err) ||
             util_json_num(p, where, "lr", 1e-3, 1e-9, 1, &c->phase[i].lr, err) ||
-            util_json_num(p, where, "holes", 0, 0, 1, &c->phase[i].holes, err))
+            util_json_num(p, where, "holes", 0, 0, 1, &c->phase[i].holes, err) ||
+            util_json_num(p, where, "packet_loss", 0, 0, 0.9, &c->phase[i].packet_loss, err) ||
+            util_json_bool(p, where, "decoder_only", 0, &c->phase[i].decoder_only, err))
             return -1;
     }
     return 0;
@@ -333,9 +344,10 @@ static int setup(ln_trainer *t, util_err *err)
     t->items = malloc(b * sizeof *t->items);
     t->cls.obj = malloc(b * DATA_MAX_OBJECTS * sizeof *t->cls.obj);
     t->order = malloc((size_t)t->g.n * sizeof *t->order);
+    t->lost = malloc((size_t)t->g.n);
     t->cells = malloc(b * CODEC_LN_MAX_GRID * CODEC_LN_MAX_GRID);
     t->perm = malloc(t->ntrain * sizeof *t->perm);
-    if (!t->labels || !t->items || !t->cls.obj || !t->order || !t->cells || !t->perm)
+    if (!t->labels || !t->items || !t->cls.obj || !t->order || !t->lost || !t->cells || !t->perm)
         return util_errf(err, "out of memory");
     if (det && (t->cls.dc.classes < data_classes(t->train) ||
                 t->cls.dc.oh * t->cls.dc.stride != h || t->cls.dc.ow * t->cls.dc.stride != w))
@@ -368,6 +380,7 @@ static void teardown(ln_trainer *t)
         nn_tensor_free(ts[i]);
     free(t->labels);
     free(t->order);
+    free(t->lost);
     free(t->cells);
     free(t->perm);
 }
@@ -424,12 +437,34 @@ static int fill(ln_trainer *t, const data_set *ds, const size_t *idx,
     return 0;
 }
 
+/* Marks in lost[0..k) the ranks that lost packets drop besides the tail:
+ * one hole with chance holes, and blocks at a rate up to packet_loss. */
+static void lose(const phase_cfg *ph, int k, uint8_t *lost, util_rng *rng)
+{
+    memset(lost, 0, (size_t)k);
+    if (ph->holes > 0 && k > 1 && util_rng_uniform(rng) < ph->holes) {
+        /* Half the holes take the first ranks: that packet is the one the
+         * decoder most depends on. */
+        int a = util_rng_below(rng, 2) ? 0 : (int)util_rng_below(rng, (uint64_t)k);
+        int most = k - a < HOLE_MAX ? k - a : HOLE_MAX;
+        memset(lost + a, 1, (size_t)(1 + (int)util_rng_below(rng, (uint64_t)most)));
+    }
+    if (ph->packet_loss > 0) {
+        double rate = ph->packet_loss * util_rng_uniform(rng);
+        int len = PKT_MIN + (int)util_rng_below(rng, HOLE_MAX - PKT_MIN + 1);
+        for (int a = 0; a < k; a += len)
+            if (util_rng_uniform(rng) < rate)
+                memset(lost + a, 1, (size_t)(a + len < k ? len : k - a));
+    }
+}
+
 /* zt = (z + noise) on the first k values of each sample's send order, 0
- * elsewhere; mask records which values survived. Scores come from the
- * saliency output's side grid when sal is not NULL. k is drawn from rng,
- * or fixed at keep * n when keep >= 0. */
+ * elsewhere and where lose() says; mask records which values survived.
+ * Scores come from the saliency output's side grid when sal is not NULL.
+ * k is drawn from rng, or fixed at keep * n when keep >= 0; ph (NULL for
+ * none) adds the phase's losses. */
 static int drop(ln_trainer *t, const nn_tensor *z, const nn_tensor *sal,
-                double keep, double holes, util_rng *rng, util_err *err)
+                double keep, const phase_cfg *ph, util_rng *rng, util_err *err)
 {
     const codec_ln_geom *g = &t->g;
     int b = z->n, hw = g->h * g->w;
@@ -448,20 +483,12 @@ static int drop(ln_trainer *t, const nn_tensor *z, const nn_tensor *sal,
             return -1;
         double p = keep >= 0 ? keep : util_rng_uniform(rng);
         int k = (int)lround(p * g->n);
-        /* A hole: ranks [a, a + len) lost as a packet would be, the first
-         * one included, so the decoder learns to do without any of them. */
-        int a = k, len = 0;
-        if (holes > 0 && k > 1 && util_rng_uniform(rng) < holes) {
-            /* Half the holes take the first ranks: that packet is the one the
-             * decoder most depends on. */
-            a = util_rng_below(rng, 2) ? 0 : (int)util_rng_below(rng, (uint64_t)k);
-            int most = k - a < HOLE_MAX ? k - a : HOLE_MAX;
-            len = 1 + (int)util_rng_below(rng, (uint64_t)most);
-        }
+        if (ph)
+            lose(ph, k, t->lost, rng);
         const float *zi = z->data + (size_t)i * g->n;
         float *o = t->zt.data + (size_t)i * g->n, *m = t->mask.data + (size_t)i * g->n;
         for (int r = 0; r < k; r++) {
-            if (r >= a && r < a + len)
+            if (ph && t->lost[r])
                 continue;
             int at = t->order[r];
             float u = rng ? (float)((2 * util_rng_uniform(rng) - 1) * t->cfg.noise) : 0;
@@ -555,7 +582,43 @@ static int last(const nn_model *m)
     return nn_model_nodes(m) - 1;
 }
 
-/* One optimisation step of the given phase (1..3) on the batch in t->x. */
+/* The encoder's and the saliency head's share of a step, after the
+ * decoder's backward pass: the decoder's input gradient where values
+ * survived, plus (phase 2 on) the saliency head's BCE against its target
+ * in t->t; s is the saliency output. */
+static int device_backward(ln_trainer *t, int phase, const nn_tensor *s, float lr,
+                           float *bce, util_err *err)
+{
+    nn_model *enc = codec_ln_encoder(t->ln), *sal = codec_ln_saliency(t->ln);
+    int le = last(enc), ls = last(sal);
+    const nn_tensor *gzt = nn_ws_grad(t->wdec, NN_INPUT);
+    if (nn_tensor_resize(&t->gz, t->x.n, t->g.c, t->g.h, t->g.w, err))
+        return -1;
+    size_t nz = nn_tensor_numel(&t->gz);
+    for (size_t i = 0; i < nz; i++)
+        t->gz.data[i] = gzt->data[i] * t->mask.data[i];
+    if (phase >= 2) {
+        if (nn_loss_bce(s, &t->t, bce, &t->gs, err))
+            return -1;
+        size_t ns = nn_tensor_numel(&t->gs);
+        for (size_t i = 0; i < ns; i++)
+            t->gs.data[i] *= (float)t->cfg.bce_weight;
+        const nn_tensor *gs = &t->gs;
+        if (nn_backward(sal, t->wsal, 1, &ls, &gs, err))
+            return -1;
+        const nn_tensor *gzs = nn_ws_grad(t->wsal, NN_INPUT);
+        for (size_t i = 0; i < nz; i++)
+            t->gz.data[i] += gzs->data[i];
+        nn_optim_step(t->osal, lr);
+    }
+    const nn_tensor *gz = &t->gz;
+    if (nn_backward(enc, t->wenc, 1, &le, &gz, err))
+        return -1;
+    nn_optim_step(t->oenc, lr);
+    return 0;
+}
+
+/* One optimisation step of the given phase (1..4) on the batch in t->x. */
 static int train_step(ln_trainer *t, int phase, float lr, util_rng *rng,
                       step_stats *st, util_err *err)
 {
@@ -575,7 +638,7 @@ static int train_step(ln_trainer *t, int phase, float lr, util_rng *rng,
             return -1;
         s = nn_ws_out(t->wsal, ls);
     }
-    if (drop(t, z, s, -1, t->cfg.phase[phase - 1].holes, rng, err) ||
+    if (drop(t, z, s, -1, &t->cfg.phase[phase - 1], rng, err) ||
         nn_forward(dec, t->wdec, &t->zt, rng, err))
         return -1;
     const nn_tensor *y = nn_ws_out(t->wdec, ld);
@@ -585,30 +648,12 @@ static int train_step(ln_trainer *t, int phase, float lr, util_rng *rng,
     const nn_tensor *gy = &t->gy;
     if (nn_backward(dec, t->wdec, 1, &ld, &gy, err))
         return -1;
-    const nn_tensor *gzt = nn_ws_grad(t->wdec, NN_INPUT);
-    if (nn_tensor_resize(&t->gz, b, t->g.c, t->g.h, t->g.w, err))
+    /* decoder_only: the device side (encoder, saliency head, and so the
+     * quantiser and coder tables calibrated from them) stays as it is, so
+     * the packets are the same bytes and only the cloud changes. */
+    if (!t->cfg.phase[phase - 1].decoder_only &&
+        device_backward(t, phase, s, lr, &bce, err))
         return -1;
-    size_t nz = nn_tensor_numel(&t->gz);
-    for (size_t i = 0; i < nz; i++)
-        t->gz.data[i] = gzt->data[i] * t->mask.data[i];
-    if (phase >= 2) {
-        if (nn_loss_bce(s, &t->t, &bce, &t->gs, err))
-            return -1;
-        size_t ns = nn_tensor_numel(&t->gs);
-        for (size_t i = 0; i < ns; i++)
-            t->gs.data[i] *= (float)t->cfg.bce_weight;
-        const nn_tensor *gs = &t->gs;
-        if (nn_backward(sal, t->wsal, 1, &ls, &gs, err))
-            return -1;
-        const nn_tensor *gzs = nn_ws_grad(t->wsal, NN_INPUT);
-        for (size_t i = 0; i < nz; i++)
-            t->gz.data[i] += gzs->data[i];
-        nn_optim_step(t->osal, lr);
-    }
-    const nn_tensor *gz = &t->gz;
-    if (nn_backward(enc, t->wenc, 1, &le, &gz, err))
-        return -1;
-    nn_optim_step(t->oenc, lr);
     nn_optim_step(t->odec, lr);
     st->mse += mse * b;
     st->bce += bce * b;
@@ -685,7 +730,7 @@ static int validate(ln_trainer *t, int saliency, double keep, double *psnr,
             rc = nn_infer(sal, t->wsal, z, err);
             s = rc ? NULL : nn_ws_out(t->wsal, last(sal));
         }
-        rc = rc || drop(t, z, s, keep, 0, NULL, err) || nn_infer(dec, t->wdec, &t->zt, err);
+        rc = rc || drop(t, z, s, keep, NULL, NULL, err) || nn_infer(dec, t->wdec, &t->zt, err);
         const nn_tensor *y = rc ? NULL : nn_ws_out(t->wdec, last(dec));
         if (!rc) {
             sum += psnr_sum(t, y, m);
