@@ -903,7 +903,7 @@ int sim_scenario_load_set(const char *path, const char *const *sets, size_t nset
     if (!rc && nsets)
         rc = keep_sets(sc, sets, nsets, err);
     if (!rc)
-        rc = load_root(sc, root, err);
+        rc = sim_resolve_paths(root, path, err) || load_root(sc, root, err);
     if (!rc) {
         sc->json = cJSON_Print(root);
         if (!sc->json)

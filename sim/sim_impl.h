@@ -19,6 +19,11 @@ data_opts sim_data_opts(const sim_scenario *sc);
  * a file-size limit, a read-only directory) the message names path, the
  * temporary file is removed and an old file under path is left as it was.
  * Safe to call from several threads at once. */
+/* Rewrites the relative paths of the scenario in root (weights, task
+ * models, dataset files, traces) to lie beside `file` where such a file is
+ * there; else they stay the working directory's (sim/paths.c). */
+int sim_resolve_paths(cJSON *root, const char *file, util_err *err);
+
 int sim_write_atomic(const char *path, const char *data, size_t len,
                      util_err *err);
 /* What one image contributes to one cut of a cell. */

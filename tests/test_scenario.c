@@ -199,6 +199,54 @@ static void test_small_payloads(void **state)
     tu_rmtree(dir);
 }
 
+/* Relative paths are taken beside the scenario file when the file is
+ * there (so a scenario kept with its models runs from any directory),
+ * else from the working directory; summary.json echoes the one used. */
+static void test_paths_beside_scenario(void **state)
+{
+    (void)state;
+    char dir[64], file[128], json[2048], cmd[1024], msg[8192], path[192];
+    tu_tempdir(dir);
+    snprintf(cmd, sizeof cmd, "mkdir %s/m && ln -s %s/models/fmnist-classifier.safetensors "
+             "%s/m/cls.safetensors && ln -s %s/models/limitnet-fmnist.safetensors "
+             "%s/m/ln.safetensors", dir, SOURCE_DIR, dir, SOURCE_DIR, dir);
+    assert_int_equal(tu_run(cmd, msg, sizeof msg), 0);
+    snprintf(file, sizeof file, "%s/s.json", dir);
+    snprintf(json, sizeof json,
+             "{\"dataset\": {\"name\": \"fashion-mnist\", \"count\": 2},"
+             " \"codecs\": [{\"name\": \"limitnet\", \"weights\": [\"m/ln.safetensors\"],"
+             " \"task\": {\"classifier\": \"m/cls.safetensors\"}}],"
+             " \"channel\": {\"model\": \"link\"}, \"deadlines\": [60],"
+             " \"task\": {\"classifier\": \"m/cls.safetensors\"}, \"output\": \"%s/out\"}",
+             dir);
+    tu_write_file(file, json, strlen(json));
+    snprintf(cmd, sizeof cmd, "cd / && %s run %s --quiet", LIMITNET_BIN, file);
+    if (tu_run(cmd, msg, sizeof msg) != 0)
+        fail_msg("run from /: %s", msg);
+    snprintf(path, sizeof path, "%s/out/summary.json", dir);
+    char *sum = tu_read_file(path, NULL);
+    char want[192];
+    snprintf(want, sizeof want, "\"%s/m/cls.safetensors\"", dir);
+    assert_non_null(strstr(sum, want));
+    snprintf(want, sizeof want, "\"%s/m/ln.safetensors\"", dir);
+    assert_non_null(strstr(sum, want));
+    free(sum);
+    /* Not beside it, and not in the working directory: named by its path. */
+    snprintf(cmd, sizeof cmd, "rm %s/m/cls.safetensors && cd / && %s check %s", dir,
+             LIMITNET_BIN, file);
+    assert_int_equal(tu_run(cmd, msg, sizeof msg), 2);
+    assert_non_null(strstr(msg, "classifier"));
+    assert_non_null(strstr(msg, "m/cls.safetensors"));
+    /* The working directory's still works where nothing is beside the
+     * scenario: the repository's own models/ from its top. */
+    snprintf(cmd, sizeof cmd, "sed -i 's#m/cls.safetensors#models/fmnist-classifier."
+             "safetensors#g' %s && cd %s && %s check %s", file, SOURCE_DIR, LIMITNET_BIN,
+             file);
+    if (tu_run(cmd, msg, sizeof msg) != 0)
+        fail_msg("check from the repository: %s", msg);
+    tu_rmtree(dir);
+}
+
 static void test_shipped_scenarios_check(void **state)
 {
     (void)state;
@@ -406,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_valid_checks),
         cmocka_unit_test(test_small_payloads),
         cmocka_unit_test(test_shipped_scenarios_check),
+        cmocka_unit_test(test_paths_beside_scenario),
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_run_cells),
         cmocka_unit_test(test_merge),
