@@ -1111,6 +1111,46 @@ static int stale_cells(const sim_scenario *sc, const uint64_t *bases, int prune,
     return rc;
 }
 
+/* One codec setting on the first item at one channel's payload, through
+ * its transport, every packet on air received: the per-item refusals
+ * (image size, payload, a FEC block too large) a run would meet. */
+static int probe_codec(const sim_codec_setting *set, const data_set *ds, const chan *ch,
+                       util_err *err)
+{
+    util_image img, out = {0};
+    data_get(ds, 0, &img, NULL);
+    scratch s;
+    memset(&s, 0, sizeof s);
+    codec_stream_init(&s.stream);
+    transport_tx_init(&s.tx);
+    transport_rx_init(&s.rx);
+    util_params p = set->params;
+    int rc = codec_create(set->codec, &p, &s.codec, err);
+    if (!rc)
+        rc = encode(set, ch, &s, &img, err) || grow(&s, s.tx.n + 1, err);
+    codec_stream view;
+    if (!rc) {
+        memset(s.mask, 1, s.tx.n + 1);
+        rc = received(&s, &view, err) || util_image_alloc(&out, img.w, img.h, img.c, err) ||
+             codec_decode(s.codec, &view, s.rx.got, &out, err) ? -1 : 0;
+    }
+    util_image_free(&out);
+    scratch_free(&s);
+    return rc;
+}
+
+/* The first item through every codec setting at every channel's payload:
+ * what a cell would meet on it, found before anything is written. */
+static int probe_all(const sim_scenario *sc, const context *cx, util_err *err)
+{
+    for (size_t k = 0; k < sc->ncodecs; k++)
+        for (size_t i = 0; i < sc->nchans; i++)
+            if (probe_codec(&sc->codecs[k], cx->ds, cx->ch[i], err))
+                return util_err_prefix(err, "%s over %s: item %zu: ", sc->codecs[k].label,
+                                       sc->chans[i].label, sc->first);
+    return 0;
+}
+
 int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
             util_err *err)
 {
@@ -1122,6 +1162,9 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
     char dir[SIM_PATH_LEN + 8];
     snprintf(dir, sizeof dir, "%s/cells", sc->output);
     int rc = context_open(sc, 0, &cx, err);
+    /* check's probe, so that what it refuses writes nothing here either */
+    if (!rc)
+        rc = probe_all(sc, &cx, err);
     if (!rc)
         rc = fingerprints(sc, &bases, err);
     if (!rc)
@@ -1195,43 +1238,10 @@ int sim_run(const sim_scenario *sc, const sim_options *opt, sim_result *res,
     return rc ? util_err_prefix(err, "%s: ", sc->file) : 0;
 }
 
-/* One codec setting on the first item at one channel's payload, through
- * its transport, every packet on air received: the per-item refusals
- * (image size, payload, a FEC block too large) a run would meet. */
-static int probe_codec(const sim_codec_setting *set, const data_set *ds, const chan *ch,
-                       util_err *err)
-{
-    util_image img, out = {0};
-    data_get(ds, 0, &img, NULL);
-    scratch s;
-    memset(&s, 0, sizeof s);
-    codec_stream_init(&s.stream);
-    transport_tx_init(&s.tx);
-    transport_rx_init(&s.rx);
-    util_params p = set->params;
-    int rc = codec_create(set->codec, &p, &s.codec, err);
-    if (!rc)
-        rc = encode(set, ch, &s, &img, err) || grow(&s, s.tx.n + 1, err);
-    codec_stream view;
-    if (!rc) {
-        memset(s.mask, 1, s.tx.n + 1);
-        rc = received(&s, &view, err) || util_image_alloc(&out, img.w, img.h, img.c, err) ||
-             codec_decode(s.codec, &view, s.rx.got, &out, err) ? -1 : 0;
-    }
-    util_image_free(&out);
-    scratch_free(&s);
-    return rc;
-}
-
 int sim_check(const sim_scenario *sc, util_err *err)
 {
     context cx;
-    int rc = context_open(sc, 1, &cx, err);
-    for (size_t k = 0; !rc && k < sc->ncodecs; k++)
-        for (size_t i = 0; !rc && i < sc->nchans; i++)
-            if (probe_codec(&sc->codecs[k], cx.ds, cx.ch[i], err))
-                rc = util_err_prefix(err, "%s over %s: item %zu: ", sc->codecs[k].label,
-                                     sc->chans[i].label, sc->first);
+    int rc = context_open(sc, 1, &cx, err) || probe_all(sc, &cx, err);
     context_free(&cx);
     if (!rc)
         rc = sim_outdir_probe(sc->output, err);

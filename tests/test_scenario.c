@@ -113,6 +113,12 @@ static const bad_case cases[] = {
      * opens the data, still before anything is written. */
     {"{\"dataset\": {\"name\": \"fashion-mnist\", \"first\": 20000}, " BASE_CODECS
      ", " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}", "dataset: ", 1},
+    /* A LimitNet for 28x28 grey items over 64x64 RGB scenes: found by
+     * check's probe, which run makes too, before its output exists. */
+    {"{\"dataset\": {\"name\": \"fmnist-cluttered\", \"count\": 2}, \"codecs\": "
+     "[{\"name\": \"limitnet\", \"weights\": \"" SOURCE_DIR "/models/limitnet-fmnist."
+     "safetensors\"}], " BASE_CHANNEL ", " BASE_CUTS ", " OUT "}",
+     "the model takes 28x28x1 images, got 64x64x3", 1},
 };
 
 static void test_malformed(void **state)
