@@ -93,7 +93,7 @@ typedef struct packer {
     const device_model *m;
     const uint8_t *levels;
     const uint16_t *order;
-    int count, nb, off;
+    int n, count, nb, off; /* n: the model's values */
 } packer;
 
 /* Writes one packet at buf (payload bytes, zeroed): the side grid when
@@ -137,7 +137,7 @@ static uint32_t fill_part(const packer *p, const uint8_t *cells, int k0, int *n,
         (*n)++;
     bits hb = {buf, (uint32_t)p->off, 0};
     put_bits(&hb, 1u, 1);
-    put_bits(&hb, (uint32_t)(p->m->c * p->m->h * p->m->w + 1 + k0), p->nb);
+    put_bits(&hb, (uint32_t)(p->n + 1 + k0), p->nb);
     put_bits(&hb, (uint32_t)*n, p->nb);
     return (uint32_t)p->off + (b.pos + 7) / 8;
 }
@@ -175,7 +175,7 @@ static int pack_parts(const packer *p, const uint8_t *cells, int copies,
                       uint32_t payload, device_packets *out)
 {
     int cellsn = p->m->grid * p->m->grid;
-    if (p->m->c * p->m->h * p->m->w + cellsn > (1 << p->nb) - 1)
+    if (p->n + cellsn > (1 << p->nb) - 1)
         return DEVICE_ESIDE;
     for (int k0 = 0, n; k0 < cellsn; k0 += n) {
         uint8_t *buf = next_buf(out, payload);
@@ -196,7 +196,7 @@ int device_pack(const device_model *m, const uint8_t *levels,
                 uint32_t payload, device_packets *out, void *work)
 {
     int n = m->c * m->h * m->w;
-    packer pk = {m, levels, work, count, count_bits(n), 0};
+    packer pk = {m, levels, work, n, count, count_bits(n), 0};
     pk.off = (1 + 2 * pk.nb + 7) / 8;
     if (count < 0 || count > n || n > DEVICE_MAX_VALUES || copies < 1 || sides < 1 ||
         payload > 65535 || (cells && m->grid > DEVICE_MAX_GRID))

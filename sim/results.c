@@ -162,8 +162,7 @@ void sim_clean_temps(const char *dir)
     closedir(d);
 }
 
-/* ",v", exactly and in the fewest digits (NAN as "nan"). */
-static void put(FILE *f, double v)
+void sim_csv_num(FILE *f, double v)
 {
     char t[UTIL_NUM_LEN];
     util_num_text(t, v);
@@ -175,7 +174,7 @@ static void put(FILE *f, double v)
 static void field(FILE *f, double v)
 {
     if (!isnan(v))
-        put(f, v);
+        sim_csv_num(f, v);
     else
         fputc(',', f);
 }
@@ -185,7 +184,7 @@ static void row_key(FILE *f, const char *codec, const char *channel, int chlen,
                     const sim_row *r, size_t images)
 {
     fprintf(f, "%s,%.*s,%s", codec, chlen, channel, r->is_budget ? "budget" : "deadline");
-    put(f, r->limit);
+    sim_csv_num(f, r->limit);
     fprintf(f, ",%zu", images);
 }
 
@@ -196,7 +195,7 @@ static void row_csv(FILE *f, const sim_cell *cell, const sim_row *r)
                         r->complete, r->psnr, r->ssim};
     row_key(f, cell->codec, cell->channel, (int)strlen(cell->channel), r, r->images);
     for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
-        put(f, v[k]);
+        sim_csv_num(f, v[k]);
     field(f, r->accuracy);
     if (cell->detection) {
         field(f, r->map50);
@@ -633,10 +632,10 @@ static void spread_of(FILE *f, const double *v, size_t n)
     mean /= (double)n;
     for (size_t i = 0; i < n; i++)
         ss += (v[i] - mean) * (v[i] - mean);
-    put(f, mean);
-    put(f, sqrt(ss / (double)(n - 1)));
-    put(f, lo);
-    put(f, hi);
+    sim_csv_num(f, mean);
+    sim_csv_num(f, sqrt(ss / (double)(n - 1)));
+    sim_csv_num(f, lo);
+    sim_csv_num(f, hi);
 }
 
 /* A row's value of metric m (seeds.csv's order). */
@@ -724,17 +723,19 @@ static cJSON *hosts_json(const sim_result *res)
 }
 
 /* results.csv as JSON: a row an object, keyed by the CSV's column names,
- * with the same exact numbers (null where the CSV is empty), built from the same header and
- * row_targets, so the two cannot drift apart. */
+ * with the same exact numbers (null where the CSV is empty), built from
+ * the same headers and row_targets, so the two cannot drift apart. */
 static cJSON *table_json(const sim_result *res)
 {
+    char plain[] = CSV_HEADER, det[] = CSV_HEADER_DET;
+    char *names[2][CSV_FIELDS_DET];
+    int count[2] = {split(plain, names[0], CSV_FIELDS_DET),
+                    split(det, names[1], CSV_FIELDS_DET)};
     cJSON *arr = cJSON_CreateArray();
     for (size_t c = 0; arr && c < res->ncells; c++) {
         const sim_cell *cell = &res->cells[c];
-        char names[] = CSV_HEADER_DET, *tok[CSV_FIELDS_DET];
-        if (!cell->detection)
-            strcpy(names, CSV_HEADER);
-        int n = split(names, tok, CSV_FIELDS_DET);
+        char **tok = names[cell->detection != 0];
+        int n = count[cell->detection != 0];
         for (size_t i = 0; i < cell->nrows; i++) {
             sim_row r = cell->rows[i];
             double *dst[CSV_FIELDS_DET];
@@ -747,12 +748,13 @@ static cJSON *table_json(const sim_result *res)
             for (int k = 3; k < n; k++) {
                 double v = dst[k - 3] ? *dst[k - 3] : (double)r.images;
                 char t[UTIL_NUM_LEN];
+                if (!isfinite(v)) {
+                    cJSON_AddNullToObject(o, tok[k]);
+                    continue;
+                }
                 util_num_text(t, v);
                 /* raw: cJSON's own printing may drop the last bit */
-                if (isfinite(v))
-                    cJSON_AddRawToObject(o, tok[k], t);
-                else
-                    cJSON_AddNullToObject(o, tok[k]);
+                cJSON_AddRawToObject(o, tok[k], t);
             }
             cJSON_AddItemToArray(arr, o);
         }

@@ -534,12 +534,10 @@ static int items_write(const job *jb, const char *path, util_err *err)
             const double v[] = {limit, jb->encoded[i], m->sent_bytes, m->sent_packets,
                                 m->recv_bytes, m->recv_packets, m->lost, m->complete,
                                 m->psnr, m->ssim};
-            char t[UTIL_NUM_LEN];
-            fprintf(f, "%zu,%s,", sc->first + i, budget ? "budget" : "deadline");
-            for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
-                util_num_text(t, v[k]);
-                fprintf(f, "%s,", t);
-            }
+            fprintf(f, "%zu,%s", sc->first + i, budget ? "budget" : "deadline");
+            for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
+                sim_csv_num(f, v[k]);
+            fputc(',', f);
             if (jb->cls)
                 fprintf(f, "%d", m->correct != 0);
             fputc('\n', f);

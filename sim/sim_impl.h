@@ -56,6 +56,9 @@ int sim_parts_read(const char *cell_csv, size_t n, sim_part *p, util_err *err);
 /* Whether any part of the cell lies beside it. */
 int sim_parts_any(const char *cell_csv);
 
+/* Writes ",v" to a CSV line: v exactly, in the fewest digits
+ * (util_num_text; NAN as "nan"). */
+void sim_csv_num(FILE *f, double v);
 /* Ends text built in a memory stream f (open_memstream over *buf, *len)
  * and writes it to path at once, as sim_write_atomic; frees the text. */
 int sim_write_stream(const char *path, FILE *f, char **buf, size_t *len,
