@@ -17,6 +17,18 @@ int sim_arg_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
+int sim_arg_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    /* !(in range) also turns away NaN */
+    if (errno || end == s || *end || !(v >= lo && v <= hi))
+        return -1;
+    *out = v;
+    return 0;
+}
+
 int sim_arg_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)

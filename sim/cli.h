@@ -21,6 +21,9 @@ int sim_cmd_device_export(int argc, char **argv);
  * -1 (nothing written) for anything else; the caller says what it wanted. */
 int sim_arg_long(const char *s, long lo, long hi, long *out);
 
+/* The same for a decimal number in [lo, hi] (no NaN, no infinity). */
+int sim_arg_double(const char *s, double lo, double hi, double *out);
+
 /* Whether -h or --help is anywhere in argv[1..argc-1]: each subcommand
  * asks first, so that its help comes before any file is opened or any
  * other argument is judged. */

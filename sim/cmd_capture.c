@@ -65,15 +65,11 @@ static int set_param(util_params *p, const char *arg, util_err *err)
 static int number(const char *opt, const char *v, double lo, double hi,
                   double *out)
 {
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (!*v || *end || errno || !(d >= lo && d <= hi)) {
+    if (sim_arg_double(v, lo, hi, out)) {
         fprintf(stderr, "limitnet capture: %s wants a number in [%g, %g], "
                 "got \"%s\"\n", opt, lo, hi, v);
         return -1;
     }
-    *out = d;
     return 0;
 }
 

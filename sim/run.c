@@ -77,10 +77,9 @@ typedef struct scratch {
     size_t ccap;
     transport_packet *tp;   /* [codec packet] as the transport takes them */
     codec_packet *view;     /* [codec packet] as the receiver has them */
-    size_t cap;             /* the rest per packet on air */
-    size_t *order;
-    chan_arrival *arr;
-    uint8_t *mask;
+    sim_arrivals av;        /* the packets on air through the channel */
+    size_t cap;
+    uint8_t *mask;          /* [packet on air]: kept by the cut */
     util_image *recon;      /* one per distinct cut: classified as a batch */
     size_t nrecon;
     size_t *slot;           /* cut -> its reconstruction */
@@ -94,17 +93,10 @@ static int grow(scratch *s, size_t n, util_err *err)
     if (n <= s->cap)
         return 0;
     size_t cap = n * 2;
-    size_t *order = realloc(s->order, cap * sizeof *order);
-    if (order)
-        s->order = order;
-    chan_arrival *arr = realloc(s->arr, cap * sizeof *arr);
-    if (arr)
-        s->arr = arr;
     uint8_t *mask = realloc(s->mask, cap);
-    if (mask)
-        s->mask = mask;
-    if (!order || !arr || !mask)
+    if (!mask)
         return util_errf(err, "out of memory");
+    s->mask = mask;
     s->cap = cap;
     return 0;
 }
@@ -124,25 +116,6 @@ static int grow_codec(scratch *s, size_t n, util_err *err)
         return util_errf(err, "out of memory");
     s->ccap = cap;
     return 0;
-}
-
-/* Indices of the arrived packets by arrival time, ties by send order.
- * Insertion sort: arrivals come nearly in send order, so this is linear in
- * practice, and it is stable. Returns how many arrived. */
-static size_t sort_arrivals(const chan_arrival *arr, size_t n, size_t *order)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!arr[i].arrived)
-            continue;
-        size_t j = k++;
-        while (j > 0 && arr[order[j - 1]].t_arrive > arr[i].t_arrive) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = i;
-    }
-    return k;
 }
 
 /* The codec's packets as the receiver has them from the packets on air in
@@ -220,20 +193,18 @@ static int detect(job *jb, scratch *s, size_t i, size_t nd, util_err *err)
 static void traffic(const scratch *s, size_t n, size_t k, double t, metrics *m)
 {
     const size_t *lens = s->tx.len;
-    memset(s->mask, 0, n);
+    sim_arrivals_mask(&s->av, k, s->mask);
     m->recv_bytes = 0;
-    for (size_t j = 0; j < k; j++) {
-        s->mask[s->order[j]] = 1;
-        m->recv_bytes += (double)lens[s->order[j]];
-    }
+    for (size_t j = 0; j < k; j++)
+        m->recv_bytes += (double)lens[s->av.order[j]];
     m->recv_packets = (double)k;
     m->sent_bytes = m->sent_packets = 0;
     double distinct = 0;
     for (size_t j = 0; j < n; j++) {
-        const chan_arrival *a = &s->arr[j];
+        const chan_arrival *a = &s->av.arr[j];
         if (a->t_start >= t)
             continue;
-        int done = a->t_arrive <= t || (j + 1 < n && s->arr[j + 1].t_start < t);
+        int done = a->t_arrive <= t || (j + 1 < n && s->av.arr[j + 1].t_start < t);
         double tries = done ? a->attempts : 1;
         m->sent_bytes += tries * (double)lens[j];
         m->sent_packets += tries;
@@ -242,23 +213,20 @@ static void traffic(const scratch *s, size_t n, size_t k, double t, metrics *m)
     m->lost = distinct - m->recv_packets;
 }
 
-/* How many packets of the arrival order a cut keeps, and when it stops. */
-static size_t cut_prefix(const job *jb, const scratch *s, size_t narrived,
-                         size_t cut, double *t)
+/* Cut c of a scenario (its deadlines, then its budgets): its limit, and
+ * whether that is a byte budget. */
+static double cut_limit(const sim_scenario *sc, size_t c, int *is_budget)
 {
-    const sim_scenario *sc = jb->sc;
-    size_t k = 0;
-    if (cut < sc->ndeadlines) {
-        *t = sc->deadlines[cut];
-        while (k < narrived && s->arr[s->order[k]].t_arrive <= *t)
-            k++;
-        return k;
-    }
-    double budget = (double)sc->budgets[cut - sc->ndeadlines], used = 0;
-    while (k < narrived && used + (double)s->tx.len[s->order[k]] <= budget)
-        used += (double)s->tx.len[s->order[k++]];
-    *t = k ? s->arr[s->order[k - 1]].t_arrive : 0;
-    return k;
+    *is_budget = c >= sc->ndeadlines;
+    return *is_budget ? (double)sc->budgets[c - sc->ndeadlines] : sc->deadlines[c];
+}
+
+/* How many packets of the arrival order cut c keeps, and when it stops. */
+static size_t cut_prefix(const job *jb, const scratch *s, size_t c, double *t)
+{
+    int budget;
+    double limit = cut_limit(jb->sc, c, &budget);
+    return sim_arrivals_cut(&s->av, s->tx.len, budget, limit, t);
 }
 
 /* Encodes img at what the channel's payload leaves after the transport's
@@ -288,18 +256,15 @@ static int process_image(job *jb, scratch *s, size_t i, util_err *err)
     size_t n = s->tx.n;
     if (grow(s, n + 1, err))
         return -1;
-    util_rng rng;
-    util_rng_seed(&rng, util_seed_mix(jb->seed, jb->sc->first + i));
-    if (chan_transmit(jb->ch, s->tx.len, s->tx.retry, n, &rng, s->arr, NULL, err))
+    if (sim_arrivals_draw(&s->av, jb->ch, jb->seed, jb->sc->first + i, &s->tx, err))
         return -1;
-    size_t narrived = sort_arrivals(s->arr, n, s->order);
     jb->encoded[i] = (double)codec_stream_bytes(&s->stream);
 
     metrics *row = jb->out + i * jb->ncuts;
     size_t prev_k = SIZE_MAX, nd = 0;
     for (size_t c = 0; c < jb->ncuts; c++) {
         double t;
-        size_t k = cut_prefix(jb, s, narrived, c, &t);
+        size_t k = cut_prefix(jb, s, c, &t);
         traffic(s, n, k, t, &row[c]);
         /* Every cut keeps a prefix of the same arrival order, so the same
          * count means the same packets: reuse the decode. */
@@ -326,8 +291,7 @@ static void scratch_free(scratch *s)
     transport_rx_free(&s->rx);
     free(s->tp);
     free(s->view);
-    free(s->order);
-    free(s->arr);
+    sim_arrivals_free(&s->av);
     free(s->mask);
     for (size_t i = 0; i < s->nrecon; i++)
         util_image_free(&s->recon[i]);
@@ -488,9 +452,7 @@ static int aggregate(const job *jb, sim_cell *cell, util_err *err)
             enc += jb->encoded[i];
         }
         double dn = (double)n;
-        r->is_budget = c >= sc->ndeadlines;
-        r->limit = r->is_budget ? (double)sc->budgets[c - sc->ndeadlines]
-                                : sc->deadlines[c];
+        r->limit = cut_limit(sc, c, &r->is_budget);
         r->images = n;
         r->encoded_bytes = enc / dn;
         r->sent_bytes = sum.sent_bytes / dn;
@@ -528,9 +490,8 @@ static int items_write(const job *jb, const char *path, util_err *err)
     for (size_t i = 0; i < n; i++)
         for (size_t c = 0; c < jb->ncuts; c++) {
             const metrics *m = &jb->out[i * jb->ncuts + c];
-            int budget = c >= sc->ndeadlines;
-            double limit = budget ? (double)sc->budgets[c - sc->ndeadlines]
-                                  : sc->deadlines[c];
+            int budget;
+            double limit = cut_limit(sc, c, &budget);
             const double v[] = {limit, jb->encoded[i], m->sent_bytes, m->sent_packets,
                                 m->recv_bytes, m->recv_packets, m->lost, m->complete,
                                 m->psnr, m->ssim};
@@ -584,12 +545,12 @@ static void job_free(job *jb)
 }
 
 /* Waits for the workers to end, telling item_progress how far they are
- * every quarter second; a cell that ends sooner is not held up. */
-static void watch(job *jb, int started)
+ * every quarter second (of the items from first on); a cell that ends
+ * sooner is not held up. */
+static void watch(job *jb, int started, size_t first)
 {
     void (*report)(void *, const sim_item_progress *) = jb->opt->item_progress;
     double t0 = util_now();
-    size_t first = jb->next;
     pthread_mutex_lock(&jb->lock);
     while (jb->nexited < started) {
         struct timespec until;
@@ -620,12 +581,14 @@ static int run_items(job *jb, int threads, util_err *err)
     if (!tid)
         return util_errf(err, "out of memory");
     int started = 0, rc = 0;
+    /* read before any worker takes an item */
+    size_t first = jb->next;
     for (; started < threads; started++)
         if (pthread_create(&tid[started], NULL, worker, jb) != 0)
             break;
     if (started == 0)
         rc = util_errf(err, "cannot start a worker thread");
-    watch(jb, started);
+    watch(jb, started, first);
     for (int t = 0; t < started; t++)
         pthread_join(tid[t], NULL);
     free(tid);

@@ -7,8 +7,10 @@
 
 #include <stdio.h>
 
+#include "channels/chan.h"
 #include "data/data.h"
 #include "sim/sim.h"
+#include "transport/transport.h"
 #include "util/json.h"
 
 /* The options data_open_ex takes for the scenario's dataset. */
@@ -26,6 +28,29 @@ int sim_resolve_paths(cJSON *root, const char *file, util_err *err);
 
 int sim_write_atomic(const char *path, const char *data, size_t len,
                      util_err *err);
+/* One item's packets on air through a channel setting, as the runner
+ * draws them (sim/arrivals.c): arr[packet on air], and order, the arrived
+ * ones by arrival time (ties in send order). Zero-initialise; grown as
+ * needed. */
+typedef struct sim_arrivals {
+    chan_arrival *arr;
+    size_t *order;
+    size_t n, narrived, cap;
+} sim_arrivals;
+/* Sends tx's packets through ch with the generator of item (its position
+ * in the dataset) under the cell's seed. */
+int sim_arrivals_draw(sim_arrivals *a, const chan *ch, uint64_t seed, size_t item,
+                      const transport_tx *tx, util_err *err);
+/* How many packets of the arrival order a cut keeps: those arrived by the
+ * deadline limit (seconds), or with is_budget the longest prefix whose
+ * lengths (len, per packet on air) add up to at most limit bytes; *t: when
+ * the cut stops (the deadline, or the last kept arrival). */
+size_t sim_arrivals_cut(const sim_arrivals *a, const size_t *len, int is_budget,
+                        double limit, double *t);
+/* mask[packet on air]: 1 for the first k of the arrival order. */
+void sim_arrivals_mask(const sim_arrivals *a, size_t k, uint8_t *mask);
+void sim_arrivals_free(sim_arrivals *a);
+
 /* What one image contributes to one cut of a cell. */
 typedef struct sim_metrics {
     double sent_bytes, sent_packets, recv_bytes, recv_packets, lost, complete;

@@ -127,6 +127,89 @@ static void test_gallery(void **state)
     tu_rmtree(dir);
 }
 
+/* The line of text starting with prefix, copied into line, or 0. */
+static int find_line(const char *text, const char *prefix, char *line, size_t len)
+{
+    size_t n = strlen(prefix);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (!strncmp(p, prefix, n)) {
+            size_t k = strcspn(p, "\n");
+            snprintf(line, len, "%.*s", (int)(k < len ? k : len - 1), p);
+            return 1;
+        }
+    return 0;
+}
+
+/* Field k (from 0) of a CSV line, into f. */
+static void field(const char *line, int k, char *f, size_t len)
+{
+    for (; k > 0 && line; k--)
+        line = strchr(line, ',') ? strchr(line, ',') + 1 : NULL;
+    assert_non_null(line);
+    snprintf(f, len, "%.*s", (int)strcspn(line, ",\n"), line);
+}
+
+/* A gallery tile is what the runner scored for that item, cut and channel
+ * realisation: over a lossy link, at deadlines and a budget, the received
+ * bytes and the PSNR of every tile are those of the item's row in
+ * `run --per-item`. */
+static void test_gallery_is_the_runner(void **state)
+{
+    (void)state;
+    char dir[64], file[128], cmd[1024], out[4096], json[1024], path[256];
+    tu_tempdir(dir);
+    snprintf(json, sizeof json, "{\"name\": \"s\", \"dataset\": {\"name\": \"fmnist-cluttered\", "
+             "\"size\": 64, \"count\": 8}, \"codecs\": [{\"name\": \"jpeg\", \"mode\": "
+             "\"progressive\", \"quality\": 50}], \"channel\": {\"model\": \"link\", "
+             "\"bitrate\": 5470, \"payload\": 51, \"header\": 13, \"loss\": {\"model\": "
+             "\"independent\", \"p\": 0.3}}, \"seed\": 5, \"deadlines\": [0.5, 2], "
+             "\"budgets\": [300], \"output\": \"%s/out\"}", dir);
+    snprintf(file, sizeof file, "%s/s.json", dir);
+    tu_write_file(file, json, strlen(json));
+    snprintf(cmd, sizeof cmd, "%s run %s --per-item --quiet", LIMITNET_BIN, file);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd, "%s gallery %s --first 2 --count 5 --deadlines 0.5,2 "
+             "--budgets 300 --tiles %s/t.csv --out %s/g.png", LIMITNET_BIN, file, dir, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    snprintf(path, sizeof path, "%s/t.csv", dir);
+    size_t len;
+    char *tiles = tu_read_file(path, &len);
+    snprintf(cmd, sizeof cmd, "cat %s/out/cells/*.items.csv", dir);
+    char *items = malloc(1 << 16);
+    assert_int_equal(tu_run(cmd, items, 1 << 16), 0);
+    int rows = 0;
+    for (int item = 2; item < 7; item++)
+        for (int c = 0; c < 3; c++) {
+            static const char *const cut[] = {"deadline,0.5", "deadline,2", "budget,300"};
+            char key[64], tline[256], iline[512], a[64], b[64];
+            snprintf(key, sizeof key, "%d,jpeg-progressive-q50,%s,", item, cut[c]);
+            if (!find_line(tiles, key, tline, sizeof tline))
+                fail_msg("no tile %s in\n%s", key, tiles);
+            snprintf(key, sizeof key, "%d,%s,", item, cut[c]);
+            assert_true(find_line(items, key, iline, sizeof iline));
+            field(tline, 4, a, sizeof a); /* received bytes */
+            field(iline, 6, b, sizeof b);
+            assert_string_equal(a, b);
+            field(tline, 5, a, sizeof a); /* psnr */
+            field(iline, 10, b, sizeof b);
+            assert_string_equal(a, b);
+            rows++;
+        }
+    assert_int_equal(rows, 15);
+    /* and the loss is in them: the same tiles without it differ */
+    snprintf(cmd, sizeof cmd, "%s gallery %s --set channel.loss.p=0 --first 2 --count 5 "
+             "--deadlines 0.5,2 --budgets 300 --tiles %s/u.csv --out %s/g.png", LIMITNET_BIN,
+             file, dir, dir);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    snprintf(path, sizeof path, "%s/u.csv", dir);
+    char *lossless = tu_read_file(path, &len);
+    assert_string_not_equal(tiles, lossless);
+    free(lossless);
+    free(items);
+    free(tiles);
+    tu_rmtree(dir);
+}
+
 /* A run over scenes writes its cells; the same scenario with another
  * layout seed shows other pixels, so its cells are new ones. */
 static void test_run_scenes(void **state)
@@ -152,6 +235,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_contact_sheet),
         cmocka_unit_test(test_gallery),
+        cmocka_unit_test(test_gallery_is_the_runner),
         cmocka_unit_test(test_run_scenes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
