@@ -225,6 +225,51 @@ train-limitnet-loss: $(PROGRAM)
 	cp models/limitnet-fmnist.safetensors build/train/limitnet-fmnist-loss.ckpt.safetensors
 	$(PROGRAM) train limitnet --config models/limitnet-fmnist-loss.json --resume
 
+# The clean classifier fine-tuned on each codec family's reconstructions
+# of training items at random packet prefixes (issue 17; models/adapt/README.md),
+# one family after another; the weights go to build/train/adapt/ and
+# their logs beside them.
+ADAPT_FAMILIES := limitnet limitnet-nosal jpeg-baseline jpeg-progressive \
+  jpeg-abbreviated j2k-layer-nohdr webp-nohdr
+.PHONY: adapt-fmnist
+adapt-fmnist: $(PROGRAM)
+	mkdir -p build/train/adapt
+	for f in $(ADAPT_FAMILIES); do \
+	  /usr/bin/time -f "$$f: %e s" $(PROGRAM) train adapt --config models/adapt/fmnist-$$f.json \
+	    > build/train/adapt/fmnist-$$f.log 2>&1 || exit 1; \
+	  tail -n 4 build/train/adapt/fmnist-$$f.log; \
+	done
+
+# LimitNet with the paper's joint fine-tune (issue 17 point 2): the
+# committed model's three phases, then a phase that also trains the
+# classifier; the pair goes to build/train/ (models/limitnet-fmnist-joint.md).
+.PHONY: train-limitnet-joint
+train-limitnet-joint: $(PROGRAM)
+	mkdir -p build/train
+	cp models/limitnet-fmnist.safetensors build/train/limitnet-fmnist-joint.ckpt.safetensors
+	$(PROGRAM) train limitnet --config models/limitnet-fmnist-joint.json --resume
+
+# The same comparison with every codec family scored by its own adapted
+# classifier (models/adapt/), and in the paper's setup: LimitNet from the
+# joint fine-tune scored by its own classifier, JPEG by the clean one.
+.PHONY: paper-fmnist-adapted
+paper-fmnist-adapted: $(PROGRAM)
+	$(PROGRAM) run scenarios/paper/fmnist_bytes_adapted.json
+	$(PROGRAM) compare results/paper/fmnist_bytes_adapted --clean 0.9393
+	$(PROGRAM) compare results/paper/fmnist_bytes_adapted --clean 0.9393 --out comparison-all \
+	  --ref jpeg-baseline --ref jpeg-progressive --ref jpeg-abbreviated \
+	  --ref j2k-layer-nohdr --ref webp-nohdr
+	$(PROGRAM) compare results/paper/fmnist_bytes_adapted --clean 0.9393 --to 406.9 \
+	  --out comparison-frozen-grid
+	$(PROGRAM) compare results/paper/fmnist_bytes_adapted --clean 0.9393 --to 406.9 \
+	  --out comparison-all-frozen-grid --ref jpeg-baseline --ref jpeg-progressive \
+	  --ref jpeg-abbreviated --ref j2k-layer-nohdr --ref webp-nohdr
+	$(PROGRAM) run scenarios/paper/fmnist_bytes_joint.json
+	$(PROGRAM) compare results/paper/fmnist_bytes_joint --clean 0.9393
+	$(PROGRAM) compare results/paper/fmnist_bytes_joint --clean 0.9393 --out comparison-all \
+	  --ref jpeg-baseline --ref jpeg-progressive --ref jpeg-abbreviated \
+	  --ref j2k-layer-nohdr --ref webp-nohdr
+
 # The paper's accuracy-against-bytes comparison on Fashion-MNIST, and what
 # losing the side information costs. 0.9393 is the classifier's clean test
 # accuracy (models/fmnist-classifier.md).

@@ -459,6 +459,7 @@ static void say(text *tx, const char *fmt, ...)
 typedef struct report {
     const char *out; /* file name stem */
     double from, to, clean;
+    int to_given;    /* --to set the grid's end */
     double grid[GRID];
     text md;
 } report;
@@ -476,13 +477,16 @@ static int write_file(const char *dir, const char *stem, const char *ext,
 }
 
 
-/* The grid line: its ends, and which of the three cases set the upper. */
+/* The grid line: its ends, and which of the cases set the upper. */
 static void grid_line(report *rp, const refs *r, const grid_end *e)
 {
     say(&rp->md, "Grid: %d log-spaced budgets, %.6g to %.1f bytes: ", GRID,
         rp->from, rp->to);
     double clean = 100 * rp->clean;
-    if (e->ref >= 0 && e->bytes > rp->from)
+    if (rp->to_given)
+        say(&rp->md, "--to, as asked (the references alone would end it at %.1f "
+            "bytes).\n\n", e->bytes > rp->from ? e->bytes : 2 * rp->from);
+    else if (e->ref >= 0 && e->bytes > rp->from)
         say(&rp->md, "where the best reference, %s, comes within 0.5 pp of the "
             "clean %.2f %% (a measured point).\n\n", r->f[e->ref]->name, clean);
     else if (e->ref >= 0)
@@ -724,7 +728,7 @@ static int write_csv(const char *dir, const table *t, const refs *r,
 typedef struct request {
     const char *dir, *out;
     const metric *m;
-    double clean, from;
+    double clean, from, to; /* to: 0 for the references' end */
     const char *refs[MAX_REFS];
     int nref;
     int reps;           /* bootstrap resamplings; 0: none */
@@ -817,7 +821,8 @@ static void heading(report *rp, const request *q, const refs *r, const grid_end 
 static grid_end set_grid(report *rp, const refs *r)
 {
     grid_end e = find_end(r, rp->clean);
-    rp->to = e.bytes > rp->from ? e.bytes : 2 * rp->from;
+    if (!rp->to_given)
+        rp->to = e.bytes > rp->from ? e.bytes : 2 * rp->from;
     for (int g = 0; g < GRID - 1; g++)
         rp->grid[g] = rp->from * pow(rp->to / rp->from, (double)g / (GRID - 1));
     /* exactly the end point's bytes: pow's rounding could put the last
@@ -878,7 +883,9 @@ static int compare(const request *q, util_err *err)
     }
     if (!rc && r.n == 0)
         rc = util_errf(err, "%s: none of the reference families is present", path);
-    report rp = {q->out, q->from, 0, q->clean, {0}, {NULL, 0, 0, 0}};
+    report rp = {q->out, q->from, q->to, q->clean, q->to > 0, {0}, {NULL, 0, 0, 0}};
+    if (!rc && q->to > 0 && !(q->to > q->from))
+        rc = util_errf(err, "--to %.6g: not above --from %.6g", q->to, q->from);
     if (!rc)
         rc = report_all(q, &t, &r, &rp, acc, err);
     if (!rc)
@@ -895,7 +902,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: limitnet compare RESULTS_DIR --clean ACC [--ref FAMILY]... [--from BYTES]\n"
-        "                        [--out NAME] [--metric M] [--boot N] [--seed S]\n"
+        "                        [--to BYTES] [--out NAME] [--metric M] [--boot N] [--seed S]\n"
         "\n"
         "Compares a run's codec families at equal bytes. Reads RESULTS_DIR/results.csv\n"
         "(one channel setting, with a classifier); each family (a setting's label\n"
@@ -914,6 +921,8 @@ static void usage(FILE *f)
         "  --ref FAMILY   a reference family, repeatable, at most %d (default\n"
         "                 jpeg-baseline, jpeg-progressive, jpeg-abbreviated)\n"
         "  --from BYTES   the grid's first budget, above 0 (default 16)\n"
+        "  --to BYTES     its last, above --from (default: the references' end), to\n"
+        "                 read two runs on one grid\n"
         "  --out NAME     the output files' name, without .csv/.md (default\n"
         "                 comparison)\n"
         "  --boot N       95 %% intervals from N resamplings of the items,\n"
@@ -953,6 +962,10 @@ static int option(request *q, int k, const char *v)
     case 2:
         if (number(v, &q->from) || !(q->from > 0))
             return bad_number("--from", "a number of bytes above 0", v);
+        return 0;
+    case 7:
+        if (number(v, &q->to) || !(q->to > 0))
+            return bad_number("--to", "a number of bytes above 0", v);
         return 0;
     case 4:
         q->m = NULL;
@@ -998,7 +1011,7 @@ int sim_cmd_compare(int argc, char **argv)
                  .reps = 1000, .seed = 1};
     const char *v;
     static const char *const opts[] = {"--clean", "--out", "--from", "--ref",
-                                       "--metric", "--boot", "--seed"};
+                                       "--metric", "--boot", "--seed", "--to"};
     enum { NOPTS = sizeof opts / sizeof opts[0] };
     for (int i = 1; i < argc; i++) {
         int m = 0, k = 0;

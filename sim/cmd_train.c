@@ -1,6 +1,6 @@
 /*
- * `limitnet train classifier|detector|limitnet --config FILE [--check] [--resume]
- *  [--stop-after N]`
+ * `limitnet train classifier|detector|limitnet|adapt --config FILE [--check]
+ *  [--resume] [--stop-after N]`
  *
  *   int sim_cmd_train(int argc, char **argv);   (declared in sim/cli.h)
  *
@@ -16,12 +16,13 @@
 #include <string.h>
 
 #include "sim/cli.h"
+#include "sim/sim_impl.h"
 #include "train/train.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: limitnet train classifier|detector|limitnet --config FILE [--check]\n"
+        "usage: limitnet train classifier|detector|limitnet|adapt --config FILE [--check]\n"
         "                      [--resume] [--stop-after N]\n"
         "\n"
         "Trains a model from a config (models/README.md): its data, architecture,\n"
@@ -30,14 +31,41 @@ static void usage(FILE *f)
         "make train-limitnet).\n"
         "\n"
         "  classifier|detector|limitnet  the model family to train\n"
+        "  adapt                a classifier fine-tuned on one codec family's\n"
+        "                       reconstructions at random cuts (models/README.md)\n"
         "  --config FILE        the training config (JSON)\n"
         "  --check              only read and check the config (every key, the\n"
         "                       architecture); reads no data, writes nothing\n"
         "  --resume             continue from the checkpoint the same config made\n"
-        "  --stop-after N       classifier and detector: stop after N more epochs,\n"
+        "  --stop-after N       classifier, detector, adapt: stop after N more epochs,\n"
         "                       keeping the checkpoint for --resume (LimitNet\n"
         "                       checkpoints after whole phases)\n"
         "  -h, --help           this help\n");
+}
+
+/* The adapt config's scenario family opened, then the classifier trainer
+ * on its reconstructions. */
+static int adapt(const char *config, int check_only, int resume, int stop_after,
+                 util_err *err)
+{
+    char scenario[TRAIN_PATH_LEN], family[64];
+    int rc = train_adapt_source(config, scenario, sizeof scenario, family, sizeof family,
+                                err);
+    if (!rc && check_only)
+        rc = train_classifier_check(config, err);
+    sim_adapt *a = NULL;
+    if (!rc && sim_adapt_open(scenario, family, &a, err)) {
+        util_err_prefix(err, "%s: adapt.scenario: ", config);
+        rc = 2;
+    }
+    if (!rc && check_only)
+        printf("%s: ok: %s\n", config, sim_adapt_what(a));
+    else if (!rc) {
+        train_recon r = {sim_adapt_reconstruct, a, sim_adapt_what(a)};
+        rc = train_classifier_adapt(config, &r, resume, stop_after, err);
+    }
+    sim_adapt_close(a);
+    return rc;
 }
 
 int sim_cmd_train(int argc, char **argv)
@@ -79,9 +107,10 @@ int sim_cmd_train(int argc, char **argv)
         return 2;
     }
     int is_ln = strcmp(model, "limitnet") == 0, is_det = strcmp(model, "detector") == 0;
-    if (strcmp(model, "classifier") != 0 && !is_ln && !is_det) {
+    int is_adapt = strcmp(model, "adapt") == 0;
+    if (strcmp(model, "classifier") != 0 && !is_ln && !is_det && !is_adapt) {
         fprintf(stderr, "limitnet train: unknown model \"%s\" (known: classifier, "
-                "detector, limitnet)\n", model);
+                "detector, limitnet, adapt)\n", model);
         return 2;
     }
     if (is_ln && stop_after) {
@@ -91,7 +120,9 @@ int sim_cmd_train(int argc, char **argv)
     }
     util_err err;
     int rc;
-    if (check_only) {
+    if (is_adapt) {
+        rc = adapt(config, check_only, want_resume, stop_after, &err);
+    } else if (check_only) {
         /* the config alone: what training would refuse at its start */
         rc = is_ln ? train_limitnet_check(config, &err)
              : is_det ? train_detector_check(config, &err)

@@ -51,6 +51,20 @@ size_t sim_arrivals_cut(const sim_arrivals *a, const size_t *len, int is_budget,
 void sim_arrivals_mask(const sim_arrivals *a, size_t k, uint8_t *mask);
 void sim_arrivals_free(sim_arrivals *a);
 
+/* The reconstructions `train adapt` trains on (sim/adapt.c): the codec
+ * settings of one family of a scenario (labels without their numbers, as
+ * `compare` groups them), each item by one of them drawn uniformly, cut to
+ * a prefix of 1..n of its n packets at the first channel's payload.
+ * sim_adapt_reconstruct is a train_recon's reconstruct (ctx: the handle);
+ * one thread at a time. */
+typedef struct sim_adapt sim_adapt;
+int sim_adapt_open(const char *scenario, const char *family, sim_adapt **out,
+                   util_err *err);
+int sim_adapt_reconstruct(void *ctx, const util_image *img, util_rng *rng, util_image *out,
+                          util_err *err);
+const char *sim_adapt_what(const sim_adapt *a);
+void sim_adapt_close(sim_adapt *a);
+
 /* What one image contributes to one cut of a cell. */
 typedef struct sim_metrics {
     double sent_bytes, sent_packets, recv_bytes, recv_packets, lost, complete;

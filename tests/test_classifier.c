@@ -327,6 +327,84 @@ static void test_train_bad_config(void **state)
     tu_rmtree(dir);
 }
 
+/* ---- adaptation -------------------------------------------------------------- */
+
+/* What `train adapt` prints of its reconstructions: the adapted and the
+ * starting classifier's test accuracy on them. */
+static void adapted_figures(const char *out, double *adapted, double *from)
+{
+    const char *p = strstr(out, "on reconstructions at random cuts, where");
+    assert_non_null(p);
+    const char *q = p;
+    while (q > out && q[-1] != ':')
+        q--;
+    assert_int_equal(sscanf(q, " test %lf%%", adapted), 1);
+    p = strstr(p, " scores ");
+    assert_non_null(p);
+    assert_int_equal(sscanf(p, " scores %lf%%", from), 1);
+}
+
+/* Adapting the committed classifier to one JPEG setting's partial images,
+ * on 2,000 training items for one epoch, makes it better on those images
+ * (test items, reconstructions it never trained on) and leaves the file
+ * it started from as it was; the result records where it came from. */
+static void test_adapt_command(void **state)
+{
+    (void)state;
+    char dir[64], path[256], scen[256], cmd[1024], out[8192], text[2048];
+    tu_tempdir(dir);
+    snprintf(scen, sizeof scen, "%s/s.json", dir);
+    snprintf(text, sizeof text, "{\"name\": \"a\", \"dataset\": {\"name\": \"fashion-mnist\", "
+             "\"split\": \"test\", \"count\": 10}, \"codecs\": [{\"name\": \"jpeg\", \"mode\": "
+             "\"abbreviated\", \"quality\": [10, 20]}, {\"name\": \"webp\", \"quality\": 10}], "
+             "\"channel\": {\"model\": \"link\", \"payload\": 20}, \"budgets\": [64], "
+             "\"output\": \"%s/out\"}", dir);
+    tu_write_file(scen, text, strlen(text));
+    char from[256];
+    snprintf(from, sizeof from, "%s/models/fmnist-classifier.safetensors", SOURCE_DIR);
+    size_t before_len = 0, after_len = 0;
+    char *before = tu_read_file(from, &before_len);
+    snprintf(text, sizeof text,
+             "{\"task\": \"adapt\", \"from\": \"%s\", \"adapt\": {\"scenario\": \"%s\", "
+             "\"family\": \"jpeg-abbreviated\", \"clean\": 0.1}, \"dataset\": {\"name\": "
+             "\"fashion-mnist\", \"count\": 3000, \"test_count\": 1000}, \"seed\": 3, "
+             "\"epochs\": 1, \"batch\": 50, \"validation\": 1000, \"optimizer\": "
+             "{\"type\": \"adam\", \"lr\": 0.0005}, \"output\": \"%s/a.safetensors\", "
+             "\"checkpoint\": \"%s/a.ckpt\"}", from, scen, dir, dir);
+    snprintf(path, sizeof path, "%s/a.json", dir);
+    tu_write_file(path, text, strlen(text));
+    snprintf(cmd, sizeof cmd, "%s train adapt --config %s --check", LIMITNET_BIN, path);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "jpeg-abbreviated (2 settings of"));
+    snprintf(cmd, sizeof cmd, "%s train adapt --config %s", LIMITNET_BIN, path);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    double adapted, start;
+    adapted_figures(out, &adapted, &start);
+    if (!(adapted > start + 3))
+        fail_msg("adapted %.2f %% against %.2f %% before:\n%s", adapted, start, out);
+    char *after = tu_read_file(from, &after_len);
+    assert_true(before_len == after_len && memcmp(before, after, before_len) == 0);
+    free(before);
+    free(after);
+    char weights[256];
+    snprintf(weights, sizeof weights, "%s/a.safetensors", dir);
+    nn_st_file *f;
+    assert_int_equal(nn_st_open(weights, &f, &err), 0);
+    assert_string_equal(nn_st_meta(f, "train.from"), from);
+    assert_non_null(strstr(nn_st_meta(f, "train.adapted_to"), "jpeg-abbreviated"));
+    nn_st_close(f);
+    /* a family the scenario lacks, and a config of the other command */
+    snprintf(cmd, sizeof cmd, "sed -i 's/\"jpeg-abbreviated\"/\"jpeg-baseline\"/' %s", path);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s train adapt --config %s", LIMITNET_BIN, path);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "no codec setting of family \"jpeg-baseline\""));
+    snprintf(cmd, sizeof cmd, "%s train classifier --config %s", LIMITNET_BIN, path);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "limitnet train adapt"));
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_damaged_files),
         cmocka_unit_test(test_train_command),
         cmocka_unit_test(test_train_bad_config),
+        cmocka_unit_test(test_adapt_command),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -879,10 +879,12 @@ static void test_bad_weights(void **state)
 
 /* models/limitnet-fmnist.json with its sizes shrunk: 256 training items,
  * one epoch per phase, output into dir. */
-static void small_config(const char *dir, const char *path)
+/* A committed LimitNet config (src) cut to one epoch a phase on 256
+ * training items, its outputs in dir. */
+static void small_config_from(const char *src, const char *dir, const char *path)
 {
     size_t len;
-    char *text = tu_read_file(SOURCE_DIR "/models/limitnet-fmnist.json", &len);
+    char *text = tu_read_file(src, &len);
     assert_non_null(text);
     char *out = malloc(len + 4096);
     char *p = out;
@@ -906,6 +908,11 @@ static void small_config(const char *dir, const char *path)
     tu_write_file(path, out, strlen(out));
     free(out);
     free(text);
+}
+
+static void small_config(const char *dir, const char *path)
+{
+    small_config_from(SOURCE_DIR "/models/limitnet-fmnist.json", dir, path);
 }
 
 /* A weight file whose encoder metadata claims an input of 1e300 channels
@@ -1041,6 +1048,54 @@ static void test_train_small(void **state)
                             meta_hash(after, "dec.conv1.weight", h1));
     free(before);
     free(after);
+    tu_rmtree(dir);
+}
+
+/* The joint fine-tune (the paper's phase 3, models/limitnet-fmnist-joint.json
+ * cut short): the pair's classifier is a classifier file the task loads,
+ * with weights of its own; the file it started from is untouched; a
+ * resume past the joint phase takes the pair's classifier up again and
+ * leaves it bit for bit. */
+static void test_train_joint(void **state)
+{
+    (void)state;
+    char dir[64], cfg[128], cls[192], cmd[512], out[8192];
+    tu_tempdir(dir);
+    snprintf(cfg, sizeof cfg, "%s/joint.json", dir);
+    small_config_from(SOURCE_DIR "/models/limitnet-fmnist-joint.json", dir, cfg);
+    snprintf(cls, sizeof cls, "%s/limitnet-fmnist-joint-classifier.safetensors", dir);
+    size_t n0 = 0;
+    char *clean = tu_read_file(SOURCE_DIR "/models/fmnist-classifier.safetensors", &n0);
+    snprintf(cmd, sizeof cmd, "%s train limitnet --config %s", LIMITNET_BIN, cfg);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "phase 4 epoch  1/1"));
+    task_classifier *tc;
+    util_err err;
+    if (task_classifier_load(cls, &tc, &err))
+        fail_msg("%s", err.msg);
+    task_classifier_free(tc);
+    size_t n1 = 0, n2 = 0;
+    char *joint = tu_read_file(cls, &n1);
+    char h0[32], h1[32];
+    assert_string_not_equal(meta_hash(clean, "fc2.weight", h0),
+                            meta_hash(joint, "fc2.weight", h1));
+    char *again = tu_read_file(SOURCE_DIR "/models/fmnist-classifier.safetensors", &n2);
+    assert_true(n0 == n2 && memcmp(clean, again, n0) == 0);
+    free(again);
+    snprintf(cmd, sizeof cmd, "%s train limitnet --config %s --resume", LIMITNET_BIN, cfg);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "resuming after phase 4 of 4"));
+    again = tu_read_file(cls, &n2);
+    assert_true(n1 == n2 && memcmp(joint, again, n1) == 0);
+    free(again);
+    free(joint);
+    free(clean);
+    /* joint needs a classifier to train and a place for it */
+    snprintf(cmd, sizeof cmd, "sed -i '/\"classifier_output\"/d' %s", cfg);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s train limitnet --config %s --check", LIMITNET_BIN, cfg);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 2);
+    assert_non_null(strstr(out, "classifier_output"));
     tu_rmtree(dir);
 }
 
@@ -1209,6 +1264,7 @@ int main(void)
         cmocka_unit_test(test_committed_model),
         cmocka_unit_test(test_huge_input_meta),
         cmocka_unit_test(test_train_small),
+        cmocka_unit_test(test_train_joint),
         cmocka_unit_test(test_train_bad_classifier),
         cmocka_unit_test(test_train_bad_configs),
     };

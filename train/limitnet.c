@@ -28,6 +28,13 @@
  *            PKT_MIN..HOLE_MAX values (one length per image, as packets
  *            are), each lost with a rate drawn per image from [0, L], so
  *            the decoder also sees several packets lost at once
+ *   joint    a phase 3 or 4 with "joint": true also updates the classifier
+ *            (the public code's phase 3 optimises every parameter but the
+ *            saliency head's), with the phase's rate; it runs in inference
+ *            mode (batch norm on its running statistics, no dropout), as
+ *            the frozen one does. The result is a pair: the LimitNet
+ *            weights and, in "classifier_output", its own classifier,
+ *            written after every phase so that --resume takes it up.
  *
  * The random choices of epoch e of phase p (counted from 0) come from
  * mix(seed, 1 + 1000 * p + e) (train_epoch_start); a checkpoint is written
@@ -63,6 +70,7 @@ typedef struct phase_cfg {
     double holes; /* chance that a block of top ranks is dropped as well */
     double packet_loss; /* most per-block loss rate (phase 4) */
     int decoder_only;   /* only the decoder learns */
+    int joint;          /* the classifier learns too */
 } phase_cfg;
 
 typedef struct ln_cfg {
@@ -72,6 +80,7 @@ typedef struct ln_cfg {
     train_dataset data;
     char classifier[TRAIN_PATH_LEN], detector[TRAIN_PATH_LEN]; /* one of them */
     char output[TRAIN_PATH_LEN], checkpoint[TRAIN_PATH_LEN];
+    char classifier_output[TRAIN_PATH_LEN]; /* joint phases: its classifier */
     uint64_t seed;
     int batch, validation, grid, bits;
     double noise, bce_weight, ce_weight, foreground, clip;
@@ -84,6 +93,8 @@ typedef struct ln_cfg {
 typedef struct cloud {
     nn_model *m;
     nn_ws *ws;
+    nn_optim *opt;              /* joint phases: the classifier's */
+    char *spec;                 /* its architecture, for a joint pair's file */
     float mean, std;
     int det;
     int node[3];                /* heatmap, size, offset */
@@ -118,7 +129,7 @@ typedef struct ln_trainer {
 static int parse_phases(const cJSON *root, ln_cfg *c, util_err *err)
 {
     static const char *const keys[] = {"epochs", "lr", "holes", "packet_loss",
-                                        "decoder_only", NULL};
+                                        "decoder_only", "joint", NULL};
     const cJSON *ph = cJSON_GetObjectItemCaseSensitive(root, "phases");
     int n = cJSON_IsArray(ph) ? cJSON_GetArraySize(ph) : 0;
     if (n < 3 || n > MAX_PHASES)
@@ -135,8 +146,12 @@ static int parse_phases(const cJSON *root, ln_cfg *c, util_err *err)
             util_json_num(p, where, "lr", 1e-3, 1e-9, 1, &c->phase[i].lr, err) ||
             util_json_num(p, where, "holes", 0, 0, 1, &c->phase[i].holes, err) ||
             util_json_num(p, where, "packet_loss", 0, 0, 0.9, &c->phase[i].packet_loss, err) ||
-            util_json_bool(p, where, "decoder_only", 0, &c->phase[i].decoder_only, err))
+            util_json_bool(p, where, "decoder_only", 0, &c->phase[i].decoder_only, err) ||
+            util_json_bool(p, where, "joint", 0, &c->phase[i].joint, err))
             return -1;
+        if (c->phase[i].joint && i < 2)
+            return util_errf(err, "%s.joint: only phases 3 and 4 have a classifier to "
+                             "train", where);
     }
     return 0;
 }
@@ -158,7 +173,7 @@ static int parse_config(const cJSON *root, ln_cfg *c, util_err *err)
         "task", "dataset", "data_dir", "seed", "batch", "validation",
         "classifier", "detector", "grid", "bits", "noise", "bce_weight", "ce_weight",
         "foreground", "clip_percentile", "phases", "output", "checkpoint",
-        "encoder", "saliency", "decoder", NULL};
+        "classifier_output", "encoder", "saliency", "decoder", NULL};
     char task[32];
     double seed;
     if (util_json_keys(root, "", keys, err) ||
@@ -178,6 +193,8 @@ static int parse_config(const cJSON *root, ln_cfg *c, util_err *err)
         util_json_num(root, "", "clip_percentile", 99.9, 50, 100, &c->clip, err) ||
         util_json_str(root, "", "output", NULL, c->output, sizeof c->output, err) ||
         util_json_str(root, "", "checkpoint", NULL, c->checkpoint, sizeof c->checkpoint, err) ||
+        util_json_str(root, "", "classifier_output", "", c->classifier_output,
+                      sizeof c->classifier_output, err) ||
         parse_phases(root, c, err) || model_json(root, "encoder", &c->enc, err) ||
         model_json(root, "saliency", &c->sal, err) ||
         model_json(root, "decoder", &c->dec, err))
@@ -188,6 +205,14 @@ static int parse_config(const cJSON *root, ln_cfg *c, util_err *err)
         return util_errf(err, "classifier, detector: name exactly one, the frozen "
                          "cloud model of phase 3");
     c->seed = (uint64_t)seed;
+    int joint = 0;
+    for (int i = 0; i < c->nphases; i++)
+        joint |= c->phase[i].joint;
+    if (joint && (c->detector[0] || !c->classifier_output[0]))
+        return util_errf(err, "classifier_output: a joint phase needs a classifier "
+                         "and this path for the one it trains");
+    if (!joint && c->classifier_output[0])
+        return util_errf(err, "classifier_output: no phase is joint");
     return 0;
 }
 
@@ -197,8 +222,9 @@ static int parse_config(const cJSON *root, ln_cfg *c, util_err *err)
  * by a config that adds a phase. NULL when out of memory. */
 static char *training_text(const cJSON *root, int phases)
 {
+    /* and where the outputs go, a joint pair's classifier's included */
     static const char *const calibration[] = {"bits", "clip_percentile", "output",
-                                              "checkpoint", NULL};
+                                              "checkpoint", "classifier_output", NULL};
     cJSON *copy = cJSON_Duplicate(root, 1);
     for (int i = 0; copy && calibration[i]; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(copy, calibration[i]);
@@ -283,7 +309,10 @@ static int load_cloud(cloud *cl, const char *path, int det, util_err *err)
              nn_st_load_model(f, cl->m, err) || nn_ws_create(cl->m, &cl->ws, err) ||
              (det && detector_heads(cl, f, err)))
         rc = util_err_prefix(err, "%s: ", path);
+    if (!rc && !(cl->spec = malloc(strlen(spec) + 1)))
+        rc = util_errf(err, "out of memory");
     if (!rc) {
+        memcpy(cl->spec, spec, strlen(spec) + 1);
         cl->mean = (float)mean;
         cl->std = (float)std;
         cl->det = det;
@@ -300,16 +329,18 @@ static int open_data(ln_trainer *t, util_err *err)
                            &t->train, &t->val, &t->ntrain, err);
 }
 
-static int make_optims(ln_trainer *t, util_err *err)
+static int make_optims(ln_trainer *t, int joint, util_err *err)
 {
     nn_optim_cfg o = {NN_OPTIM_ADAM, 0.9f, 0.999f, 1e-8f, 0, 0, 0};
     nn_optim_destroy(t->oenc);
     nn_optim_destroy(t->osal);
     nn_optim_destroy(t->odec);
-    t->oenc = t->osal = t->odec = NULL;
+    nn_optim_destroy(t->cls.opt);
+    t->oenc = t->osal = t->odec = t->cls.opt = NULL;
     return nn_optim_create(codec_ln_encoder(t->ln), &o, &t->oenc, err) ||
                    nn_optim_create(codec_ln_saliency(t->ln), &o, &t->osal, err) ||
-                   nn_optim_create(codec_ln_decoder(t->ln), &o, &t->odec, err)
+                   nn_optim_create(codec_ln_decoder(t->ln), &o, &t->odec, err) ||
+                   (joint && nn_optim_create(t->cls.m, &o, &t->cls.opt, err))
                ? -1 : 0;
 }
 
@@ -368,6 +399,8 @@ static void teardown(ln_trainer *t)
     nn_optim_destroy(t->odec);
     nn_ws_destroy(t->cls.ws);
     nn_model_destroy(t->cls.m);
+    nn_optim_destroy(t->cls.opt);
+    free(t->cls.spec);
     nn_tensor_free(&t->cls.heat);
     for (int k = 0; k < 3; k++)
         nn_tensor_free(&t->cls.grad[k]);
@@ -627,9 +660,12 @@ static int train_step(ln_trainer *t, int phase, float lr, util_rng *rng,
     int le = last(enc), ls = last(sal), ld = last(dec), b = t->x.n;
     float mse, bce = 0, ce = 0;
     int hits = 0;
+    int joint = t->cfg.phase[phase - 1].joint;
     nn_model_zero_grad(enc);
     nn_model_zero_grad(sal);
     nn_model_zero_grad(dec);
+    if (joint)
+        nn_model_zero_grad(t->cls.m);
     if (nn_forward(enc, t->wenc, &t->x, rng, err))
         return -1;
     const nn_tensor *z = nn_ws_out(t->wenc, le), *s = NULL;
@@ -655,6 +691,8 @@ static int train_step(ln_trainer *t, int phase, float lr, util_rng *rng,
         device_backward(t, phase, s, lr, &bce, err))
         return -1;
     nn_optim_step(t->odec, lr);
+    if (joint) /* cloud_grad left the classifier's gradients */
+        nn_optim_step(t->cls.opt, lr);
     st->mse += mse * b;
     st->bce += bce * b;
     st->ce += ce * b;
@@ -782,11 +820,53 @@ static int save(ln_trainer *t, const char *path, util_err *err)
                ? -1 : 0;
 }
 
+/* Whether one of the first n phases trained the classifier. */
+static int joint_done(const ln_cfg *c, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (c->phase[i].joint)
+            return 1;
+    return 0;
+}
+
+/* The classifier of a joint pair, as a classifier file that the runner
+ * loads like any other (a codec entry's own task.classifier). */
+static int save_classifier(ln_trainer *t, util_err *err)
+{
+    const cloud *cl = &t->cls;
+    char mean[32], std[32], phase[16];
+    snprintf(mean, sizeof mean, "%.9g", cl->mean);
+    snprintf(std, sizeof std, "%.9g", cl->std);
+    snprintf(phase, sizeof phase, "%d", t->done);
+    const char *meta[] = {"limitnet.task", "classifier", "limitnet.model", cl->spec,
+                          "limitnet.mean", mean, "limitnet.std", std,
+                          "train.from", t->cfg.classifier, "train.joint_with", t->cfg.output,
+                          "train.phases", phase, "train.config", t->cfg.text};
+    return train_make_parents(t->cfg.classifier_output, err) ||
+                   nn_model_save(cl->m, t->cfg.classifier_output, meta,
+                                 sizeof meta / sizeof meta[0] / 2, err)
+               ? -1 : 0;
+}
+
+/* After a resume past a joint phase: the classifier it left, not the
+ * one the config starts from. */
+static int resume_classifier(ln_trainer *t, util_err *err)
+{
+    if (!joint_done(&t->cfg, t->done))
+        return 0;
+    cloud *cl = &t->cls;
+    nn_ws_destroy(cl->ws);
+    nn_model_destroy(cl->m);
+    free(cl->spec);
+    cl->ws = NULL, cl->m = NULL, cl->spec = NULL;
+    return load_cloud(cl, t->cfg.classifier_output, 0, err);
+}
+
 static int run_phase(ln_trainer *t, int p, util_err *err)
 {
     const phase_cfg *pc = &t->cfg.phase[p];
     size_t steps = t->ntrain / (size_t)t->cfg.batch;
-    if (make_optims(t, err))
+    if (make_optims(t, pc->joint, err))
         return -1;
     for (int e = 0; e < pc->epochs; e++) {
         double t0 = util_now();
@@ -960,7 +1040,7 @@ int train_limitnet(const char *config, int want_resume, util_err *err)
     int rc = setup(&t, err);
     struct stat sb;
     if (!rc && want_resume && stat(t.cfg.checkpoint, &sb) == 0) {
-        rc = resume(&t, err);
+        rc = resume(&t, err) || resume_classifier(&t, err);
         if (!rc)
             train_progress("train: resuming after phase %d of %d\n", t.done, t.cfg.nphases);
     }
@@ -968,7 +1048,8 @@ int train_limitnet(const char *config, int want_resume, util_err *err)
         rc = run_phase(&t, t.done, err);
         if (!rc) {
             t.done++;
-            rc = save(&t, t.cfg.checkpoint, err);
+            rc = save(&t, t.cfg.checkpoint, err) ||
+                 (joint_done(&t.cfg, t.done) && save_classifier(&t, err));
         }
     }
     double t0 = util_now();

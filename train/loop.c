@@ -166,9 +166,15 @@ int train_parse_dataset(const cJSON *root, train_dataset *d, util_err *err)
         util_json_int(j, "dataset", "test_count", 5000, 1, DATA_SCENE_MAX_COUNT, &test,
                       err))
         return -1;
-    if (!data_is_scene(d->name))
-        return util_errf(err, "dataset.name: \"%s\" is not a scene dataset; name "
-                         "other datasets as a string", d->name);
+    if (!data_is_scene(d->name)) {
+        /* a file dataset: only how much of it (quick trials, tests) */
+        static const char *const fkeys[] = {"name", "count", "test_count", NULL};
+        if (util_json_keys(j, "dataset", fkeys, err))
+            return util_err_prefix(err, "(\"%s\" is no scene dataset) ", d->name);
+        d->count = count < 1 ? 0 : (size_t)count;
+        d->test_count = cJSON_GetObjectItemCaseSensitive(j, "test_count") ? (size_t)test : 0;
+        return 0;
+    }
     if (count < 1)
         return util_errf(err, "dataset.count: required for scenes");
     d->size = (int)size;
@@ -214,6 +220,7 @@ int train_open_data(const train_dataset *d, int validation, int batch,
         return -1;
     size_t n = data_count(all);
     data_free(all);
+    n = d->count && d->count < n ? d->count : n;
     if ((size_t)validation + (size_t)batch > n)
         return util_errf(err, "validation: %d held out of %zu leaves less than a batch",
                          validation, n);
@@ -221,7 +228,7 @@ int train_open_data(const train_dataset *d, int validation, int batch,
     o = opts_of(d, "train", 0, *ntrain);
     if (data_open_ex(&o, train, err))
         return -1;
-    o = opts_of(d, "train", *ntrain, 0);
+    o = opts_of(d, "train", *ntrain, (size_t)validation);
     if (validation && data_open_ex(&o, val, err))
         return -1;
     return 0;
@@ -229,7 +236,7 @@ int train_open_data(const train_dataset *d, int validation, int batch,
 
 int train_open_test(const train_dataset *d, data_set **out, util_err *err)
 {
-    data_opts o = opts_of(d, "test", 0, data_is_scene(d->name) ? d->test_count : 0);
+    data_opts o = opts_of(d, "test", 0, d->test_count);
     return data_open_ex(&o, out, err);
 }
 

@@ -59,6 +59,25 @@ int train_detector(const char *config, int resume, int stop_after, util_err *err
  * checkpoint holds, so a config that adds a phase continues a finished run.
  * Calibration always runs again, from training items only. */
 int train_limitnet(const char *config, int resume, util_err *err);
+/* Adaptation (`limitnet train adapt`): the classifier trainer on a config
+ * of task "adapt", started from the "from" classifier and shown what
+ * recon makes of each training item (train/classifier.c). reconstruct
+ * turns img into out (same size), drawing every random choice (which
+ * setting, which cut) from rng; what names it for the report and the
+ * weight file's metadata. The codecs are the caller's: train/ knows none. */
+typedef struct train_recon {
+    int (*reconstruct)(void *ctx, const util_image *img, util_rng *rng,
+                       util_image *out, util_err *err);
+    void *ctx;
+    const char *what;
+} train_recon;
+int train_classifier_adapt(const char *config, const train_recon *recon, int resume,
+                           int stop_after, util_err *err);
+/* The "adapt" section's scenario and codec family of an adapt config:
+ * 0, or 2 with err naming the file and what is wrong. */
+int train_adapt_source(const char *config, char *scenario, size_t slen, char *family,
+                       size_t flen, util_err *err);
+
 /* Read and check a config the way training would (every key and range,
  * the architecture built), without opening data, weights or checkpoints:
  * 0, or 2 with err naming the file and the JSON path. */
@@ -83,7 +102,10 @@ int train_config_int(const cJSON *obj, const char *path, const char *key,
  * or, for composed scenes, an object {"name": "fmnist-cluttered", "size":
  * 64, "seed": 7, "count": 55000, "test_count": 5000} (count training
  * scenes; test_count test scenes for the final report), and "data_dir"
- * where the source files are ("" for their standard place). */
+ * where the source files are ("" for their standard place). A file
+ * dataset as an object takes only "count" (its first count training items,
+ * validation held out of those) and "test_count" (the first test items
+ * reported on); 0 or absent: all. */
 typedef struct train_dataset {
     char name[64];
     char dir[TRAIN_PATH_LEN];
